@@ -1,0 +1,95 @@
+"""The `checkpoint` command: the composition root.
+
+A thin click group. Each command group lives in its own module here and imports heavy things (Textual,
+OpenCV, qrcode, fpdf2) inside the command that needs them, so that `import checkpoint` stays light.
+Every error reaches the user as one sentence on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import CheckpointError
+from .context import Context, pass_ctx
+
+__all__ = ["Context", "cli", "main", "pass_ctx"]
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CHECKPOINT_HOME",
+    help="Data home (default: the platform's user data folder). Env: CHECKPOINT_HOME.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (default: config.toml in the data home).",
+)
+@click.version_option(package_name="checkpoint")
+@click.pass_context
+def cli(click_ctx: click.Context, home: Path | None, config_file: Path | None) -> None:
+    """checkpoint — signed QR passes, a station that checks them, a log nobody can edit unseen."""
+    click_ctx.obj = Context(home_dir=home, config_file=config_file)
+    if click_ctx.invoked_subcommand is None:
+        from .station import station
+
+        click_ctx.invoke(station)
+
+
+def _register() -> None:
+    from . import keys, log, passes, revocations, verify
+
+    for module in (keys, passes, revocations, verify, log):
+        module.register(cli)
+    # Groups that may not exist yet in a partial checkout are optional.
+    import importlib
+
+    for name in ("station", "office", "audit", "demo", "scan", "bench", "report", "bundle"):
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        module.register(cli)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; turn every error into one sentence and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="checkpoint", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+    except CheckpointError as exc:
+        click.echo(f"checkpoint: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # the last line of defence: no traceback reaches a user
+        if os.environ.get("CHECKPOINT_DEBUG"):
+            raise
+        click.echo(
+            f"checkpoint: unexpected error ({type(exc).__name__}: {exc}); "
+            "run again with CHECKPOINT_DEBUG=1 for details.",
+            err=True,
+        )
+        sys.exit(3)
+    else:
+        sys.exit(0)

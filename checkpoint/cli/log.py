@@ -1,0 +1,131 @@
+"""`checkpoint log list / verify / seal / purge`: the traffic log from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import timedelta
+
+import click
+
+from ..keys import load_or_create_station_key
+from ..store import LogStore, verify_log
+from ..text import clean
+from ..timeutil import fmt_local, utcnow, zone
+from .context import Context, echo_json, pass_ctx, progress_line, say
+
+
+@click.group("log")
+def log_group() -> None:
+    """The traffic log: list, verify, seal, purge."""
+
+
+@log_group.command("list")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
+    """The most recent entries."""
+    from ..store import ENTRY_COLUMNS, entry_from_row, open_reader
+
+    if not ctx.home.log_db.exists():
+        if not as_json:
+            say("The traffic log is empty.")
+        return
+    conn = open_reader(ctx.home.log_db)
+    try:
+        rows = conn.execute(
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries ORDER BY ts DESC, seq DESC LIMIT ?", (limit,)
+        ).fetchall()
+    finally:
+        conn.close()
+    tz = zone(ctx.settings.ui.timezone)
+    for row in rows:
+        entry = entry_from_row(row)
+        if as_json:
+            echo_json(entry.to_json())
+            continue
+        temps = " ".join(f"{t / 10:.1f}" for t in entry.temperatures)
+        say(
+            f"{entry.station_id}#{entry.seq:<6} {fmt_local(entry.ts, tz, seconds=True)}  {entry.direction.value:<3} "
+            f"{entry.verdict.value.upper():<5} {entry.reason.value:<18} {clean(entry.plate or '-', limit=12):<12} "
+            f"{entry.pass_id or '-':<8} {temps}"
+        )
+
+
+@log_group.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def verify(ctx: Context, as_json: bool) -> None:
+    """Recompute every chain and check every seal; exit 1 and name the first bad entry on tampering."""
+    if not ctx.home.log_db.exists():
+        say("The traffic log is empty; nothing to verify.")
+        return
+    own = {}
+    if ctx.home.station_key.exists():
+        own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
+    result = verify_log(ctx.home.log_db, own, lambda done, total: progress_line(done, total, "verifying"))
+    if as_json:
+        echo_json(
+            {
+                "ok": result.ok,
+                "entries": result.entries,
+                "stations": [
+                    {
+                        "station_id": r.station_id,
+                        "entries": r.entries,
+                        "head_seq": r.head_seq,
+                        "seals": r.seals,
+                        "last_sealed_seq": r.last_sealed_seq,
+                        "ok": r.ok,
+                        "first_bad_seq": r.first_bad_seq,
+                        "problem": r.problem,
+                    }
+                    for r in result.stations
+                ],
+            }
+        )
+    else:
+        for r in result.stations:
+            if r.ok:
+                say(f"{r.station_id}: OK — {r.entries} entries, {r.seals} seal(s), sealed up to {r.last_sealed_seq}.")
+            else:
+                say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")
+    sys.exit(0 if result.ok else 1)
+
+
+@log_group.command("seal")
+@pass_ctx
+def seal(ctx: Context) -> None:
+    """Sign the chain head with this station's key."""
+
+    async def run() -> tuple[int, str] | None:
+        key = load_or_create_station_key(ctx.home.station_key)
+        store = await LogStore.open(ctx.home.ensure().log_db, ctx.settings.station.id)
+        async with store:
+            return await store.seal(key)
+
+    sealed = asyncio.run(run())
+    if sealed is None:
+        say("Nothing to seal: the log is empty or already sealed at its head.")
+    else:
+        say(f"Sealed {ctx.settings.station.id} at entry {sealed[0]} ({sealed[1][:16]}…).")
+
+
+@log_group.command("purge")
+@click.option("--older-than", "days", type=click.IntRange(0, 36500), help="Days (default: log.retention_days).")
+@pass_ctx
+def purge(ctx: Context, days: int | None) -> None:
+    """Remove names and temperatures of old entries; counts stay and the chain still verifies."""
+    keep = days if days is not None else ctx.settings.log.retention_days
+
+    async def run() -> int:
+        store = await LogStore.open(ctx.home.ensure().log_db, ctx.settings.station.id)
+        async with store:
+            return await store.purge(utcnow() - timedelta(days=keep))
+
+    say(f"Purged names and temperatures from {asyncio.run(run())} entries older than {keep} days.")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(log_group)

@@ -1,0 +1,71 @@
+"""`checkpoint revocations export / import / show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import CheckpointError
+from ..revocations import import_list, save_list
+from ..timeutil import humanise_age, utcnow
+from .context import Context, echo_json, pass_ctx, say
+from .passes import open_registry
+
+
+@click.group("revocations")
+def revocations_group() -> None:
+    """The signed list of revoked passes."""
+
+
+@revocations_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def export(ctx: Context, file: Path) -> None:
+    """Sign the current revocation list (next sequence number) and write it to FILE."""
+    registry = open_registry(ctx)
+    try:
+        rlist = registry.publish_revocations(ctx.settings.office.name, ctx.home.revocations)
+    finally:
+        registry.close()
+    save_list(file, rlist)
+    say(f"Wrote revocation list number {rlist.seq} with {len(rlist.entries)} pass(es) to {file}.")
+
+
+@revocations_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def import_(ctx: Context, file: Path) -> None:
+    """Verify FILE with this home's trust file and make it the current list (refuses an older one)."""
+    if not file.exists():
+        raise CheckpointError(f"There is no revocation list {file}.")
+    trust = ctx.trust()
+    if not trust.keys:
+        raise CheckpointError("This home trusts no office key; import the trust file first.")
+    old, new = import_list(file, ctx.home.revocations, trust)
+    if old.seq == new.seq:
+        say(f"This home already has revocation list number {new.seq}; nothing changed.")
+    else:
+        say(f"Imported revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); it was number {old.seq}.")
+
+
+@revocations_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def show(ctx: Context, as_json: bool) -> None:
+    """The revocation list this home has, and its age."""
+    rlist = ctx.revocations()
+    if as_json:
+        echo_json(rlist.to_json())
+        return
+    if rlist.issued_at is None:
+        say("This home has no revocation list yet.")
+        return
+    say(f"Revocation list number {rlist.seq}, issued {humanise_age(utcnow() - rlist.issued_at)} ago, "
+        f"{len(rlist.entries)} revoked pass(es).")
+    for entry in rlist.entries:
+        say(f"  {entry.pass_id}  {entry.revoked_at.isoformat(timespec='minutes')}  {entry.reason}")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(revocations_group)

@@ -1,0 +1,64 @@
+"""`checkpoint verify`: verify one pass offline. Exit 0 allow, 1 deny, 2 usage or setup error."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import CheckpointError
+from ..models import REASON_TEXT, Direction
+from ..plates import display_plate
+from ..policy import Facts, LogState, decide
+from ..text import clean
+from ..timeutil import parse_when, utcnow, zone
+from .context import Context, echo_json, pass_ctx, say
+
+
+@click.command("verify")
+@click.option("--payload", help="The pass text (as the QR code holds it).")
+@click.option("--image", type=click.Path(dir_okay=False, path_type=Path), help="An image with the QR code.")
+@click.option("--at", "at", help="Check as of this time (ISO, local time) instead of now.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as one JSON object.")
+@pass_ctx
+def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None, as_json: bool) -> None:
+    """Verify one pass offline against this home's trust file and revocation list."""
+    if (payload is None) == (image is None):
+        raise CheckpointError("Give exactly one of --payload TEXT or --image FILE.")
+    if image is not None:
+        from ..qrimage import decode_image
+
+        codes = decode_image(image)
+        if not codes:
+            raise CheckpointError(f"No QR code was found in {image}.")
+        payload = codes[0].decode("utf-8", errors="replace")
+    assert payload is not None
+    trust = ctx.trust()
+    if not trust.keys:
+        raise CheckpointError(
+            f"This home ({ctx.home.root}) trusts no office key; run `checkpoint keys import-trust FILE`."
+        )
+    now = parse_when(at, zone(ctx.settings.ui.timezone)) if at else utcnow()
+    decision = decide(
+        payload.strip(),
+        trust,
+        ctx.revocations(trust),
+        ctx.settings.station.rules(),
+        LogState(),
+        Facts(direction=Direction.IN),
+        now,
+    )
+    if as_json:
+        echo_json(decision.to_json())
+    else:
+        verdict = "ALLOW" if decision.allowed else "DENY"
+        say(f"{verdict}  {decision.reason.value}: {REASON_TEXT[decision.reason]} ({decision.detail})")
+        if decision.pass_data is not None:
+            d = decision.pass_data
+            say(f"  {d.pass_id}  {display_plate(d.plate)}  {d.category.value}  {clean(d.holder)}  {clean(d.org)}")
+    sys.exit(0 if decision.allowed else 1)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(verify)

@@ -1,0 +1,118 @@
+"""The words of the domain: categories, directions, decisions and their reasons, a pass."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Category(StrEnum):
+    """The three kinds of vehicle that may pass during the lockdown."""
+
+    EMERGENCY = "emergency"
+    OFFICIAL = "official"
+    MEDICAL = "medical"
+
+    @property
+    def code(self) -> int:
+        return _CATEGORY_CODES[self]
+
+    @classmethod
+    def from_code(cls, code: int) -> Category:
+        for category, value in _CATEGORY_CODES.items():
+            if value == code:
+                return category
+        raise ValueError(f"unknown category code {code}")
+
+
+_CATEGORY_CODES = {Category.EMERGENCY: 1, Category.OFFICIAL: 2, Category.MEDICAL: 3}
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+    def flipped(self) -> Direction:
+        return Direction.OUT if self is Direction.IN else Direction.IN
+
+
+class Verdict(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class Reason(StrEnum):
+    """Exactly one of these ends every decision (PRODUCT.md, "Decisions")."""
+
+    OK = "ok"
+    NOT_A_PASS = "not_a_pass"
+    MALFORMED = "malformed"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_KEY = "unknown_key"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    REVOKED = "revoked"
+    WRONG_CHECKPOINT = "wrong_checkpoint"
+    CATEGORY_CLOSED = "category_closed"
+    ALREADY_INSIDE = "already_inside"
+    TOO_MANY_OCCUPANTS = "too_many_occupants"
+    FEVER = "fever"
+    PLATE_MISMATCH = "plate_mismatch"
+    NO_PASS = "no_pass"
+    OVERRIDE = "override"
+
+
+REASON_TEXT: dict[Reason, str] = {
+    Reason.OK: "valid pass",
+    Reason.NOT_A_PASS: "not a checkpoint pass",
+    Reason.MALFORMED: "damaged or unreadable pass",
+    Reason.BAD_SIGNATURE: "signature does not verify: forged or altered",
+    Reason.UNKNOWN_KEY: "signed with a key this station does not trust",
+    Reason.EXPIRED: "pass has expired",
+    Reason.NOT_YET_VALID: "pass is not valid yet",
+    Reason.REVOKED: "pass has been revoked",
+    Reason.WRONG_CHECKPOINT: "pass is not valid at this checkpoint",
+    Reason.CATEGORY_CLOSED: "this category may not pass here now",
+    Reason.ALREADY_INSIDE: "already entered, no exit recorded",
+    Reason.TOO_MANY_OCCUPANTS: "more occupants than the pass allows",
+    Reason.FEVER: "fever",
+    Reason.PLATE_MISMATCH: "vehicle plate does not match the pass",
+    Reason.NO_PASS: "no pass shown",
+    Reason.OVERRIDE: "let through on a supervisor's override",
+}
+
+
+class PassData(BaseModel):
+    """The fields a pass carries. Built only from a verified payload or by the issuing office."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pass_id: str
+    key_id: str
+    category: Category
+    plate: str
+    holder: str
+    org: str
+    valid_from: datetime
+    valid_until: datetime
+    checkpoints: tuple[str, ...]
+    max_occupants: int
+    issued_at: datetime
+
+    def public_dict(self) -> dict[str, object]:
+        """The JSON view printed by `verify --json` and `pass show --json`."""
+        return {
+            "pass_id": self.pass_id,
+            "key_id": self.key_id,
+            "category": self.category.value,
+            "plate": self.plate,
+            "holder": self.holder,
+            "org": self.org,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat(),
+            "checkpoints": list(self.checkpoints),
+            "max_occupants": self.max_occupants,
+            "issued_at": self.issued_at.isoformat(),
+        }

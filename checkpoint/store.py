@@ -1,0 +1,635 @@
+"""The traffic log on SQLite: append-only, hash-chained, durable before a verdict is shown.
+
+`LogStore` owns the one writer connection (aiosqlite): WAL, `synchronous=FULL`, `BEGIN IMMEDIATE`.
+Readers (audit, export, verify) open their own read-only connections and never block the station.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from . import chain
+from .errors import CheckpointError
+from .fsutil import describe_os_error
+from .keys import key_id_of, public_from_raw, raw_public
+from .models import Direction, Reason, Verdict
+from .policy import Decision
+from .timeutil import from_micros, to_micros, utcnow
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = [
+    # version 1
+    f"""
+    CREATE TABLE entries (
+        station_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        id TEXT NOT NULL UNIQUE,
+        ts INTEGER NOT NULL,
+        mono INTEGER NOT NULL,
+        operator TEXT NOT NULL,
+        leader TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        denied_for TEXT,
+        warnings TEXT NOT NULL,
+        pass_id TEXT,
+        key_id TEXT,
+        category TEXT,
+        plate TEXT,
+        org TEXT,
+        valid_from INTEGER,
+        valid_until INTEGER,
+        occupants INTEGER,
+        fevers INTEGER NOT NULL,
+        vehicle TEXT,
+        note TEXT,
+        override_by TEXT,
+        override_reason TEXT,
+        raw_hash TEXT,
+        refers_to TEXT,
+        commitment TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        personal TEXT,
+        salt BLOB,
+        UNIQUE (station_id, seq)
+    );
+    CREATE INDEX entries_ts ON entries (ts);
+    CREATE INDEX entries_pass ON entries (station_id, pass_id, seq);
+    CREATE INDEX entries_plate ON entries (plate);
+    CREATE TABLE seals (
+        station_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        head_hash TEXT NOT NULL,
+        sealed_at INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (station_id, seq)
+    );
+    CREATE TABLE stations (
+        station_id TEXT PRIMARY KEY,
+        public_key BLOB NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        first_seen INTEGER NOT NULL
+    );
+    CREATE TABLE shifts (
+        id TEXT PRIMARY KEY,
+        station_id TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        leader TEXT NOT NULL,
+        started INTEGER NOT NULL,
+        ended INTEGER,
+        sealed_seq INTEGER
+    );
+    CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+    BEGIN SELECT RAISE(ABORT, 'the traffic log is append-only'); END;
+    CREATE TRIGGER entries_only_purge BEFORE UPDATE ON entries
+    WHEN NOT (NEW.personal IS NULL AND NEW.salt IS NULL AND {
+        " AND ".join(f"NEW.{c} IS OLD.{c}" for c in (*chain.CHAINED, "hash"))
+    })
+    BEGIN SELECT RAISE(ABORT, 'the traffic log is append-only'); END;
+    CREATE TRIGGER seals_no_change BEFORE UPDATE ON seals
+    BEGIN SELECT RAISE(ABORT, 'seals cannot be changed'); END;
+    CREATE TRIGGER seals_no_delete BEFORE DELETE ON seals
+    BEGIN SELECT RAISE(ABORT, 'seals cannot be deleted'); END;
+    """,
+]
+
+
+@dataclass(frozen=True)
+class Shift:
+    operator: str
+    leader: str
+
+
+@dataclass
+class EntryDraft:
+    """What the station knows about one vehicle; the store adds sequence, time and chain link."""
+
+    direction: Direction
+    verdict: Verdict
+    reason: Reason
+    operator: str
+    leader: str
+    denied_for: Reason | None = None
+    warnings: tuple[Reason, ...] = ()
+    pass_id: str | None = None
+    key_id: str | None = None
+    category: str | None = None
+    plate: str | None = None
+    holder: str | None = None
+    org: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    occupants: int | None = None
+    temperatures: tuple[int, ...] = ()
+    fevers: int = 0
+    vehicle: str | None = None
+    note: str | None = None
+    override_by: str | None = None
+    override_reason: str | None = None
+    raw_hash: str | None = None
+    refers_to: str | None = None
+
+    @classmethod
+    def from_decision(
+        cls,
+        decision: Decision,
+        *,
+        direction: Direction,
+        shift: Shift,
+        occupants: int | None = None,
+        temperatures: Sequence[int] = (),
+        raw_hash: str | None = None,
+        plate: str | None = None,
+        vehicle: str | None = None,
+        note: str | None = None,
+        override_by: str | None = None,
+        override_reason: str | None = None,
+    ) -> EntryDraft:
+        data = decision.pass_data
+        return cls(
+            direction=direction,
+            verdict=decision.verdict,
+            reason=decision.reason,
+            operator=shift.operator,
+            leader=shift.leader,
+            denied_for=decision.denied_for,
+            warnings=decision.warnings,
+            pass_id=None if data is None else data.pass_id,
+            key_id=decision.key_id,
+            category=None if data is None else data.category.value,
+            plate=plate if data is None else data.plate,
+            holder=None if data is None else data.holder,
+            org=None if data is None else data.org,
+            valid_from=None if data is None else data.valid_from,
+            valid_until=None if data is None else data.valid_until,
+            occupants=occupants,
+            temperatures=tuple(temperatures),
+            fevers=len(decision.fevers),
+            vehicle=vehicle,
+            note=note,
+            override_by=override_by,
+            override_reason=override_reason,
+            raw_hash=raw_hash,
+        )
+
+
+@dataclass
+class Entry:
+    """One row of the log as read back."""
+
+    station_id: str
+    seq: int
+    id: str
+    ts: datetime
+    mono: int
+    operator: str
+    leader: str
+    direction: Direction
+    verdict: Verdict
+    reason: Reason
+    denied_for: Reason | None
+    warnings: tuple[Reason, ...]
+    pass_id: str | None
+    key_id: str | None
+    category: str | None
+    plate: str | None
+    org: str | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    occupants: int | None
+    fevers: int
+    vehicle: str | None
+    note: str | None
+    override_by: str | None
+    override_reason: str | None
+    raw_hash: str | None
+    refers_to: str | None
+    commitment: str
+    prev_hash: str
+    hash: str
+    holder: str | None = None
+    temperatures: tuple[int, ...] = ()
+    purged: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "station_id": self.station_id,
+            "seq": self.seq,
+            "id": self.id,
+            "ts": self.ts.isoformat(),
+            "operator": self.operator,
+            "leader": self.leader,
+            "direction": self.direction.value,
+            "decision": self.verdict.value,
+            "reason": self.reason.value,
+            "denied_for": None if self.denied_for is None else self.denied_for.value,
+            "warnings": [w.value for w in self.warnings],
+            "pass_id": self.pass_id,
+            "key_id": self.key_id,
+            "category": self.category,
+            "plate": self.plate,
+            "holder": self.holder,
+            "org": self.org,
+            "valid_from": None if self.valid_from is None else self.valid_from.isoformat(),
+            "valid_until": None if self.valid_until is None else self.valid_until.isoformat(),
+            "occupants": self.occupants,
+            "temperatures": [t / 10 for t in self.temperatures],
+            "fevers": self.fevers,
+            "vehicle": self.vehicle,
+            "note": self.note,
+            "override_by": self.override_by,
+            "override_reason": self.override_reason,
+            "raw_hash": self.raw_hash,
+            "refers_to": self.refers_to,
+            "purged": self.purged,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+ENTRY_COLUMNS = (*chain.CHAINED, "hash", "personal")
+
+
+def entry_from_row(row: Sequence[Any]) -> Entry:
+    """Build an Entry from a row selected as ENTRY_COLUMNS."""
+    values = dict(zip(ENTRY_COLUMNS, row, strict=True))
+    personal = values.pop("personal")
+    holder: str | None = None
+    temperatures: tuple[int, ...] = ()
+    if personal is not None:
+        data = json.loads(personal)
+        holder = data.get("holder")
+        temperatures = tuple(int(t) for t in data.get("temperatures", ()))
+    warnings = tuple(Reason(w) for w in values["warnings"].split(",") if w)
+    return Entry(
+        station_id=values["station_id"],
+        seq=values["seq"],
+        id=values["id"],
+        ts=from_micros(values["ts"]),
+        mono=values["mono"],
+        operator=values["operator"],
+        leader=values["leader"],
+        direction=Direction(values["direction"]),
+        verdict=Verdict(values["verdict"]),
+        reason=Reason(values["reason"]),
+        denied_for=None if values["denied_for"] is None else Reason(values["denied_for"]),
+        warnings=warnings,
+        pass_id=values["pass_id"],
+        key_id=values["key_id"],
+        category=values["category"],
+        plate=values["plate"],
+        org=values["org"],
+        valid_from=None if values["valid_from"] is None else from_micros(values["valid_from"]),
+        valid_until=None if values["valid_until"] is None else from_micros(values["valid_until"]),
+        occupants=values["occupants"],
+        fevers=values["fevers"],
+        vehicle=values["vehicle"],
+        note=values["note"],
+        override_by=values["override_by"],
+        override_reason=values["override_reason"],
+        raw_hash=values["raw_hash"],
+        refers_to=values["refers_to"],
+        commitment=values["commitment"],
+        prev_hash=values["prev_hash"],
+        hash=values["hash"],
+        holder=holder,
+        temperatures=temperatures,
+        purged=personal is None and values["commitment"] != chain.EMPTY_COMMITMENT,
+    )
+
+
+def _personal_json(draft: EntryDraft) -> str | None:
+    if draft.holder is None and not draft.temperatures:
+        return None
+    return json.dumps(
+        {"holder": draft.holder, "temperatures": list(draft.temperatures)},
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else to_micros(moment)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database to SCHEMA_VERSION (sync; used by the writer at open and by tools)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise CheckpointError(
+            f"The log was written by a newer checkpoint (schema {version}); upgrade checkpoint to read it."
+        )
+    for number in range(version, SCHEMA_VERSION):
+        conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA[number] + f"; PRAGMA user_version = {number + 1}; COMMIT;")
+
+
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection for audit and verification; never blocks the writer (WAL)."""
+    if not path.exists():
+        raise CheckpointError(f"There is no traffic log at {path}.")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise CheckpointError(f"{path} is not a traffic log, or it is damaged ({exc}).") from exc
+    return conn
+
+
+class LogStore:
+    """The traffic log. One instance owns the single writer connection; everything else asks it."""
+
+    def __init__(self, path: Path, station_id: str) -> None:
+        self.path = path
+        self.station_id = station_id
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, station_id: str) -> LogStore:
+        store = cls(path, station_id)
+        await store._connect()
+        return store
+
+    async def _connect(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(self.path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise CheckpointError(f"Cannot open the traffic log {self.path}: {exc}.") from exc
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = FULL")
+            await db.execute("PRAGMA busy_timeout = 5000")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db._execute(migrate, db._conn)  # run the sync migration on the connection's thread
+        except sqlite3.DatabaseError as exc:
+            await db.close()
+            raise CheckpointError(f"{self.path} is not a traffic log, or it is damaged ({exc}).") from exc
+        except CheckpointError:
+            await db.close()
+            raise
+        self._db = db
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("the log store is closed")
+        return self._db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> LogStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def append(self, draft: EntryDraft, *, now: datetime | None = None) -> Entry:
+        """Append one entry, durably (fsync'd) before returning it. Raises CheckpointError."""
+        moment = now or utcnow()
+        salt = os.urandom(16)
+        personal = _personal_json(draft)
+        commit = chain.commitment(salt if personal else None, personal)
+        async with self._lock:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    async with self.db.execute(
+                        "SELECT seq, hash FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1",
+                        (self.station_id,),
+                    ) as cursor:
+                        head = await cursor.fetchone()
+                    seq, prev = (1, chain.GENESIS) if head is None else (head[0] + 1, head[1])
+                    values = (
+                        self.station_id, seq, uuid.uuid4().hex, to_micros(moment), time.monotonic_ns(),
+                        draft.operator, draft.leader, draft.direction.value, draft.verdict.value,
+                        draft.reason.value, None if draft.denied_for is None else draft.denied_for.value,
+                        ",".join(w.value for w in draft.warnings), draft.pass_id, draft.key_id,
+                        draft.category, draft.plate, draft.org, _micros(draft.valid_from),
+                        _micros(draft.valid_until), draft.occupants, draft.fevers, draft.vehicle, draft.note,
+                        draft.override_by, draft.override_reason, draft.raw_hash, draft.refers_to, commit, prev,
+                    )  # fmt: skip
+                    async with self.db.execute(chain.CANONICAL_PARAMS_SQL, values) as cursor:
+                        row = await cursor.fetchone()
+                    assert row is not None
+                    digest = chain.entry_hash(row[0])
+                    full = (*values, digest, personal, salt if personal else None)
+                    await self.db.execute(
+                        f"INSERT INTO entries ({', '.join((*chain.CHAINED, 'hash', 'personal', 'salt'))}) "
+                        f"VALUES ({', '.join('?' * len(full))})",
+                        full,
+                    )
+                    await self.db.execute("COMMIT")
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise CheckpointError(self._describe(exc)) from exc
+            except OSError as exc:
+                raise CheckpointError(describe_os_error(exc, self.path)) from exc
+        return entry_from_row((*values, digest, personal))
+
+    def _describe(self, exc: sqlite3.Error) -> str:
+        text = str(exc)
+        if "full" in text:
+            return f"The disk is full: the traffic log {self.path} cannot grow; free space now — nothing was recorded."
+        if "locked" in text or "busy" in text:
+            return f"The traffic log {self.path} is busy in another program; try again."
+        return f"The traffic log {self.path} could not be written ({text}); nothing was recorded."
+
+    async def head(self, station_id: str | None = None) -> tuple[int, str]:
+        async with self.db.execute(
+            "SELECT seq, hash FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1",
+            (station_id or self.station_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (0, chain.GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    async def seal(self, key: Ed25519PrivateKey, *, now: datetime | None = None) -> tuple[int, str] | None:
+        """Sign the chain head with the station key. None when the log is empty or already sealed there."""
+        await self.pin_station(self.station_id, key.public_key())
+        moment = to_micros(now or utcnow())
+        async with self._lock:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    seq, head_hash = await self.head()
+                    async with self.db.execute(
+                        "SELECT 1 FROM seals WHERE station_id = ? AND seq = ?", (self.station_id, seq)
+                    ) as cursor:
+                        already = await cursor.fetchone()
+                    if seq == 0 or already:
+                        await self.db.execute("ROLLBACK")
+                        return None
+                    signature = key.sign(chain.seal_message(self.station_id, seq, head_hash, moment))
+                    await self.db.execute(
+                        "INSERT INTO seals VALUES (?, ?, ?, ?, ?, ?)",
+                        (self.station_id, seq, head_hash, moment, key_id_of(key.public_key()), signature),
+                    )
+                    await self.db.execute("COMMIT")
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise CheckpointError(self._describe(exc)) from exc
+        return seq, head_hash
+
+    async def pin_station(self, station_id: str, public_key: Ed25519PublicKey, name: str = "") -> None:
+        """Remember a station's public key; refuse a different key for a station already known."""
+        raw = raw_public(public_key)
+        async with self.db.execute(
+            "SELECT public_key FROM stations WHERE station_id = ?", (station_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            await self.db.execute(
+                "INSERT INTO stations VALUES (?, ?, ?, ?)", (station_id, raw, name, to_micros(utcnow()))
+            )
+        elif bytes(row[0]) != raw:
+            raise CheckpointError(
+                f"Station {station_id!r} is known here with another key; a log signed with a new key is refused."
+            )
+
+    async def station_keys(self) -> dict[str, Ed25519PublicKey]:
+        async with self.db.execute("SELECT station_id, public_key FROM stations") as cursor:
+            rows = await cursor.fetchall()
+        return {str(r[0]): public_from_raw(bytes(r[1])) for r in rows}
+
+    async def recent(self, limit: int = 50, station_id: str | None = None) -> list[Entry]:
+        sql = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
+        params: tuple[Any, ...] = ()
+        if station_id is not None:
+            sql += " WHERE station_id = ?"
+            params = (station_id,)
+        sql += " ORDER BY ts DESC, seq DESC LIMIT ?"
+        async with self.db.execute(sql, (*params, limit)) as cursor:
+            rows = await cursor.fetchall()
+        return [entry_from_row(r) for r in rows]
+
+    async def inside(self) -> frozenset[str]:
+        """Pass ids whose last allowed movement at this station was IN."""
+        async with self.db.execute(
+            """
+            SELECT e.pass_id FROM entries e
+            JOIN (SELECT pass_id, MAX(seq) AS seq FROM entries
+                  WHERE station_id = ? AND verdict = 'allow' AND pass_id IS NOT NULL GROUP BY pass_id) last
+              ON e.station_id = ? AND e.seq = last.seq
+            WHERE e.direction = 'in'
+            """,
+            (self.station_id, self.station_id),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return frozenset(str(r[0]) for r in rows)
+
+    async def newest_time(self) -> datetime | None:
+        async with self.db.execute(
+            "SELECT MAX(ts) FROM entries WHERE station_id = ?", (self.station_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else from_micros(row[0])
+
+    async def counts_since(self, since: datetime) -> dict[str, int]:
+        """Counters for the station screen: in, out, denied, fevers, overrides since `since`."""
+        async with self.db.execute(
+            """
+            SELECT
+              SUM(verdict = 'allow' AND direction = 'in'),
+              SUM(verdict = 'allow' AND direction = 'out'),
+              SUM(verdict = 'deny'),
+              SUM(fevers > 0),
+              SUM(reason = 'override')
+            FROM entries WHERE station_id = ? AND ts >= ?
+            """,
+            (self.station_id, to_micros(since)),
+        ) as cursor:
+            row = await cursor.fetchone()
+        keys = ("in", "out", "denied", "fevers", "overrides")
+        return {k: int(v or 0) for k, v in zip(keys, row or (), strict=False)} | {
+            k: 0 for k in keys if row is None
+        }
+
+    async def purge(self, before: datetime) -> int:
+        """Drop names and temperatures of entries older than `before`; the chain still verifies."""
+        async with self._lock:
+            try:
+                cursor = await self.db.execute(
+                    "UPDATE entries SET personal = NULL, salt = NULL WHERE ts < ? AND personal IS NOT NULL",
+                    (to_micros(before),),
+                )
+                return cursor.rowcount
+            except sqlite3.Error as exc:
+                raise CheckpointError(self._describe(exc)) from exc
+
+    async def start_shift(self, shift: Shift, *, now: datetime | None = None) -> str:
+        shift_id = uuid.uuid4().hex
+        await self.db.execute(
+            "INSERT INTO shifts (id, station_id, operator, leader, started) VALUES (?, ?, ?, ?, ?)",
+            (shift_id, self.station_id, shift.operator, shift.leader, to_micros(now or utcnow())),
+        )
+        return shift_id
+
+    async def end_shift(self, shift_id: str, sealed_seq: int | None, *, now: datetime | None = None) -> None:
+        await self.db.execute(
+            "UPDATE shifts SET ended = ?, sealed_seq = ? WHERE id = ?",
+            (to_micros(now or utcnow()), sealed_seq, shift_id),
+        )
+
+
+def verify_log(
+    path: Path,
+    station_keys: dict[str, Ed25519PublicKey] | None = None,
+    progress: chain.Progress | None = None,
+) -> chain.VerifyResult:
+    """Verify every station's chain and seals in the log at `path` (sync; run it in a thread).
+
+    `station_keys` overrides the keys pinned in the log (a station passes its own key file's key).
+    """
+    conn = open_reader(path)
+    try:
+        pinned = {
+            str(r[0]): public_from_raw(bytes(r[1]))
+            for r in conn.execute("SELECT station_id, public_key FROM stations")
+        }
+        pinned.update(station_keys or {})
+        stations = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT station_id FROM entries GROUP BY station_id "
+                "UNION SELECT station_id FROM seals ORDER BY 1"
+            )
+        ]
+        total = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        result = chain.VerifyResult()
+        done = 0
+        for station_id in stations:
+            report = chain.verify_station(conn, station_id, pinned.get(station_id), progress, done, total)
+            done += report.entries
+            result.stations.append(report)
+        return result
+    except sqlite3.DatabaseError as exc:
+        raise CheckpointError(f"{path} is damaged and cannot be verified ({exc}).") from exc
+    finally:
+        conn.close()
