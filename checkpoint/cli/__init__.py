@@ -19,7 +19,26 @@ from .context import Context, pass_ctx
 __all__ = ["Context", "cli", "main", "pass_ctx"]
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class UserError(click.ClickException):
+    """A CheckpointError on its way out: one sentence on stderr, its own exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"checkpoint: {self.message}", err=True)
+
+
+class CheckpointGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except CheckpointError as exc:
+            raise UserError(exc.message, exc.exit_code) from exc
+
+
+@click.group(cls=CheckpointGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),

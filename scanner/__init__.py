@@ -1,0 +1,1 @@
+"""scanner: frame sources, QR decoders and the decode pipeline. Imports nothing of ours, never Textual."""

@@ -1,0 +1,1 @@
+"""tui: the Textual applications (station, office, audit)."""
