@@ -1,8 +1,8 @@
 """The pass format: a signed binary payload, Base45-encoded behind a versioned prefix.
 
     text    = "CP1:" + base45(body + signature)
-    body    = key id 4B | pass id 5B | category u8 | max occupants u8
-              | issued_at u32 | valid_from u32 | valid_until u32      (Unix seconds, UTC)
+    body    = key id 4B | pass id 5B | category (2 bits) + max occupants (6 bits) u8
+              | issued_at u24 | valid_from u24 | valid_until u24   (minutes since 2020-01-01 UTC)
               | plate str | holder str | org str | n u8 | n × checkpoint str
     str     = length u8 + GB18030 bytes
     signature = Ed25519 over b"CP1:" + body  (64 bytes)
@@ -33,7 +33,7 @@ from .timeutil import from_epoch, to_epoch
 
 PREFIX = "CP1:"
 SIGNATURE_SIZE = 64
-HEADER = struct.Struct(">4s5sBBIII")  # key id, pass id, category, occupants, 3 times
+HEADER = struct.Struct(">4s5sB3s3s3s")  # key id, pass id, category+occupants, 3 times
 MAX_TEXT = 1200  # characters of QR text a station will look at
 MAX_BODY = 700  # bytes of body
 
@@ -48,7 +48,8 @@ CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")
 _VERSIONED = re.compile(r"^CP[0-9]+:")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PASS_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{8}$")
-_EPOCH_MIN = 1577836800  # 2020-01-01: nothing we sign is older
+EPOCH = 1577836800  # 2020-01-01T00:00Z: times are whole minutes since then, 3 bytes (to 2051)
+_MINUTES_MAX = 2**24 - 1
 
 
 class PassFormatError(ValueError):
@@ -105,11 +106,25 @@ def validate_fields(data: PassData) -> None:
             raise PassFormatError("checkpoint id")
     if not 1 <= data.max_occupants <= MAX_OCCUPANTS:
         raise PassFormatError("occupants")
-    stamps = (data.issued_at, data.valid_from, data.valid_until)
-    if any(not _EPOCH_MIN <= to_epoch(t) < 2**32 for t in stamps):
-        raise PassFormatError("date out of range")
+    for name, stamp in (
+        ("issued_at", data.issued_at),
+        ("valid_from", data.valid_from),
+        ("valid_until", data.valid_until),
+    ):
+        if stamp.second or stamp.microsecond:
+            raise PassFormatError(f"{name} is not a whole minute (passes carry times to the minute)")
+        if not 0 <= to_epoch(stamp) - EPOCH <= _MINUTES_MAX * 60:
+            raise PassFormatError(f"{name} is outside 2020–2051")
     if data.valid_until <= data.valid_from:
         raise PassFormatError("valid-until is not after valid-from")
+
+
+def _minutes(moment: datetime) -> bytes:
+    return ((to_epoch(moment) - EPOCH) // 60).to_bytes(3, "big")
+
+
+def _from_minutes(raw: bytes) -> datetime:
+    return from_epoch(EPOCH + int.from_bytes(raw, "big") * 60)
 
 
 def _pack_str(value: str) -> bytes:
@@ -124,11 +139,10 @@ def encode_body(data: PassData) -> bytes:
     header = HEADER.pack(
         bytes.fromhex(data.key_id),
         _pass_id_to_bytes(data.pass_id),
-        data.category.code,
-        data.max_occupants,
-        to_epoch(data.issued_at),
-        to_epoch(data.valid_from),
-        to_epoch(data.valid_until),
+        data.category.code << 6 | data.max_occupants,
+        _minutes(data.issued_at),
+        _minutes(data.valid_from),
+        _minutes(data.valid_until),
     )
     parts = [header, _pack_str(data.plate), _pack_str(data.holder), _pack_str(data.org)]
     parts.append(bytes([len(data.checkpoints)]))
@@ -182,20 +196,39 @@ def open_envelope(text: str) -> Envelope:
         raise PassFormatError("not valid Base45") from exc
     if len(raw) < HEADER.size + 4 + SIGNATURE_SIZE or len(raw) > MAX_BODY + SIGNATURE_SIZE:
         raise PassFormatError("wrong length")
-    body, signature = raw[:-SIGNATURE_SIZE], raw[-SIGNATURE_SIZE:]
+    size = _framed_size(raw)
+    if size + SIGNATURE_SIZE != len(raw):
+        raise PassFormatError("truncated or padded")
+    body, signature = raw[:size], raw[size:]
     return Envelope(key_id=body[:4].hex().upper(), body=body, signature=signature)
+
+
+def _framed_size(raw: bytes) -> int:
+    """The body's length as its own length bytes say (reads lengths only, no field values)."""
+    offset = HEADER.size
+    try:
+        for _ in range(3):
+            offset += 1 + raw[offset]
+        count = raw[offset]
+        offset += 1
+        for _ in range(count):
+            offset += 1 + raw[offset]
+    except IndexError as exc:
+        raise PassFormatError("truncated") from exc
+    return offset
 
 
 def parse_body(body: bytes) -> PassData:
     """Decode a body whose signature has been verified. Raises PassFormatError."""
     try:
-        key_raw, id_raw, category_code, occupants, issued, start, end = HEADER.unpack_from(body)
+        key_raw, id_raw, packed, issued, start, end = HEADER.unpack_from(body)
+        category_code, occupants = packed >> 6, packed & 63
         offset = HEADER.size
         texts = []
         for _ in range(3):
             length = body[offset]
             if offset + 1 + length > len(body):
-                raise PassFormatError("truncated text field")
+                raise PassFormatError("truncated text field")  # pragma: no cover - framing checked first
             texts.append(body[offset + 1 : offset + 1 + length].decode("gb18030", errors="strict"))
             offset += 1 + length
         count = body[offset]
@@ -220,11 +253,11 @@ def parse_body(body: bytes) -> PassData:
             plate=texts[0],
             holder=texts[1],
             org=texts[2],
-            valid_from=from_epoch(start),
-            valid_until=from_epoch(end),
+            valid_from=_from_minutes(start),
+            valid_until=_from_minutes(end),
             checkpoints=tuple(checkpoints),
             max_occupants=occupants,
-            issued_at=from_epoch(issued),
+            issued_at=_from_minutes(issued),
         )
     except (ValueError, ValidationError) as exc:
         raise PassFormatError("a field is out of range") from exc

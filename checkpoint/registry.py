@@ -135,7 +135,12 @@ class Registry:
         row = self.conn.execute(
             f"SELECT {_COLUMNS} FROM passes WHERE plate = ? AND category = ? AND valid_from = ? "
             "AND valid_until = ? AND revoked_at IS NULL",
-            (request.plate, request.category.value, to_micros(request.valid_from), to_micros(request.valid_until)),
+            (
+                request.plate,
+                request.category.value,
+                to_micros(request.valid_from),
+                to_micros(request.valid_until),
+            ),
         ).fetchone()
         return None if row is None else _row_to_pass(row)
 
@@ -143,7 +148,7 @@ class Registry:
         """Sign a pass for `request` with the active key (not yet stored)."""
         key = self.keyring.active()
         private = self.keyring.private_key(key.key_id)
-        moment = (now or utcnow()).replace(microsecond=0)
+        moment = (now or utcnow()).replace(second=0, microsecond=0)
         data = PassData(
             pass_id=new_pass_id(),
             key_id=key.key_id,
@@ -151,8 +156,8 @@ class Registry:
             plate=request.plate,
             holder=request.holder,
             org=request.org,
-            valid_from=request.valid_from.replace(microsecond=0),
-            valid_until=request.valid_until.replace(microsecond=0),
+            valid_from=request.valid_from.replace(second=0, microsecond=0),
+            valid_until=request.valid_until.replace(second=0, microsecond=0),
             checkpoints=request.checkpoints,
             max_occupants=request.max_occupants,
             issued_at=moment,
@@ -163,7 +168,9 @@ class Registry:
             raise CheckpointError(f"The pass cannot be issued: {exc}.") from exc
         return data, payload
 
-    def issue(self, request: PassRequest, *, now: datetime | None = None, replaces: str | None = None) -> IssuedPass:
+    def issue(
+        self, request: PassRequest, *, now: datetime | None = None, replaces: str | None = None
+    ) -> IssuedPass:
         data, payload = self.build(request, now=now)
         self.store([(data, payload, replaces)])
         return IssuedPass(data, payload, replaces=replaces)
@@ -221,7 +228,9 @@ class Registry:
         row = self.conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return default if row is None else str(row[0])
 
-    def revocation_list(self, office: str, *, now: datetime | None = None, bump: bool = True) -> RevocationList:
+    def revocation_list(
+        self, office: str, *, now: datetime | None = None, bump: bool = True
+    ) -> RevocationList:
         """The signed list of every revoked pass still worth listing (not long expired).
 
         Each call with `bump` takes the next sequence number, so a station can tell newer from older.
