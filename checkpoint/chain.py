@@ -152,7 +152,9 @@ def verify_station(
         if not verify_signature(public_key, bytes(signature), message):
             report.fail(seq, f"the seal at entry {seq} has a bad signature")
         elif seq > report.head_seq:
-            report.fail(report.head_seq + 1, f"entries {report.head_seq + 1} to {seq} were removed after a seal")
+            report.fail(
+                report.head_seq + 1, f"entries {report.head_seq + 1} to {seq} were removed after a seal"
+            )
         elif hashes_at.get(seq) != head_hash:
             report.fail(seq, f"entry {seq} differs from the sealed one")
         else:

@@ -221,7 +221,9 @@ class Keyring:
                     key_id=item["key_id"],
                     created=datetime.fromisoformat(item["created"]),
                     valid_from=datetime.fromisoformat(item["valid_from"]),
-                    valid_until=None if item["valid_until"] is None else datetime.fromisoformat(item["valid_until"]),
+                    valid_until=None
+                    if item["valid_until"] is None
+                    else datetime.fromisoformat(item["valid_until"]),
                     active=bool(item["active"]),
                 )
             )

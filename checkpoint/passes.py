@@ -156,7 +156,8 @@ def sign_pass(data: PassData, key: Ed25519PrivateKey) -> str:
         raise ValueError("the pass names another key than the one signing it")
     body = encode_body(data)
     signature = key.sign(PREFIX.encode() + body)
-    return PREFIX + base45.b45encode(body + signature).decode("ascii")
+    encoded: bytes = base45.b45encode(body + signature)
+    return PREFIX + encoded.decode("ascii")
 
 
 @dataclass(frozen=True)

@@ -153,8 +153,13 @@ def decide(
     if fevers and rules.fever_action is not RuleMode.OFF:
         if rules.fever_action is RuleMode.DENY:
             return _deny(
-                Reason.FEVER, "temperature at or above the threshold", data, facts,
-                key_id=key_id, warnings=tuple(warnings), fevers=fevers,
+                Reason.FEVER,
+                "temperature at or above the threshold",
+                data,
+                facts,
+                key_id=key_id,
+                warnings=tuple(warnings),
+                fevers=fevers,
             )
         warnings.append(Reason.FEVER)
     return Decision(

@@ -78,11 +78,19 @@ def sign_list(
     office: str, seq: int, issued_at: datetime, entries: list[Revocation], key: Ed25519PrivateKey
 ) -> RevocationList:
     unsigned = RevocationList(
-        office=office, seq=seq, issued_at=issued_at, key_id=key_id_of(key.public_key()), entries=tuple(entries)
+        office=office,
+        seq=seq,
+        issued_at=issued_at,
+        key_id=key_id_of(key.public_key()),
+        entries=tuple(entries),
     )
     signature = base64.b64encode(key.sign(_canonical(unsigned.body()))).decode()
     return RevocationList(
-        office=office, seq=seq, issued_at=issued_at, key_id=unsigned.key_id, entries=tuple(entries),
+        office=office,
+        seq=seq,
+        issued_at=issued_at,
+        key_id=unsigned.key_id,
+        entries=tuple(entries),
         signature=signature,
     )
 
@@ -105,7 +113,9 @@ def parse_list(data: object, source: str) -> RevocationList:
             if not PASS_ID.match(pass_id):
                 raise ValueError("pass id")
             entries.append(
-                Revocation(pass_id, datetime.fromisoformat(str(item["revoked_at"])), str(item["reason"])[:200])
+                Revocation(
+                    pass_id, datetime.fromisoformat(str(item["revoked_at"])), str(item["reason"])[:200]
+                )
             )
         return RevocationList(
             office=str(data.get("office", ""))[:100],
@@ -116,7 +126,9 @@ def parse_list(data: object, source: str) -> RevocationList:
             signature=str(data["signature"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{source} is damaged: a field of the revocation list is missing or wrong.") from exc
+        raise CheckpointError(
+            f"{source} is damaged: a field of the revocation list is missing or wrong."
+        ) from exc
 
 
 def check_signature(rlist: RevocationList, trust: TrustList, source: str) -> None:

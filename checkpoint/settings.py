@@ -51,7 +51,9 @@ class StationSettings(_Section):
     @classmethod
     def _check_id(cls, value: str) -> str:
         if not CHECKPOINT_ID.match(value):
-            raise ValueError("must be 1 to 24 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            raise ValueError(
+                "must be 1 to 24 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
         return value
 
     def rules(self) -> StationRules:

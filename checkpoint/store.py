@@ -339,7 +339,9 @@ def migrate(conn: sqlite3.Connection) -> None:
             f"The log was written by a newer checkpoint (schema {version}); upgrade checkpoint to read it."
         )
     for number in range(version, SCHEMA_VERSION):
-        conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA[number] + f"; PRAGMA user_version = {number + 1}; COMMIT;")
+        conn.executescript(
+            "BEGIN IMMEDIATE;" + _SCHEMA[number] + f"; PRAGMA user_version = {number + 1}; COMMIT;"
+        )
 
 
 def open_reader(path: Path) -> sqlite3.Connection:
@@ -373,21 +375,24 @@ class LogStore:
     async def _connect(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            setup = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                setup.execute("PRAGMA journal_mode = WAL")
+                setup.execute("PRAGMA busy_timeout = 5000")
+                migrate(setup)
+            finally:
+                setup.close()
             db = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise CheckpointError(f"{self.path} is not a traffic log, or it is damaged ({exc}).") from exc
         except (OSError, sqlite3.Error) as exc:
             raise CheckpointError(f"Cannot open the traffic log {self.path}: {exc}.") from exc
         try:
-            await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = FULL")
             await db.execute("PRAGMA busy_timeout = 5000")
-            await db.execute("PRAGMA foreign_keys = ON")
-            await db._execute(migrate, db._conn)  # run the sync migration on the connection's thread
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             await db.close()
-            raise CheckpointError(f"{self.path} is not a traffic log, or it is damaged ({exc}).") from exc
-        except CheckpointError:
-            await db.close()
-            raise
+            raise CheckpointError(f"Cannot open the traffic log {self.path}: {exc}.") from exc
         self._db = db
 
     @property

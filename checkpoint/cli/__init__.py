@@ -24,7 +24,7 @@ class UserError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: object = None) -> None:
         click.echo(f"checkpoint: {self.message}", err=True)
@@ -38,7 +38,9 @@ class CheckpointGroup(click.Group):
             raise UserError(exc.message, exc.exit_code) from exc
 
 
-@click.group(cls=CheckpointGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=CheckpointGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),

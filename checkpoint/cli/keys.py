@@ -37,7 +37,7 @@ def init(ctx: Context) -> None:
     key = keyring.init()
     refresh_own_trust(ctx, keyring)
     say(f"Created office signing key {key.key_id} in {keyring.folder} (private, mode 0600).")
-    say(f"Give stations the trust file: checkpoint keys export-trust trust.json")
+    say("Give stations the trust file: checkpoint keys export-trust trust.json")
 
 
 @keys_group.command("rotate")

@@ -88,7 +88,9 @@ def verify(ctx: Context, as_json: bool) -> None:
     else:
         for r in result.stations:
             if r.ok:
-                say(f"{r.station_id}: OK — {r.entries} entries, {r.seals} seal(s), sealed up to {r.last_sealed_seq}.")
+                say(
+                    f"{r.station_id}: OK — {r.entries} entries, {r.seals} seal(s), sealed up to {r.last_sealed_seq}."
+                )
             else:
                 say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")
     sys.exit(0 if result.ok else 1)
@@ -113,7 +115,9 @@ def seal(ctx: Context) -> None:
 
 
 @log_group.command("purge")
-@click.option("--older-than", "days", type=click.IntRange(0, 36500), help="Days (default: log.retention_days).")
+@click.option(
+    "--older-than", "days", type=click.IntRange(0, 36500), help="Days (default: log.retention_days)."
+)
 @pass_ctx
 def purge(ctx: Context, days: int | None) -> None:
     """Remove names and temperatures of old entries; counts stay and the chain still verifies."""

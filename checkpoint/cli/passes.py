@@ -104,7 +104,9 @@ def describe(issued: IssuedPass, ctx: Context) -> list[str]:
     return lines
 
 
-def write_outputs(issued: IssuedPass, ctx: Context, png: Path | None, svg: Path | None, pdf: Path | None) -> None:
+def write_outputs(
+    issued: IssuedPass, ctx: Context, png: Path | None, svg: Path | None, pdf: Path | None
+) -> None:
     from .. import qrimage
 
     if png is not None:
@@ -126,7 +128,9 @@ def pass_group() -> None:
 
 @pass_group.command("issue")
 @click.option("--plate", required=True, help="Plate number, e.g. 鄂A·12345.")
-@click.option("--category", required=True, type=click.Choice([c.value for c in Category]), help="Kind of vehicle.")
+@click.option(
+    "--category", required=True, type=click.Choice([c.value for c in Category]), help="Kind of vehicle."
+)
 @click.option("--holder", default="", help="The holder's name.")
 @click.option("--org", default="", help="The holder's organisation.")
 @click.option("--valid-from", help="Start (local time, e.g. 2026-02-03 or 2026-02-03T08:00); default now.")
@@ -198,7 +202,9 @@ def list_passes(ctx: Context, search: str, limit: int | None, as_json: bool) -> 
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), help="Write the QR again as SVG.")
 @click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help="Write the card again.")
 @pass_ctx
-def show(ctx: Context, pass_id: str, as_json: bool, png: Path | None, svg: Path | None, pdf: Path | None) -> None:
+def show(
+    ctx: Context, pass_id: str, as_json: bool, png: Path | None, svg: Path | None, pdf: Path | None
+) -> None:
     """One pass in full (and its QR or card again)."""
     registry = open_registry(ctx)
     try:
@@ -230,8 +236,10 @@ def revoke(ctx: Context, pass_id: str, reason: str) -> None:
     finally:
         registry.close()
     say(f"Revoked pass {issued.data.pass_id} ({display_plate(issued.data.plate)}).")
-    say(f"Stations deny it after importing revocation list number {rlist.seq}: "
-        "checkpoint revocations export FILE.")
+    say(
+        f"Stations deny it after importing revocation list number {rlist.seq}: "
+        "checkpoint revocations export FILE."
+    )
 
 
 def register(cli: click.Group) -> None:

@@ -46,7 +46,9 @@ def import_(ctx: Context, file: Path) -> None:
     if old.seq == new.seq:
         say(f"This home already has revocation list number {new.seq}; nothing changed.")
     else:
-        say(f"Imported revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); it was number {old.seq}.")
+        say(
+            f"Imported revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); it was number {old.seq}."
+        )
 
 
 @revocations_group.command("show")
@@ -61,8 +63,10 @@ def show(ctx: Context, as_json: bool) -> None:
     if rlist.issued_at is None:
         say("This home has no revocation list yet.")
         return
-    say(f"Revocation list number {rlist.seq}, issued {humanise_age(utcnow() - rlist.issued_at)} ago, "
-        f"{len(rlist.entries)} revoked pass(es).")
+    say(
+        f"Revocation list number {rlist.seq}, issued {humanise_age(utcnow() - rlist.issued_at)} ago, "
+        f"{len(rlist.entries)} revoked pass(es)."
+    )
     for entry in rlist.entries:
         say(f"  {entry.pass_id}  {entry.revoked_at.isoformat(timespec='minutes')}  {entry.reason}")
 

@@ -56,7 +56,9 @@ def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None
         say(f"{verdict}  {decision.reason.value}: {REASON_TEXT[decision.reason]} ({decision.detail})")
         if decision.pass_data is not None:
             d = decision.pass_data
-            say(f"  {d.pass_id}  {display_plate(d.plate)}  {d.category.value}  {clean(d.holder)}  {clean(d.org)}")
+            say(
+                f"  {d.pass_id}  {display_plate(d.plate)}  {d.category.value}  {clean(d.holder)}  {clean(d.org)}"
+            )
     sys.exit(0 if decision.allowed else 1)
 
 
