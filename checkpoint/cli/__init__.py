@@ -72,7 +72,9 @@ def _register() -> None:
     # Groups that may not exist yet in a partial checkout are optional.
     import importlib
 
-    for name in ("station", "office", "audit", "demo", "scan", "bench", "report", "bundle"):
+    for name in (
+        "station", "passes_batch", "office", "audit", "demo", "scan", "bench", "report", "bundle", "log_export",
+    ):  # fmt: skip
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

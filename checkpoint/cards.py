@@ -1,0 +1,389 @@
+"""Printable pass cards (fpdf2): one card per PDF, or an A4 sheet of four cards with cut marks.
+
+A card is 100 × 140 mm: a colour band with the category in Chinese and English (emergency red,
+official blue, medical green), the plate in large type, the QR (62 mm with its 4-module quiet zone,
+drawn as vector rectangles), holder, organisation, validity, pass id and the issuing office.
+
+Holder and organisation are untrusted: they go through `clean()` and are printed as literal text;
+a character no font has is printed as its code (`\\x1b`, `\\u2066`) so that nothing is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .errors import CheckpointError
+from .fonts import cjk_font
+from .fsutil import describe_os_error
+from .models import Category
+from .plates import display_plate
+from .registry import IssuedPass
+from .text import clean
+from .timeutil import fmt_local, zone
+
+CARD_W = 100.0  # mm
+CARD_H = 140.0
+QR_SIZE = 62.0  # mm, quiet zone included (the code itself is about 55 mm)
+A4 = (210.0, 297.0)
+SHEET_X = (A4[0] - 2 * CARD_W) / 2  # 5 mm
+SHEET_Y = (A4[1] - 2 * CARD_H) / 2  # 8.5 mm
+CUT_MARK = 4.0
+
+CATEGORY_LABEL: dict[Category, tuple[str, str]] = {
+    Category.EMERGENCY: ("应急车辆", "Emergency vehicle"),
+    Category.OFFICIAL: ("公务人员", "Official on duty"),
+    Category.MEDICAL: ("医护人员", "Medical staff"),
+}
+CATEGORY_RGB: dict[Category, tuple[int, int, int]] = {
+    Category.EMERGENCY: (200, 30, 35),
+    Category.OFFICIAL: (25, 80, 175),
+    Category.MEDICAL: (20, 135, 70),
+}
+# A Latin font to pair with the CJK one (Droid Sans Fallback has no Latin letters or digits).
+LATIN_CANDIDATES = (
+    (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    ),
+    (
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+    ),
+    (
+        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class CardText:
+    """What a card says, as printable strings (untrusted parts already cleaned)."""
+
+    title: str
+    category_zh: str
+    category_en: str
+    plate: str
+    holder: str
+    org: str
+    valid: str
+    pass_id: str
+    office: str
+    checkpoints: str
+    occupants: str
+
+
+def card_text(issued: IssuedPass, *, office: str, tz: str) -> CardText:
+    d = issued.data
+    zh, en = CATEGORY_LABEL[d.category]
+    local = zone(tz)
+    return CardText(
+        title="车辆通行证  VEHICLE PASS",
+        category_zh=zh,
+        category_en=en,
+        plate=display_plate(d.plate),
+        holder=clean(d.holder),
+        org=clean(d.org),
+        valid=f"{fmt_local(d.valid_from, local)} → {fmt_local(d.valid_until, local)}",
+        pass_id=d.pass_id,
+        office=clean(office, limit=60),
+        checkpoints=", ".join(d.checkpoints) if d.checkpoints else "全部 all",
+        occupants=str(d.max_occupants),
+    )
+
+
+@cache
+def _latin_fonts() -> tuple[str, str] | None:
+    for regular, bold in LATIN_CANDIDATES:
+        if Path(regular).is_file():
+            return regular, bold if Path(bold).is_file() else regular
+    return None
+
+
+@cache
+def _codepoints(path: str) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def _printable_factory(font_paths: Sequence[str]) -> Callable[[str], str]:
+    known = frozenset().union(*(_codepoints(p) for p in font_paths))
+
+    def printable(text: str) -> str:
+        out = []
+        for ch in clean(text):
+            code = ord(ch)
+            if code in known or ch == " ":
+                out.append(ch)
+            elif 0x2400 <= code < 0x2420:  # a control picture from clean(): print the control's code
+                out.append(f"\\x{code - 0x2400:02x}")
+            elif code == 0x2421:
+                out.append("\\x7f")
+            else:
+                out.append(f"\\u{code:04x}")
+        return "".join(out)
+
+    return printable
+
+
+class CardWriter:
+    """Draws cards into one fpdf2 document (single-card pages or A4 sheets)."""
+
+    def __init__(self, *, office: str, tz: str, sheet: bool) -> None:
+        from fpdf import FPDF
+
+        self.office = office
+        self.tz = tz
+        self.sheet = sheet
+        self.pdf: Any = FPDF(unit="mm", format=A4 if sheet else (CARD_W, CARD_H))
+        self.pdf.set_auto_page_break(False)
+        self.pdf.set_margin(0)
+        self.pdf.set_creator("checkpoint")
+        self.pdf.set_title("通行证 pass cards" if sheet else "通行证 pass card")
+        cjk = str(cjk_font())
+        latin = _latin_fonts()
+        paths = [cjk]
+        self.pdf.add_font("cjk", "", cjk)
+        self.latin_points: frozenset[int] = frozenset()
+        if latin is not None:
+            self.pdf.add_font("latin", "", latin[0])
+            self.pdf.add_font("latin", "B", latin[1])
+            self.latin_points = _codepoints(latin[0]) & _codepoints(latin[1])
+            paths.append(latin[0])
+        self.printable = _printable_factory(paths)
+        self.size = 10.0
+        self.bold = False
+        self.slot = 0
+
+    # -- layout helpers -------------------------------------------------------------------------
+    def _font(self, size: float, bold: bool = False) -> None:
+        self.size = size
+        self.bold = bold
+
+    def _runs(self, text: str) -> list[tuple[str, str]]:
+        """Split text into (family, run): Latin-font characters and the rest (CJK font)."""
+        runs: list[tuple[str, str]] = []
+        for ch in text:
+            family = "latin" if ord(ch) in self.latin_points else "cjk"
+            if runs and runs[-1][0] == family:
+                runs[-1] = (family, runs[-1][1] + ch)
+            else:
+                runs.append((family, ch))
+        return runs
+
+    def _set(self, family: str) -> None:
+        self.pdf.set_font(family, "B" if self.bold and family == "latin" else "", self.size)
+
+    def _width(self, text: str) -> float:
+        total = 0.0
+        for family, run in self._runs(text):
+            self._set(family)
+            total += self.pdf.get_string_width(run)
+        return float(total)
+
+    def _text(self, x: float, y: float, text: str) -> None:
+        """Draw `text` with its baseline at y, each run in the font that has its glyphs."""
+        for family, run in self._runs(text):
+            self._set(family)
+            if self.bold and family == "cjk":  # the CJK font has no bold face: stroke the outline too
+                with self.pdf.local_context(
+                    text_mode="FILL_STROKE", line_width=self.size * 0.012, draw_color=self.pdf.text_color
+                ):
+                    self.pdf.text(x, y, run)
+            else:
+                self.pdf.text(x, y, run)
+            x += self.pdf.get_string_width(run)
+
+    def _fit(self, text: str, width: float, size: float, minimum: float, bold: bool = False) -> float:
+        """The largest font size ≤ `size` (down to `minimum`) at which `text` fits in `width` mm."""
+        while size > minimum:
+            self._font(size, bold)
+            if self._width(text) <= width:
+                return size
+            size -= 0.5
+        self._font(minimum, bold)
+        return minimum
+
+    def _centre(self, x: float, y: float, w: float, text: str, size: float, bold: bool = False) -> None:
+        self._fit(text, w - 4, size, 5, bold)
+        self._text(x + (w - self._width(text)) / 2, y, text)
+
+    def _wrap(self, text: str, width: float) -> list[str]:
+        """Split `text` into lines no wider than `width` mm at the current font (characters, no hyphens)."""
+        lines: list[str] = []
+        line = ""
+        for ch in text:
+            if line and self._width(line + ch) > width:
+                lines.append(line)
+                line = ""
+            line += ch
+        if line or not lines:
+            lines.append(line)
+        return lines
+
+    def _field(self, x: float, y: float, label: str, value: str, *, max_lines: int = 1) -> float:
+        """A label in grey and its value beside it; returns the y of the next field."""
+        pdf = self.pdf
+        label_w = 27.0
+        value_w = CARD_W - 12 - label_w
+        pdf.set_text_color(90, 90, 90)
+        self._font(6.5)
+        self._text(x, y, label)
+        pdf.set_text_color(0, 0, 0)
+        size = self._fit(value, value_w, 9, 7)
+        lines = self._wrap(value, value_w)
+        if len(lines) > max_lines:
+            self._font(6)
+            lines = self._wrap(value, value_w)
+            size = 6
+            if len(lines) > max_lines:
+                lines = [*lines[: max_lines - 1], "".join(lines[max_lines - 1 :])]
+                lines[-1] = lines[-1][: max(len(lines[-1]) - 1, 0)]
+                while lines[-1] and self._width(lines[-1] + "…") > value_w:
+                    lines[-1] = lines[-1][:-1]
+                lines[-1] += "…"
+        step = size * 0.3528 + 1.0
+        for index, line in enumerate(lines):
+            self._text(x + label_w, y + index * step, line)
+        return y + max(len(lines), 1) * step + 1.6
+
+    def _qr(self, matrix: Sequence[Sequence[bool]], x: float, y: float, size: float) -> None:
+        """The code as filled rectangles, one per horizontal run of dark modules (quiet zone is white)."""
+        pdf = self.pdf
+        module = size / len(matrix)
+        pdf.set_fill_color(255, 255, 255)
+        pdf.rect(x, y, size, size, style="F")
+        pdf.set_fill_color(0, 0, 0)
+        for row_index, row in enumerate(matrix):
+            top = y + row_index * module
+            start = -1
+            for col, dark in enumerate([*row, False]):
+                if dark and start < 0:
+                    start = col
+                elif not dark and start >= 0:
+                    # A hair of overlap keeps anti-aliasing seams out of the raster.
+                    pdf.rect(x + start * module, top, (col - start) * module + 0.02, module + 0.02, style="F")
+                    start = -1
+
+    # -- one card -------------------------------------------------------------------------------
+    def card(self, issued: IssuedPass, matrix: Sequence[Sequence[bool]] | None = None) -> None:
+        if self.sheet:
+            if self.slot % 4 == 0:
+                self.pdf.add_page()
+                self._cut_marks()
+            col, row = self.slot % 2, (self.slot // 2) % 2
+            x0, y0 = SHEET_X + col * CARD_W, SHEET_Y + row * CARD_H
+        else:
+            self.pdf.add_page()
+            x0, y0 = 0.0, 0.0
+        self.slot += 1
+        if matrix is None:
+            from .qrimage import qr_matrix
+
+            matrix = qr_matrix(issued.payload)
+        text = card_text(issued, office=self.office, tz=self.tz)
+        p = self.printable
+        pdf = self.pdf
+        rgb = CATEGORY_RGB[issued.data.category]
+
+        # Thin outline of the card (helps cutting; on the single card it is the page edge).
+        pdf.set_draw_color(170, 170, 170)
+        pdf.set_line_width(0.2)
+        pdf.rect(x0 + 0.1, y0 + 0.1, CARD_W - 0.2, CARD_H - 0.2)
+
+        # Colour band: category in Chinese and English, and the title.
+        pdf.set_fill_color(*rgb)
+        pdf.rect(x0, y0, CARD_W, 21, style="F")
+        pdf.set_text_color(255, 255, 255)
+        self._centre(x0, y0 + 10.5, CARD_W, p(text.category_zh), 22, bold=True)
+        self._centre(x0, y0 + 17.5, CARD_W, p(f"{text.category_en}  ·  {text.title}"), 9)
+
+        # Plate, large.
+        pdf.set_text_color(0, 0, 0)
+        self._centre(x0, y0 + 34, CARD_W, p(text.plate), 34, bold=True)
+
+        # The QR, centred.
+        self._qr(matrix, x0 + (CARD_W - QR_SIZE) / 2, y0 + 37, QR_SIZE)
+
+        # Fields.
+        x = x0 + 6
+        y = y0 + 37 + QR_SIZE + 4
+        y = self._field(x, y, p("持证人 Holder"), p(text.holder))
+        y = self._field(x, y, p("单位 Organisation"), p(text.org), max_lines=2)
+        y = self._field(x, y, p("有效期 Valid"), p(text.valid))
+        y = self._field(
+            x, y, p("通行证号 Pass"), p(f"{text.pass_id}    乘车人数 occupants ≤ {text.occupants}")
+        )
+        self._field(x, y, p("发证单位 Office"), p(text.office))
+
+        # Bottom band in the category colour.
+        pdf.set_fill_color(*rgb)
+        pdf.rect(x0, y0 + CARD_H - 4, CARD_W, 4, style="F")
+
+    def _cut_marks(self) -> None:
+        """Short lines in the page margin where the guillotine cuts (card edges, never across a card)."""
+        pdf = self.pdf
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_line_width(0.25)
+        for i in range(3):
+            x = SHEET_X + i * CARD_W
+            pdf.line(x, SHEET_Y - CUT_MARK - 1, x, SHEET_Y - 1)
+            pdf.line(x, A4[1] - SHEET_Y + 1, x, A4[1] - SHEET_Y + CUT_MARK + 1)
+            y = SHEET_Y + i * CARD_H
+            pdf.line(0.5, y, SHEET_X - 1, y)
+            pdf.line(A4[0] - SHEET_X + 1, y, A4[0] - 0.5, y)
+
+    def save(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.pdf.output(str(path))
+        except OSError as exc:
+            raise CheckpointError(describe_os_error(exc, path)) from exc
+
+
+def write_card(issued: IssuedPass, path: Path, *, office: str, tz: str) -> None:
+    """One pass card (100 × 140 mm page) as a PDF."""
+    writer = CardWriter(office=office, tz=tz, sheet=False)
+    writer.card(issued)
+    writer.save(path)
+
+
+def write_sheet(
+    passes: Sequence[IssuedPass],
+    path: Path,
+    *,
+    office: str,
+    tz: str,
+    matrices: Sequence[Sequence[Sequence[bool]]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """A4 sheets of four cards each, with cut marks. `matrices` (QR modules per pass) saves recomputing."""
+    if not passes:
+        raise CheckpointError("There are no passes to print on a sheet.")
+    writer = CardWriter(office=office, tz=tz, sheet=True)
+    for index, issued in enumerate(passes):
+        writer.card(issued, None if matrices is None else matrices[index])
+        if progress is not None:
+            progress(index + 1, len(passes))
+    writer.save(path)
+
+
+def matrix_png(matrix: Sequence[Sequence[bool]], path: Path, *, box_size: int = 8) -> None:
+    """The QR as a PNG from its modules (same image as `qrimage.write_png`, without re-encoding)."""
+    from PIL import Image
+
+    n = len(matrix)
+    image = Image.new("1", (n, n), 1)
+    image.putdata([0 if dark else 1 for row in matrix for dark in row])
+    image = image.resize((n * box_size, n * box_size), Image.Resampling.NEAREST)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(str(path), optimize=False)
+    except OSError as exc:
+        raise CheckpointError(describe_os_error(exc, path)) from exc
