@@ -37,7 +37,9 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2
 import numpy as np
 
-cv2.setLogLevel(2)  # type: ignore[attr-defined]  # errors only: a missing camera is reported by us, in one sentence
+cv2.utils.logging.setLogLevel(
+    cv2.utils.logging.LOG_LEVEL_ERROR
+)  # errors only: a missing camera is reported by us, in one sentence
 
 __all__ = [
     "CameraSource",
