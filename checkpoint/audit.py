@@ -1,0 +1,330 @@
+"""Reading the traffic log for audit: filters, keyset pages, one entry's chain link, hourly traffic,
+the clone alert. Everything here reads through `store.open_reader` connections and never writes.
+
+Pages are keyset-paginated on (ts, station_id, seq), so the millionth row costs what the first does.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from . import chain
+from .keys import public_from_raw, verify_signature
+from .models import Category, Direction, Reason, Verdict
+from .store import ENTRY_COLUMNS, Entry, entry_from_row
+from .timeutil import from_micros, to_micros
+
+CLONE_WINDOW = timedelta(minutes=10)
+"""The same pass entering at two different stations within this interval is implausible: a cloned pass."""
+
+PAGE_SIZE = 200
+
+Key = tuple[int, str, int]
+"""A row's place in the log's total order: (ts micros, station_id, seq)."""
+
+_SEPARATORS = re.compile(r"[\s·・.•‧\-_\u3000]+")
+
+
+def normalise_partial_plate(text: str) -> str:
+    """What a person typed to find a plate (`鄂a·123`) → the stored form of that part (`鄂A123`)."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
+
+
+@dataclass(frozen=True)
+class Filter:
+    """The auditor's question. Every field is optional; `end` is exclusive."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    station: str | None = None
+    direction: Direction | None = None
+    verdict: Verdict | None = None
+    reason: Reason | None = None
+    category: Category | None = None
+    plate: str | None = None
+    operator: str | None = None
+    fevers_only: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        """A SQL condition (without WHERE) and its parameters; `1` when nothing is asked."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.start is not None:
+            parts.append("ts >= ?")
+            params.append(to_micros(self.start))
+        if self.end is not None:
+            parts.append("ts < ?")
+            params.append(to_micros(self.end))
+        for column, value in (
+            ("station_id", self.station),
+            ("direction", self.direction),
+            ("verdict", self.verdict),
+            ("reason", self.reason),
+            ("category", self.category),
+        ):
+            if value:
+                parts.append(f"{column} = ?")
+                params.append(str(value))
+        if self.plate:
+            plate = normalise_partial_plate(self.plate)
+            if plate:
+                parts.append("instr(plate, ?) > 0")
+                params.append(plate)
+        if self.operator and self.operator.strip():
+            parts.append("(instr(operator, ?) > 0 OR instr(leader, ?) > 0)")
+            params.extend([self.operator.strip()] * 2)
+        if self.fevers_only:
+            parts.append("fevers > 0")
+        return (" AND ".join(parts) or "1"), params
+
+    def for_day(self, day: date, tz: ZoneInfo) -> Filter:
+        start, end = day_bounds(day, tz)
+        return replace(self, start=start, end=end)
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local calendar day `day` in `tz` as a UTC [start, end) pair (DST-safe)."""
+    start = datetime.combine(day, time(0, 0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
+    return start, end
+
+
+_SELECT = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
+
+
+def key_of(entry: Entry) -> Key:
+    return (to_micros(entry.ts), entry.station_id, entry.seq)
+
+
+def page(
+    conn: sqlite3.Connection,
+    flt: Filter,
+    after: Key | None = None,
+    *,
+    limit: int = PAGE_SIZE,
+    newest_first: bool = True,
+) -> list[Entry]:
+    """Up to `limit` entries matching `flt`, strictly after `after` in the chosen order (keyset paging)."""
+    where, params = flt.where()
+    op, order = ("<", "DESC") if newest_first else (">", "ASC")
+    if after is not None:
+        # The plain `ts` bound lets SQLite range-scan its ts index; the row value breaks ties exactly.
+        where += f" AND ts {op}= ? AND (ts, station_id, seq) {op} (?, ?, ?)"
+        params = [*params, after[0], *after]
+    sql = f"{_SELECT} WHERE {where} ORDER BY ts {order}, station_id {order}, seq {order} LIMIT ?"
+    rows = conn.execute(sql, (*params, limit)).fetchall()
+    return [entry_from_row(row) for row in rows]
+
+
+def count(conn: sqlite3.Connection, flt: Filter, *, cap: int | None = None) -> int:
+    """How many entries match (stops counting at `cap` when given)."""
+    where, params = flt.where()
+    if cap is None:
+        return int(conn.execute(f"SELECT COUNT(*) FROM entries WHERE {where}", params).fetchone()[0])
+    sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM entries WHERE {where} LIMIT ?)"
+    return int(conn.execute(sql, (*params, cap)).fetchone()[0])
+
+
+def stations(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT station_id FROM stations UNION SELECT DISTINCT station_id FROM shifts ORDER BY 1"
+    ).fetchall()
+    known = [str(r[0]) for r in rows]
+    if not known:
+        known = [str(r[0]) for r in conn.execute("SELECT DISTINCT station_id FROM entries ORDER BY 1")]
+    return known
+
+
+def operators(conn: sqlite3.Connection) -> list[str]:
+    return [str(r[0]) for r in conn.execute("SELECT DISTINCT operator FROM shifts ORDER BY 1")]
+
+
+@dataclass(frozen=True)
+class EntryCheck:
+    """One entry's chain link, checked on its own: is it the entry its hash says, and does it link?"""
+
+    prev_hash: str
+    hash: str
+    hash_ok: bool
+    links_ok: bool
+    personal_ok: bool
+    purged: bool
+    next_links: bool | None
+    sealed_at_seq: int | None
+    seal_ok: bool | None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.hash_ok
+            and self.links_ok
+            and self.personal_ok
+            and self.next_links is not False
+            and self.seal_ok is not False
+        )
+
+
+def check_entry(conn: sqlite3.Connection, station_id: str, seq: int) -> EntryCheck | None:
+    """Recompute one entry's hash, its link to the entry before and after, and the first seal covering it."""
+    row = conn.execute(
+        f"SELECT prev_hash, hash, commitment, personal, salt, {chain.CANONICAL_SQL} "
+        "FROM entries WHERE station_id = ? AND seq = ?",
+        (station_id, seq),
+    ).fetchone()
+    if row is None:
+        return None
+    prev_hash, stored, commit, personal, salt, canonical = row
+    before = conn.execute(
+        "SELECT hash FROM entries WHERE station_id = ? AND seq = ?", (station_id, seq - 1)
+    ).fetchone()
+    expected_prev = chain.GENESIS if seq == 1 else (None if before is None else before[0])
+    after = conn.execute(
+        "SELECT prev_hash FROM entries WHERE station_id = ? AND seq = ?", (station_id, seq + 1)
+    ).fetchone()
+    seal = conn.execute(
+        "SELECT s.seq, s.head_hash, s.sealed_at, s.signature, e.hash, k.public_key FROM seals s "
+        "LEFT JOIN entries e ON e.station_id = s.station_id AND e.seq = s.seq "
+        "LEFT JOIN stations k ON k.station_id = s.station_id "
+        "WHERE s.station_id = ? AND s.seq >= ? ORDER BY s.seq LIMIT 1",
+        (station_id, seq),
+    ).fetchone()
+    seal_ok: bool | None = None
+    sealed_at_seq: int | None = None
+    if seal is not None:
+        sealed_at_seq = int(seal[0])
+        if seal[5] is None:
+            seal_ok = None
+        else:
+            message = chain.seal_message(station_id, int(seal[0]), seal[1], int(seal[2]))
+            seal_ok = verify_signature(public_from_raw(bytes(seal[5])), bytes(seal[3]), message) and (
+                seal[4] == seal[1]
+            )
+    return EntryCheck(
+        prev_hash=prev_hash,
+        hash=stored,
+        hash_ok=chain.entry_hash(canonical) == stored,
+        links_ok=expected_prev is not None and prev_hash == expected_prev,
+        personal_ok=personal is None or chain.commitment(salt, personal) == commit,
+        purged=personal is None and commit != chain.EMPTY_COMMITMENT,
+        next_links=None if after is None else after[0] == stored,
+        sealed_at_seq=sealed_at_seq,
+        seal_ok=seal_ok,
+    )
+
+
+@dataclass
+class HourCount:
+    hour: int
+    allowed_in: int = 0
+    allowed_out: int = 0
+    denied: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.allowed_in + self.allowed_out + self.denied
+
+
+def hourly(conn: sqlite3.Connection, flt: Filter, day: date, tz: ZoneInfo) -> list[HourCount]:
+    """Traffic per local hour of `day` (24 buckets; 23 or 25 on a DST change are folded by clock hour)."""
+    where, params = flt.for_day(day, tz).where()
+    hours = [HourCount(h) for h in range(24)]
+    rows = conn.execute(
+        f"SELECT ts / 3600000000, verdict, direction, COUNT(*) FROM entries WHERE {where} GROUP BY 1, 2, 3",
+        params,
+    ).fetchall()
+    for utc_hour, verdict, direction, n in rows:
+        bucket = hours[from_micros(int(utc_hour) * 3_600_000_000).astimezone(tz).hour]
+        if verdict == "deny":
+            bucket.denied += n
+        elif direction == "in":
+            bucket.allowed_in += n
+        else:
+            bucket.allowed_out += n
+    return hours
+
+
+@dataclass(frozen=True)
+class Sighting:
+    station_id: str
+    seq: int
+    ts: datetime
+    plate: str | None
+
+
+@dataclass(frozen=True)
+class CloneAlert:
+    """One pass allowed in at two different stations `gap` apart, less than the clone window."""
+
+    pass_id: str
+    first: Sighting
+    second: Sighting
+
+    @property
+    def gap(self) -> timedelta:
+        return self.second.ts - self.first.ts
+
+
+@dataclass
+class CloneAlerts:
+    alerts: list[CloneAlert] = field(default_factory=list)
+
+    def flagged(self) -> set[tuple[str, int]]:
+        """(station, seq) of every entry in an alert."""
+        keys: set[tuple[str, int]] = set()
+        for alert in self.alerts:
+            keys.add((alert.first.station_id, alert.first.seq))
+            keys.add((alert.second.station_id, alert.second.seq))
+        return keys
+
+
+def clone_alerts(
+    conn: sqlite3.Connection,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    window: timedelta = CLONE_WINDOW,
+    station: str | None = None,
+) -> CloneAlerts:
+    """Passes allowed IN at two different stations less than `window` apart, between start and end.
+
+    Entries up to `window` before `start` are looked at too, so an alert across midnight is not lost;
+    with `station`, only alerts that involve that station are kept.
+    """
+    parts = ["verdict = 'allow'", "direction = 'in'", "pass_id IS NOT NULL"]
+    params: list[Any] = []
+    if start is not None:
+        parts.append("ts >= ?")
+        params.append(to_micros(start - window))
+    if end is not None:
+        parts.append("ts < ?")
+        params.append(to_micros(end))
+    rows = conn.execute(
+        f"SELECT pass_id, station_id, seq, ts, plate FROM entries WHERE {' AND '.join(parts)} ORDER BY ts",
+        params,
+    ).fetchall()
+    window_us = window // timedelta(microseconds=1)
+    start_us = None if start is None else to_micros(start)
+    last_seen: dict[str, list[tuple[str, int, int, str | None]]] = defaultdict(list)
+    result = CloneAlerts()
+    for pass_id, station_id, seq, ts, plate in rows:
+        recent = [s for s in last_seen[pass_id] if ts - s[2] < window_us]
+        for other in recent:
+            if other[0] != station_id and (start_us is None or ts >= start_us):
+                alert = CloneAlert(
+                    pass_id,
+                    Sighting(other[0], other[1], from_micros(other[2]), other[3]),
+                    Sighting(station_id, seq, from_micros(ts), plate),
+                )
+                if station is None or station in (other[0], station_id):
+                    result.alerts.append(alert)
+                break
+        recent.append((station_id, seq, ts, plate))
+        last_seen[pass_id] = recent
+    return result

@@ -1,0 +1,101 @@
+"""`checkpoint log export`: CSV for Excel/WPS (BOM, no formulas, no control characters) and JSON lines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from checkpoint.export import neutralise, safe_text
+from checkpoint.paths import Home
+from tests.conftest import run_cli
+from tests.test_audit_data import HOSTILE, build_sample, raw_rows
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    home = Home(tmp_path / "audit").ensure()
+    build_sample(home.log_db)
+    return home
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf"), "Excel and WPS need the UTF-8 byte-order mark"
+    return list(csv.DictReader(io.StringIO(data[3:].decode("utf-8"))))
+
+
+def test_csv_has_every_entry_in_order_with_chinese_intact(home: Home, tmp_path: Path) -> None:
+    out = tmp_path / "log.csv"
+    result = run_cli(home, "log", "export", "--format", "csv", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = _csv(out)
+    raw = raw_rows(home.log_db)
+    assert [(r["station_id"], int(r["seq"])) for r in rows] == [(r["station_id"], r["seq"]) for r in raw]
+    first = rows[0]
+    assert first["plate"] == "鄂A12345" and first["holder"] == "张三" and first["temperatures"] == "36.5"
+    assert first["time"].endswith("+08:00")
+    assert f"Exported {len(raw)} entries" in result.output
+
+
+def test_csv_formula_injection_is_neutralised(home: Home, tmp_path: Path) -> None:
+    out = tmp_path / "log.csv"
+    run_cli(home, "log", "export", "--out", str(out))
+    text_cells = [
+        cell
+        for row in _csv(out)
+        for key, cell in row.items()
+        if key not in ("seq", "time", "fevers", "occupants", "temperatures", "hash", "id")
+    ]
+    assert not [c for c in text_cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    hostile = next(r for r in _csv(out) if r["pass_id"] == "HOST0001")
+    assert hostile["note"] == "'" + HOSTILE[3]
+    assert hostile["holder"] == HOSTILE[0]  # markup is just text in a CSV
+    assert "\x1b" not in out.read_text(encoding="utf-8-sig") and "\u202e" not in out.read_text(
+        encoding="utf-8-sig"
+    )
+    assert hostile["operator"] == "␛[31mred␛[0m"
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_neutralise(value: str) -> None:
+    assert neutralise(value) == "'" + value
+    assert neutralise("鄂A" + value) == "鄂A" + value
+
+
+def test_safe_text_cleans_only_when_needed() -> None:
+    assert safe_text("鄂A·12345 张三") == "鄂A·12345 张三"
+    assert safe_text("a\x1bb\u202ec") == "a␛b\ufffdc"
+
+
+def test_jsonl_with_filters(home: Home, tmp_path: Path) -> None:
+    out = tmp_path / "fevers.jsonl"
+    result = run_cli(
+        home, "log", "export", "--format", "jsonl", "--fevers", "--from", "2026-02-03", "--until", "2026-02-03",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    expected = [r for r in raw_rows(home.log_db) if r["fevers"] > 0]
+    assert [(x["station_id"], x["seq"]) for x in lines] == [(r["station_id"], r["seq"]) for r in expected]
+    assert lines[0]["temperatures"] == [36.6, 38.5] and lines[0]["fevers"] == 1
+
+
+def test_station_and_plate_filters(home: Home, tmp_path: Path) -> None:
+    out = tmp_path / "x.csv"
+    run_cli(home, "log", "export", "--station", "east-bridge", "--plate", "a666", "--out", str(out))
+    rows = _csv(out)
+    assert len(rows) == 2 and {r["plate"] for r in rows} == {"鄂A66666"}
+
+
+def test_bad_input_is_one_sentence(home: Home, tmp_path: Path) -> None:
+    result = run_cli(home, "log", "export", "--from", "yesterday", "--out", str(tmp_path / "x.csv"))
+    assert result.exit_code == 2 and "is not a date or time" in result.output
+    assert "Traceback" not in result.output
+    empty = Home(tmp_path / "empty").ensure()
+    result = run_cli(empty, "log", "export", "--out", str(tmp_path / "y.csv"))
+    assert result.exit_code == 2 and "nothing to export" in result.output
+    assert not (tmp_path / "y.csv").exists()
