@@ -39,7 +39,9 @@ class Decoded:
 class Decoder(Protocol):
     name: str
 
-    def decode(self, grey: np.ndarray, *, invert: bool = True) -> list[Decoded]: ...
+    def decode(self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False) -> list[Decoded]:
+        """Codes in `grey`; `invert` also tries light-on-dark codes, `thorough` spends more time."""
+        ...
 
 
 def _text(raw: bytes) -> str:
@@ -99,7 +101,7 @@ class ZbarDecoder:
         finally:
             w.zbar_image_destroy(image)
 
-    def decode(self, grey: np.ndarray, *, invert: bool = True) -> list[Decoded]:
+    def decode(self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False) -> list[Decoded]:
         grey = _grey(grey)
         results = self._scan(grey)
         if not results and invert:
@@ -117,13 +119,13 @@ class ZxingDecoder:
         self._format = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
         self._try_downscale = try_downscale
 
-    def decode(self, grey: np.ndarray, *, invert: bool = True) -> list[Decoded]:
+    def decode(self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False) -> list[Decoded]:
         grey = _grey(grey)
         found = self._zx.read_barcodes(
             grey,
             formats=self._format,
-            try_rotate=False,
-            try_downscale=self._try_downscale,
+            try_rotate=thorough,
+            try_downscale=self._try_downscale or thorough,
             try_invert=invert,
         )
         results: list[Decoded] = []

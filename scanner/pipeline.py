@@ -6,8 +6,10 @@ For each frame, stop at the first step that finds a code:
    resolution — a held-up pass stays in about the same place from frame to frame.
 2. **The whole frame, downscaled** so its long side is at most `work_size` pixels (640): a quarter of the
    pixels of a 1280×720 frame, and downscaling with area averaging also evens out noise, moiré and blur.
-3. **The whole frame at full resolution**, only when the frame was downscaled in step 2: for codes
-   that are too small to survive the downscale (a pass held far away).
+3. **The whole frame at full resolution**, with the decoder's thorough options (zxing-cpp: its own
+   image pyramid and inverted codes; ZBar: inverted), only when step 2 found nothing: for codes too small
+   to survive the downscale (a pass held far away). So the pipeline reads at least what a plain
+   full-frame call reads, and pays for it only on frames where the cheap look failed.
 
 Duplicate suppression: a payload seen within `duplicate_seconds` (of frame time) of its last sighting
 is the same scan and is not reported again; holding a pass in view keeps it suppressed.
@@ -68,9 +70,9 @@ class Pipeline:
         self._since_full = 0
 
     # -- finding codes -------------------------------------------------------------------------------
-    def _decode(self, grey: np.ndarray, *, invert: bool) -> list[Decoded]:
+    def _decode(self, grey: np.ndarray, *, invert: bool, thorough: bool = False) -> list[Decoded]:
         try:
-            return self.decoder.decode(grey, invert=invert)
+            return self.decoder.decode(grey, invert=invert, thorough=thorough)
         except Exception:
             self.errors += 1
             return []
@@ -97,10 +99,10 @@ class Pipeline:
             if found:
                 self.last_step = "downscaled"
                 return self._remember([_shift(d, 0, 0, 1.0 / factor) for d in found], width, height, now)
-            found = self._decode(grey, invert=False)
+            found = self._decode(grey, invert=True, thorough=True)
             self.last_step = "full"
         else:
-            found = self._decode(grey, invert=True)
+            found = self._decode(grey, invert=True, thorough=True)
             self.last_step = "full"
         return self._remember(found, width, height, now)
 
