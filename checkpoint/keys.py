@@ -271,7 +271,10 @@ class Keyring:
         keys = self.keys()
         if not keys:
             raise CheckpointError("This home has no office keys yet; run `checkpoint keys init` first.")
-        old = self.active()
+        active = [key for key in keys if key.active]
+        if not active:
+            raise CheckpointError("This home has no active office key; run `checkpoint keys init` first.")
+        old = active[0]
         old.active = False
         old.valid_until = moment + grace
         new = self._new_key(moment)

@@ -31,6 +31,17 @@ class UserError(click.ClickException):
 
 
 class CheckpointGroup(click.Group):
+    """The top-level group: loads commands on first use and turns CheckpointError into UserError."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        _load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for name in COMMANDS:
+            _load(name)
+        return [n for n in COMMANDS if n in self.commands] + sorted(set(self.commands) - set(COMMANDS))
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
@@ -58,33 +69,53 @@ class CheckpointGroup(click.Group):
 def cli(click_ctx: click.Context, home: Path | None, config_file: Path | None) -> None:
     """checkpoint — signed QR passes, a station that checks them, a log nobody can edit unseen."""
     click_ctx.obj = Context(home_dir=home, config_file=config_file)
+    if click_ctx.resilient_parsing:
+        return
+    click_ctx.obj.settings  # a bad setting stops every command with one sentence  # noqa: B018
     if click_ctx.invoked_subcommand is None:
         from .station import station
 
         click_ctx.invoke(station)
 
 
-def _register() -> None:
-    from . import keys, log, passes, revocations, verify
+# Commands load lazily: `checkpoint verify` imports neither the TUI nor the benchmarks, and one
+# command's import error cannot break another. Each name maps to the modules (in this package) whose
+# `register(cli)` adds it; later modules extend the group the first one made.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "station": ("station",),
+    "office": ("office",),
+    "audit": ("audit",),
+    "demo": ("demo",),
+    "keys": ("keys",),
+    "pass": ("passes", "passes_batch"),
+    "revocations": ("revocations",),
+    "verify": ("verify",),
+    "scan": ("scan",),
+    "log": ("log", "log_export"),
+    "report": ("report",),
+    "bundle": ("bundle",),
+    "bench": ("bench",),
+}
 
-    for module in (keys, passes, revocations, verify, log):
-        module.register(cli)
-    # Groups that may not exist yet in a partial checkout are optional.
+
+def _load(name: str) -> None:
     import importlib
 
-    for name in (
-        "station", "passes_batch", "office", "audit", "demo", "scan", "bench", "report", "bundle", "log_export",
-    ):  # fmt: skip
+    for module_name in COMMANDS.get(name, ()):
+        qualified = f"{__name__}.{module_name}"
+        if qualified in _loaded:
+            continue
+        _loaded.add(qualified)
         try:
-            module = importlib.import_module(f"{__name__}.{name}")
+            module = importlib.import_module(qualified)
         except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
+            if exc.name != qualified:
                 raise
             continue
         module.register(cli)
 
 
-_register()
+_loaded: set[str] = set()
 
 
 def main(argv: list[str] | None = None) -> None:

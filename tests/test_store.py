@@ -1,0 +1,228 @@
+"""The traffic log: append-only, chained, sealed; every kind of tampering is named by sequence number."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from checkpoint.errors import CheckpointError
+from checkpoint.models import Direction, Reason, Verdict
+from checkpoint.store import EntryDraft, LogStore, verify_log
+
+from .conftest import NOW
+
+STATION = "north-gate"
+
+
+def draft(i: int, **overrides: object) -> EntryDraft:
+    fields: dict[str, object] = {
+        "direction": Direction.IN if i % 2 else Direction.OUT,
+        "verdict": Verdict.ALLOW,
+        "reason": Reason.OK,
+        "operator": "李四",
+        "leader": "王五",
+        "pass_id": f"PASS{i:04d}"[:8],
+        "plate": f"鄂A{10000 + i}",
+        "category": "medical",
+        "holder": f"张{i}",
+        "temperatures": (366, 368),
+        "occupants": 2,
+    }
+    fields.update(overrides)
+    return EntryDraft(**fields)  # type: ignore[arg-type]
+
+
+async def build(path: Path, count: int, *, seal_at: tuple[int, ...] = ()) -> Ed25519PrivateKey:
+    key = Ed25519PrivateKey.generate()
+    store = await LogStore.open(path, STATION)
+    async with store:
+        for i in range(1, count + 1):
+            await store.append(draft(i), now=NOW + timedelta(seconds=i))
+            if i in seal_at:
+                await store.seal(key, now=NOW + timedelta(seconds=i))
+    return key
+
+
+def verify(path: Path, key: Ed25519PrivateKey) -> tuple[bool, int | None, str]:
+    result = verify_log(path, {STATION: key.public_key()})
+    report = result.stations[0]
+    return result.ok, report.first_bad_seq, report.problem
+
+
+def tamper(path: Path, *statements: str) -> None:
+    """Edit the file behind the program's back, as an attacker with the sqlite3 module would."""
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER IF EXISTS entries_no_delete")
+    conn.execute("DROP TRIGGER IF EXISTS entries_only_purge")
+    conn.execute("DROP TRIGGER IF EXISTS seals_no_delete")
+    conn.execute("DROP TRIGGER IF EXISTS seals_no_change")
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+async def test_entries_chain_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    store = await LogStore.open(path, STATION)
+    async with store:
+        first = await store.append(draft(1), now=NOW)
+        second = await store.append(draft(2, temperatures=(381,), fevers=1), now=NOW + timedelta(seconds=5))
+        recent = await store.recent(10)
+    assert (first.seq, second.seq) == (1, 2)
+    assert second.prev_hash == first.hash
+    assert [e.seq for e in recent] == [2, 1]
+    assert recent[0].temperatures == (381,) and recent[0].holder == "张2" and recent[0].fevers == 1
+    assert recent[0].ts == NOW + timedelta(seconds=5)
+    assert verify_log(path).ok
+
+
+async def test_the_log_refuses_updates_and_deletes(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    await build(path, 3)
+    conn = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE entries SET reason = 'override' WHERE seq = 2")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM entries WHERE seq = 3")
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "first_bad"),
+    [
+        (["UPDATE entries SET verdict = 'deny' WHERE seq = 7"], 7),
+        (["UPDATE entries SET plate = '鄂A99999' WHERE seq = 4"], 4),
+        (["UPDATE entries SET ts = ts + 1 WHERE seq = 9"], 9),
+        (["DELETE FROM entries WHERE seq = 5"], 5),
+        (
+            [
+                "UPDATE entries SET seq = -1 WHERE seq = 3",
+                "UPDATE entries SET seq = 3 WHERE seq = 6",
+                "UPDATE entries SET seq = 6 WHERE seq = -1",
+            ],
+            3,
+        ),
+        (
+            [
+                "INSERT INTO entries SELECT station_id, 100, 'forged', ts, mono, operator, leader, direction, "
+                "verdict, reason, denied_for, warnings, pass_id, key_id, category, plate, org, valid_from, "
+                "valid_until, occupants, fevers, vehicle, note, override_by, override_reason, raw_hash, "
+                "refers_to, commitment, prev_hash, hash, personal, salt FROM entries WHERE seq = 10",
+                "UPDATE entries SET seq = seq + 1000 WHERE seq BETWEEN 6 AND 12",
+                "UPDATE entries SET seq = seq - 999 WHERE seq >= 1006",
+                "UPDATE entries SET seq = 6 WHERE seq = 100",
+            ],
+            6,
+        ),
+        (['UPDATE entries SET personal = \'{"holder":"X","temperatures":[360]}\' WHERE seq = 8'], 8),
+    ],
+    ids=["edit-verdict", "edit-plate", "edit-time", "delete", "swap", "insert", "edit-temperature"],
+)
+async def test_tampering_names_the_first_bad_entry(
+    tmp_path: Path, statements: list[str], first_bad: int
+) -> None:
+    path = tmp_path / "log.db"
+    key = await build(path, 12)
+    assert verify(path, key)[0]
+    tamper(path, *statements)
+    ok, bad, problem = verify(path, key)
+    assert not ok
+    assert bad == first_bad, problem
+
+
+async def test_truncation_after_a_seal_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    key = await build(path, 10, seal_at=(5, 10))
+    ok, _, _ = verify(path, key)
+    assert ok
+    tamper(path, "DELETE FROM entries WHERE seq >= 9")
+    ok, bad, problem = verify(path, key)
+    assert not ok and bad == 9, problem
+
+
+async def test_truncation_after_the_last_seal_is_not_provable_but_before_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    key = await build(path, 10, seal_at=(5,))
+    tamper(path, "DELETE FROM entries WHERE seq >= 8")
+    assert verify(path, key)[0]  # documented limit: only sealed entries are protected from truncation
+    tamper(path, "DELETE FROM entries WHERE seq >= 4")
+    ok, bad, _ = verify(path, key)
+    assert not ok and bad == 4
+
+
+async def test_a_forged_seal_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    key = await build(path, 6, seal_at=(6,))
+    tamper(path, "UPDATE seals SET signature = zeroblob(64)")
+    ok, bad, problem = verify(path, key)
+    assert not ok and bad == 6 and "seal" in problem
+    other = Ed25519PrivateKey.generate()
+    assert not verify_log(path, {STATION: other.public_key()}).ok
+
+
+async def test_a_rewritten_chain_fails_against_the_seal(tmp_path: Path) -> None:
+    """Even recomputing every hash after an edit does not survive a seal made before it."""
+    path = tmp_path / "log.db"
+    key = await build(path, 6, seal_at=(6,))
+    from checkpoint import chain
+
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER entries_only_purge")
+    conn.execute("UPDATE entries SET verdict = 'deny' WHERE seq = 3")
+    prev = conn.execute("SELECT hash FROM entries WHERE seq = 2").fetchone()[0]
+    for seq in range(3, 7):
+        conn.execute("UPDATE entries SET prev_hash = ? WHERE seq = ?", (prev, seq))
+        canonical = conn.execute(
+            f"SELECT {chain.CANONICAL_SQL} FROM entries WHERE seq = ?", (seq,)
+        ).fetchone()[0]
+        prev = chain.entry_hash(canonical)
+        conn.execute("UPDATE entries SET hash = ? WHERE seq = ?", (prev, seq))
+    conn.commit()
+    conn.close()
+    ok, bad, problem = verify(path, key)
+    assert not ok and bad == 6 and "sealed" in problem
+
+
+async def test_purge_drops_personal_data_and_the_chain_still_verifies(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    key = await build(path, 10, seal_at=(10,))
+    store = await LogStore.open(path, STATION)
+    async with store:
+        purged = await store.purge(NOW + timedelta(seconds=6))
+        entries = {e.seq: e for e in await store.recent(20)}
+    assert purged == 5
+    assert entries[3].holder is None and entries[3].temperatures == () and entries[3].purged
+    assert entries[8].holder == "张8" and entries[8].temperatures == (366, 368)
+    assert entries[3].occupants == 2  # counts stay
+    assert verify(path, key)[0]
+
+
+async def test_anti_passback_state_and_counters(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    store = await LogStore.open(path, STATION)
+    async with store:
+        await store.append(draft(1, pass_id="AAAAAAAA", direction=Direction.IN), now=NOW)
+        await store.append(draft(2, pass_id="BBBBBBBB", direction=Direction.IN), now=NOW)
+        await store.append(draft(3, pass_id="AAAAAAAA", direction=Direction.OUT), now=NOW)
+        await store.append(
+            draft(4, pass_id="BBBBBBBB", verdict=Verdict.DENY, reason=Reason.ALREADY_INSIDE, fevers=1),
+            now=NOW,
+        )
+        inside = await store.inside()
+        counts = await store.counts_since(NOW - timedelta(hours=1))
+    assert inside == frozenset({"BBBBBBBB"})
+    assert counts == {"in": 2, "out": 1, "denied": 1, "fevers": 1, "overrides": 0}
+
+
+async def test_a_file_that_is_not_a_log_is_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(CheckpointError, match="not a traffic log"):
+        await LogStore.open(path, STATION)
+    with pytest.raises(CheckpointError, match="not a traffic log|damaged"):
+        verify_log(path)
