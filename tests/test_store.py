@@ -224,5 +224,5 @@ async def test_a_file_that_is_not_a_log_is_one_sentence(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(CheckpointError, match="not a traffic log"):
         await LogStore.open(path, STATION)
-    with pytest.raises(CheckpointError, match="not a traffic log|damaged"):
+    with pytest.raises(CheckpointError, match=r"not a traffic log|damaged"):
         verify_log(path)
