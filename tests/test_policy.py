@@ -18,12 +18,12 @@ RULES = StationRules(checkpoint_id="north-gate")
 NO_REVOCATIONS = RevocationList()
 
 
-def run(code: str | None, trust: TrustList, facts: Facts = Facts(), **kw: object):  # type: ignore[no-untyped-def]
+def run(code: str | None, trust: TrustList, facts: Facts | None = None, **kw: object):  # type: ignore[no-untyped-def]
     rules = kw.pop("rules", RULES)
     state = kw.pop("state", LogState())
     revocations = kw.pop("revocations", NO_REVOCATIONS)
     now = kw.pop("now", NOW)
-    return decide(code, trust, revocations, rules, state, facts, now)  # type: ignore[arg-type]
+    return decide(code, trust, revocations, rules, state, facts or Facts(), now)  # type: ignore[arg-type]
 
 
 def test_a_valid_pass_is_allowed_with_its_fields(trust: TrustList, issue) -> None:  # type: ignore[no-untyped-def]
