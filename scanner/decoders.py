@@ -116,7 +116,7 @@ class ZxingDecoder:
         import zxingcpp
 
         self._zx = zxingcpp
-        self._format = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        self._format: Any = zxingcpp.BarcodeFormat.QRCode  # an enum member: nothing left alive at exit
         self._try_downscale = try_downscale
 
     def decode(self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False) -> list[Decoded]:

@@ -84,7 +84,7 @@ def _methods(include: Sequence[str]) -> dict[str, Callable[[Any], list[bytes]]]:
     from scanner.pipeline import Pipeline
 
     qr = [pyzbar.ZBarSymbol.QRCODE]
-    zx_format = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    zx_format: Any = zxingcpp.BarcodeFormat.QRCode
     detector = cv2.QRCodeDetector()
 
     def plain_zbar(grey: Any) -> list[bytes]:
