@@ -1,0 +1,508 @@
+"""Station bundles: how a station's log reaches the office (USB stick, shared folder) and is merged there.
+
+A bundle holds a run of one station's entries (verbatim: same hashes), the seals up to its head, the
+station's shifts and its public key, all signed by the station key. The station remembers what it last
+exported and by default sends only what is new (`--all` sends everything again).
+
+At the office, `import_bundle` checks everything before it writes anything: the signature, the key
+(pinned on the first import of a station; a different key later is refused), every entry's hash and link,
+every seal. Then, in one `BEGIN IMMEDIATE` transaction on the office log's writer connection, it inserts
+only the entries the office does not have yet. So:
+
+- importing a bundle twice is importing it once (entries already there must be identical, or the whole
+  bundle is refused as a forked log);
+- a bundle with one altered entry, a broken chain or a bad signature is refused whole;
+- order does not matter: a bundle that starts after a gap (its earlier bundle has not arrived yet) is
+  verified and *held* in the office home's `bundles/pending/`; every later import retries the held ones,
+  so once the missing bundle arrives the chain is completed, whatever order the files came in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from . import chain
+from .errors import CheckpointError
+from .fsutil import atomic_write
+from .keys import key_id_of, public_from_raw, raw_public, verify_signature
+from .models import Direction, Reason, Verdict
+from .passes import CHECKPOINT_ID
+from .store import LogStore, open_reader
+from .timeutil import to_micros, utcnow
+
+FORMAT = "checkpoint-bundle/1"
+COLUMNS = (*chain.CHAINED, "hash", "personal", "salt")
+SHIFT_COLUMNS = ("id", "station_id", "operator", "leader", "started", "ended", "sealed_seq")
+MAX_BYTES = 2_000_000_000
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_ENUMS: dict[str, frozenset[str]] = {
+    "direction": frozenset(d.value for d in Direction),
+    "verdict": frozenset(v.value for v in Verdict),
+    "reason": frozenset(r.value for r in Reason),
+}
+_REASONS = _ENUMS["reason"]
+
+
+def _message(body: bytes) -> bytes:
+    return FORMAT.encode() + b"\n" + body
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: object, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise CheckpointError(f"The bundle is damaged: {what} is not base64 text.")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CheckpointError(f"The bundle is damaged: {what} is not base64 text.") from exc
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    station_id: str
+    from_seq: int
+    to_seq: int
+    seals: int
+
+    @property
+    def entries(self) -> int:
+        return self.to_seq - self.from_seq + 1
+
+
+def state_path(root: Path) -> Path:
+    """Where a station remembers what it last exported."""
+    return root / "bundle-state.json"
+
+
+def last_exported(root: Path, station_id: str) -> int:
+    path = state_path(root)
+    if not path.exists():
+        return 0
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return int(data.get(station_id, {}).get("to_seq", 0))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return 0
+
+
+def _remember(root: Path, station_id: str, to_seq: int, head_hash: str) -> None:
+    path = state_path(root)
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+    data[station_id] = {"to_seq": to_seq, "hash": head_hash, "at": utcnow().isoformat()}
+    atomic_write(path, json.dumps(data, indent=2).encode() + b"\n")
+
+
+async def export_bundle(
+    log_db: Path,
+    station_id: str,
+    key: Ed25519PrivateKey,
+    out: Path,
+    *,
+    state_root: Path,
+    from_seq: int | None = None,
+    station_name: str = "",
+    now: datetime | None = None,
+) -> ExportResult | None:
+    """Seal the head, then write the entries after the last export (or from `from_seq`) to `out`.
+
+    Returns None when there is nothing new to send.
+    """
+    moment = now or utcnow()
+    store = await LogStore.open(log_db, station_id)
+    async with store:
+        await store.seal(key, now=moment)
+    start = from_seq if from_seq is not None else last_exported(state_root, station_id) + 1
+    start = max(1, start)
+    conn = open_reader(log_db)
+    try:
+        head = (
+            conn.execute("SELECT MAX(seq) FROM entries WHERE station_id = ?", (station_id,)).fetchone()[0]
+            or 0
+        )
+        if head < start:
+            return None
+        prev = conn.execute(
+            "SELECT hash FROM entries WHERE station_id = ? AND seq = ?", (station_id, start - 1)
+        ).fetchone()
+        prev_hash = chain.GENESIS if start == 1 else (None if prev is None else prev[0])
+        if prev_hash is None:
+            raise CheckpointError(
+                f"Entry {start - 1} of {station_id} is missing from this log; export with --all."
+            )
+        entries = []
+        for row in conn.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM entries WHERE station_id = ? AND seq >= ? ORDER BY seq",
+            (station_id, start),
+        ):
+            values = list(row)
+            values[-1] = None if values[-1] is None else _b64(bytes(values[-1]))
+            entries.append(values)
+        seals = [
+            [seq, head_hash, sealed_at, kid, _b64(bytes(sig))]
+            for seq, head_hash, sealed_at, kid, sig in conn.execute(
+                "SELECT seq, head_hash, sealed_at, key_id, signature FROM seals WHERE station_id = ? ORDER BY seq",
+                (station_id,),
+            )
+        ]
+        shifts = [
+            list(r)
+            for r in conn.execute(
+                f"SELECT {', '.join(SHIFT_COLUMNS)} FROM shifts WHERE station_id = ? ORDER BY started",
+                (station_id,),
+            )
+        ]
+    finally:
+        conn.close()
+    to_seq = int(entries[-1][1])
+    body = {
+        "station_id": station_id,
+        "station_name": station_name,
+        "public_key": _b64(raw_public(key.public_key())),
+        "created": moment.isoformat(),
+        "from_seq": start,
+        "to_seq": to_seq,
+        "prev_hash": prev_hash,
+        "columns": list(COLUMNS),
+        "entries": entries,
+        "seals": seals,
+        "shift_columns": list(SHIFT_COLUMNS),
+        "shifts": shifts,
+    }
+    body_bytes = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    wrapper = {
+        "format": FORMAT,
+        "body": body_bytes.decode(),
+        "signature": _b64(key.sign(_message(body_bytes))),
+    }
+    atomic_write(out, json.dumps(wrapper, ensure_ascii=False).encode())
+    _remember(state_root, station_id, to_seq, str(entries[-1][COLUMNS.index("hash")]))
+    return ExportResult(out, station_id, start, to_seq, len(seals))
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+@dataclass
+class Bundle:
+    """A bundle whose signature, chain and seals have been checked (not yet compared with the office log)."""
+
+    station_id: str
+    station_name: str
+    public_key: Ed25519PublicKey
+    from_seq: int
+    to_seq: int
+    prev_hash: str
+    entries: list[tuple[Any, ...]]
+    seals: list[tuple[str, int, str, int, str, bytes]]
+    shifts: list[tuple[Any, ...]]
+
+    def hash_at(self, seq: int) -> str:
+        return str(self.entries[seq - self.from_seq][COLUMNS.index("hash")])
+
+
+def read_bundle(path: Path) -> Bundle:
+    """Read and check a bundle on its own. Raises CheckpointError naming the first problem."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise CheckpointError(f"{path} is too large to be a bundle.")
+        wrapper = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CheckpointError(f"Cannot read {path}: {exc.strerror}.") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is not a checkpoint bundle (it is not valid JSON).") from exc
+    if (
+        not isinstance(wrapper, dict)
+        or wrapper.get("format") != FORMAT
+        or not isinstance(wrapper.get("body"), str)
+    ):
+        raise CheckpointError(f"{path} is not a checkpoint bundle.")
+    body_bytes = wrapper["body"].encode()
+    try:
+        body = json.loads(body_bytes)
+        station_id = body["station_id"]
+        public_key = public_from_raw(_unb64(body["public_key"], "the station key"))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} is a damaged bundle: its contents cannot be read.") from exc
+    if not isinstance(station_id, str) or not CHECKPOINT_ID.match(station_id):
+        raise CheckpointError(f"{path} is a damaged bundle: it names no valid station.")
+    signature = _unb64(wrapper.get("signature"), "the signature")
+    if not verify_signature(public_key, signature, _message(body_bytes)):
+        raise CheckpointError(
+            f"The bundle {path.name} has a bad signature: it was altered or not written by station {station_id}; "
+            "nothing was imported."
+        )
+    try:
+        return _check_body(body, station_id, public_key, path.name)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise CheckpointError(f"The bundle {path.name} is damaged ({exc}); nothing was imported.") from exc
+
+
+def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519PublicKey, name: str) -> Bundle:
+    if list(body["columns"]) != list(COLUMNS):
+        raise CheckpointError(
+            f"The bundle {name} was written by another version of checkpoint; nothing was imported."
+        )
+    from_seq, to_seq, prev = int(body["from_seq"]), int(body["to_seq"]), str(body["prev_hash"])
+    refuse = f"The bundle {name} from {station_id} is refused, nothing was imported:"
+    raw_entries = body["entries"]
+    if from_seq < 1 or to_seq - from_seq + 1 != len(raw_entries) or not _HEX64.match(prev):
+        raise CheckpointError(f"{refuse} its entry range does not add up.")
+    memory = sqlite3.connect(":memory:")
+    entries: list[tuple[Any, ...]] = []
+    try:
+        hash_index = COLUMNS.index("hash")
+        for offset, values in enumerate(raw_entries):
+            seq = from_seq + offset
+            if not isinstance(values, list) or len(values) != len(COLUMNS):
+                raise CheckpointError(f"{refuse} entry {seq} is damaged.")
+            row = dict(zip(COLUMNS, values, strict=True))
+            for column, value in row.items():
+                if not (
+                    value is None or isinstance(value, str) or (isinstance(value, int) and value is not True)
+                ):
+                    raise CheckpointError(f"{refuse} entry {seq} has a bad {column}.")
+            if row["station_id"] != station_id:
+                raise CheckpointError(f"{refuse} entry {seq} belongs to another station.")
+            if row["seq"] != seq:
+                raise CheckpointError(f"{refuse} entry {seq} is missing (the next one is {row['seq']}).")
+            for column, allowed in _ENUMS.items():
+                if row[column] not in allowed:
+                    raise CheckpointError(f"{refuse} entry {seq} has an unknown {column}.")
+            if row["denied_for"] is not None and row["denied_for"] not in _REASONS:
+                raise CheckpointError(f"{refuse} entry {seq} has an unknown reason.")
+            if any(w not in _REASONS for w in str(row["warnings"]).split(",") if w):
+                raise CheckpointError(f"{refuse} entry {seq} has an unknown warning.")
+            if not isinstance(row["ts"], int) or not isinstance(row["fevers"], int):
+                raise CheckpointError(f"{refuse} entry {seq} has a bad time or fever count.")
+            if row["prev_hash"] != prev:
+                raise CheckpointError(
+                    f"{refuse} entry {seq} does not link to entry {seq - 1} (the chain is broken)."
+                )
+            canonical = memory.execute(chain.CANONICAL_PARAMS_SQL, values[: len(chain.CHAINED)]).fetchone()[0]
+            if chain.entry_hash(canonical) != row["hash"]:
+                raise CheckpointError(f"{refuse} entry {seq} was altered (its hash does not match).")
+            salt = None if row["salt"] is None else _unb64(row["salt"], f"the salt of entry {seq}")
+            if row["personal"] is not None and chain.commitment(salt, row["personal"]) != row["commitment"]:
+                raise CheckpointError(f"{refuse} the personal fields of entry {seq} were altered.")
+            fixed = list(values)
+            fixed[-1] = salt
+            entries.append(tuple(fixed))
+            prev = str(values[hash_index])
+    finally:
+        memory.close()
+    bundle = Bundle(
+        station_id=station_id,
+        station_name=str(body.get("station_name", ""))[:80],
+        public_key=public_key,
+        from_seq=from_seq,
+        to_seq=to_seq,
+        prev_hash=str(body["prev_hash"]),
+        entries=entries,
+        seals=[],
+        shifts=[],
+    )
+    for seq, head_hash, sealed_at, kid, sig in body["seals"]:
+        signature = _unb64(sig, "a seal signature")
+        if not verify_signature(
+            public_key, signature, chain.seal_message(station_id, int(seq), head_hash, int(sealed_at))
+        ):
+            raise CheckpointError(f"{refuse} the seal at entry {seq} has a bad signature.")
+        if int(seq) > to_seq:
+            raise CheckpointError(f"{refuse} it holds a seal at entry {seq} but stops at entry {to_seq}.")
+        if int(seq) >= from_seq and bundle.hash_at(int(seq)) != head_hash:
+            raise CheckpointError(f"{refuse} entry {seq} differs from the sealed one.")
+        bundle.seals.append((station_id, int(seq), str(head_hash), int(sealed_at), str(kid), signature))
+    shift_columns = list(body.get("shift_columns", SHIFT_COLUMNS))
+    for shift in body.get("shifts", []):
+        row = dict(zip(shift_columns, shift, strict=True))
+        if row["station_id"] == station_id:
+            bundle.shifts.append(tuple(row[c] for c in SHIFT_COLUMNS))
+    return bundle
+
+
+@dataclass
+class ImportResult:
+    path: Path
+    station_id: str
+    from_seq: int
+    to_seq: int
+    added: int = 0
+    already: int = 0
+    seals: int = 0
+    held: bool = False
+    missing: tuple[int, int] | None = None
+    purged: int = 0
+
+    def sentence(self) -> str:
+        if self.held:
+            assert self.missing is not None
+            lo, hi = self.missing
+            return (
+                f"{self.path.name}: held — entries {lo} to {hi} of {self.station_id} have not arrived yet; "
+                "it is merged as soon as the bundle with them is imported."
+            )
+        if self.added == 0:
+            return f"{self.path.name}: already imported ({self.station_id} entries {self.from_seq} to {self.to_seq})."
+        return (
+            f"{self.path.name}: imported {self.added} new entries of {self.station_id} "
+            f"(entries {self.from_seq} to {self.to_seq}; {self.already} were already here)."
+        )
+
+
+def pending_dir(root: Path) -> Path:
+    return root / "bundles" / "pending"
+
+
+async def _merge(store: LogStore, bundle: Bundle, path: Path) -> ImportResult:
+    """Insert the new part of a checked bundle verbatim, in one transaction; or say what is missing."""
+    db = store.db
+    result = ImportResult(path, bundle.station_id, bundle.from_seq, bundle.to_seq)
+    refuse = f"The bundle {path.name} from {bundle.station_id} is refused, nothing was imported:"
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        async with db.execute(
+            "SELECT public_key FROM stations WHERE station_id = ?", (bundle.station_id,)
+        ) as cursor:
+            pinned = await cursor.fetchone()
+        if pinned is not None and bytes(pinned[0]) != raw_public(bundle.public_key):
+            raise CheckpointError(
+                f"{refuse} station {bundle.station_id} is known here with another key "
+                f"({key_id_of(public_from_raw(bytes(pinned[0])))}, not {key_id_of(bundle.public_key)})."
+            )
+        async with db.execute(
+            "SELECT seq, hash FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1",
+            (bundle.station_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        head_seq, head_hash = (0, chain.GENESIS) if row is None else (int(row[0]), str(row[1]))
+        if bundle.from_seq > head_seq + 1:
+            await db.execute("ROLLBACK")
+            result.held = True
+            result.missing = (head_seq + 1, bundle.from_seq - 1)
+            return result
+        if bundle.from_seq == head_seq + 1 and bundle.prev_hash != head_hash:
+            raise CheckpointError(
+                f"{refuse} it does not link onto entry {head_seq} that the office already has."
+            )
+        overlap_hi = min(head_seq, bundle.to_seq)
+        if overlap_hi >= bundle.from_seq:
+            async with db.execute(
+                "SELECT seq, hash FROM entries WHERE station_id = ? AND seq BETWEEN ? AND ?",
+                (bundle.station_id, bundle.from_seq, overlap_hi),
+            ) as cursor:
+                known: dict[int, str] = {int(r[0]): str(r[1]) for r in await cursor.fetchall()}
+            for seq in range(bundle.from_seq, overlap_hi + 1):
+                if known.get(seq) != bundle.hash_at(seq):
+                    raise CheckpointError(
+                        f"{refuse} its entry {seq} differs from the one already imported (a forked or altered log)."
+                    )
+            result.already = overlap_hi - bundle.from_seq + 1
+        new = [e for e in bundle.entries if int(e[1]) > head_seq]
+        if pinned is None:
+            await db.execute(
+                "INSERT INTO stations VALUES (?, ?, ?, ?)",
+                (bundle.station_id, raw_public(bundle.public_key), bundle.station_name, to_micros(utcnow())),
+            )
+        await db.executemany(
+            f"INSERT INTO entries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", new
+        )
+        for seal in bundle.seals:
+            if seal[1] < bundle.from_seq:
+                async with db.execute(
+                    "SELECT hash FROM entries WHERE station_id = ? AND seq = ?", (seal[0], seal[1])
+                ) as cursor:
+                    at = await cursor.fetchone()
+                if at is None or at[0] != seal[2]:
+                    raise CheckpointError(
+                        f"{refuse} its seal at entry {seal[1]} does not match the office's entry."
+                    )
+            cursor = await db.execute("INSERT OR IGNORE INTO seals VALUES (?, ?, ?, ?, ?, ?)", seal)
+            result.seals += max(cursor.rowcount, 0)
+        await db.executemany(
+            f"INSERT OR REPLACE INTO shifts ({', '.join(SHIFT_COLUMNS)}) VALUES ({', '.join('?' * len(SHIFT_COLUMNS))})",
+            bundle.shifts,
+        )
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    result.added = len(new)
+    return result
+
+
+async def import_bundles(
+    log_db: Path,
+    paths: list[Path],
+    *,
+    office_station_id: str,
+    root: Path,
+    retention_days: int | None = None,
+    now: datetime | None = None,
+) -> list[ImportResult]:
+    """Import bundles into the office log; then retry held ones; then purge old personal data.
+
+    A bundle that fails a check raises CheckpointError and changes nothing. Bundles that start after a
+    gap are copied to `root/bundles/pending` and merged later, when the gap is filled.
+    """
+    checked = [(path, read_bundle(path)) for path in paths]
+    results: list[ImportResult] = []
+    store = await LogStore.open(log_db, office_station_id)
+    async with store:
+        for path, bundle in checked:
+            result = await _merge(store, bundle, path)
+            if result.held:
+                folder = pending_dir(root)
+                folder.mkdir(parents=True, exist_ok=True)
+                target = folder / f"{bundle.station_id}-{bundle.from_seq:09d}-{bundle.to_seq:09d}.bundle"
+                if path.resolve() != target.resolve():
+                    shutil.copyfile(path, target)
+            results.append(result)
+        results.extend(await _retry_pending(store, root))
+        if retention_days is not None:
+            purged = await store.purge((now or utcnow()) - timedelta(days=retention_days))
+            if results:
+                results[-1].purged = purged
+    return results
+
+
+async def _retry_pending(store: LogStore, root: Path) -> list[ImportResult]:
+    folder = pending_dir(root)
+    done: list[ImportResult] = []
+    progress = True
+    while progress and folder.is_dir():
+        progress = False
+        for path in sorted(folder.glob("*.bundle")):
+            try:
+                bundle = read_bundle(path)
+                result = await _merge(store, bundle, path)
+            except CheckpointError:
+                path.rename(path.with_suffix(".refused"))
+                continue
+            if not result.held:
+                path.unlink()
+                done.append(result)
+                progress = True
+    return done
