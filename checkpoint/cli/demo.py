@@ -1,0 +1,77 @@
+"""`checkpoint demo DIR`: a self-contained demo (office, station, sample passes, a sample camera feed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..demo import Demo, build_demo, demo_exists
+from .context import say
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FEED_FPS = 10.0
+SHOW_SECONDS = 1.5
+GAP_SECONDS = 0.8
+FRAME_SIZE = (512, 384)
+POSES = 3  # distinct pictures of each card (composing a frame is the slow part), cycled
+
+
+def write_feed(demo: Demo) -> Path:
+    """Render the sample camera feed with scanner.synthetic (OpenCV: imported here only)."""
+    from scanner.synthetic import compose_frame, render_code, write_video
+
+    width, height = FRAME_SIZE
+    show, gap = round(SHOW_SECONDS * FEED_FPS), round(GAP_SECONDS * FEED_FPS)
+
+    def frames() -> Iterator[np.ndarray]:
+        for index, text in enumerate(demo.feed_codes()):
+            code = render_code(text, size=400)
+            # The card drifts a little, as a pass held up by a hand does.
+            poses = [
+                compose_frame(
+                    code, width, height, seed=index * 10 + k, scale=0.62, center=(0.48 + 0.02 * k, 0.5)
+                )
+                for k in range(POSES)
+            ]
+            for k in range(show):
+                yield poses[k % POSES]
+            empty = compose_frame(None, width, height, seed=index * 10 + 9)
+            for _ in range(gap):
+                yield empty
+
+    write_video(demo.feed, frames(), fps=FEED_FPS)
+    return demo.feed
+
+
+def write_demo(root: Path) -> Demo:
+    demo = build_demo(root)
+    write_feed(demo)
+    return demo
+
+
+@click.command("demo")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def demo_command(folder: Path) -> None:
+    """Build a demo in FOLDER: office keys, ~20 sample passes, a station that trusts them, a camera feed."""
+    folder = folder.expanduser().resolve()
+    if demo_exists(folder):
+        say(f"There is already a demo in {folder}; nothing was changed.")
+        say(f"Run it: checkpoint --home {folder / 'station'}")
+        return
+    demo = write_demo(folder)
+    say(f"Demo built in {folder}:")
+    say(
+        f"  office   {demo.office.root}  ({len(demo.passes)} passes, cards in office/cards, list in passes.txt)"
+    )
+    say(f"  station  {demo.station.root}")
+    say(f"  camera   {demo.feed}")
+    say(f"Run the station: checkpoint --home {demo.station.root}")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(demo_command)

@@ -1,0 +1,630 @@
+"""The station screen: the checkpoint at the junction.
+
+Flow (PRODUCT.md "The loop"; documented in docs/station.md):
+
+1. A code arrives from the camera worker (`ScannerCode`) or from the manual-entry line (a USB barcode
+   scanner types the text and Enter the same way). `policy.decide` is asked with what is known.
+2. A code that fails the pass checks (not a pass, forged, expired, revoked, wrong checkpoint, …) is
+   logged at once and shown as DENY.
+3. A valid pass shows CHECK ("valid — check the plate, enter occupants and temperatures") and opens
+   the check form. Enter there confirms the plate and records; F3 marks a plate mismatch.
+4. `decide` runs again with every fact; the entry is appended (durably) and only then is the verdict
+   shown. A denied vehicle may then be let through by a supervisor (F4): a new `override` entry that
+   refers to the denial.
+
+The screen never decides by itself, and every entry is in the log before its verdict is on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from time import monotonic
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from checkpoint.errors import CheckpointError
+from checkpoint.keys import load_or_create_station_key
+from checkpoint.models import Direction, Reason, Verdict
+from checkpoint.passes import raw_hash
+from checkpoint.plates import display_plate
+from checkpoint.policy import Decision, Facts, LogState, Override, decide
+from checkpoint.store import Entry, EntryDraft, LogStore, Shift
+from checkpoint.text import cell_width
+from checkpoint.timeutil import from_micros
+
+from ..messages import ScannerCode, ScannerPreview, ScannerStatus
+from ..safe import cell, plain
+from ..widgets.verdict import Shown, VerdictPanel
+from ..widgets.viewfinder import Viewfinder
+from .station_forms import (
+    Check,
+    CheckScreen,
+    HandoverScreen,
+    NoPass,
+    NoPassScreen,
+    OverrideForm,
+    OverrideScreen,
+    SignIn,
+    SignInScreen,
+    translate_bindings,
+)
+
+if TYPE_CHECKING:
+    from ..station_app import StationApp
+
+RECENT = 50
+REFUSE_QUIET_SECONDS = 5.0
+MAX_CODE = 4096  # characters of a typed or scanned text the screen will look at
+
+
+@dataclass
+class Vehicle:
+    """One vehicle at the barrier: what was scanned or typed, and the facts staff supplied."""
+
+    code: str | None  # None: no pass shown
+    raw_hash: str | None
+    facts: Facts
+    plate: str | None = None  # typed by staff (no pass)
+    vehicle: str | None = None
+    note: str | None = None
+    entry: Entry | None = None  # the logged entry now on screen
+    decision: Decision | None = None
+
+
+class StationScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "direction", "In/Out"),
+        Binding("f3", "no_pass", "No pass"),
+        Binding("f4", "override", "Override"),
+        Binding("f5", "viewfinder", "Viewfinder"),
+        Binding("f8", "handover", "Handover"),
+        Binding("escape", "clear", "Clear"),
+        Binding("f6", "manual", "Type a pass", show=False),
+    ]
+
+    direction: reactive[Direction] = reactive(Direction.IN)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shift: Shift | None = None
+        self.shift_id: str | None = None
+        self.shift_started: datetime | None = None
+        self.current: Vehicle | None = None
+        self.pending: Vehicle | None = None
+        self.camera_state = "no_camera"
+        self.camera_fps = 0.0
+        self._last_code: tuple[str, datetime] | None = None
+        self._newest: datetime | None = None
+        self._refused_at = -1e9
+        self.recorded = 0  # entries this screen wrote (tests and the benchmark read it)
+
+    @property
+    def station(self) -> StationApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def store(self) -> LogStore:
+        store = self.station.store
+        assert store is not None
+        return store
+
+    # ----------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        app = self.station
+        translate_bindings(self, app.t)
+        with Horizontal(id="status"):
+            if app.settings.demo:
+                yield Static(app.t("app.demo"), id="demo")
+            yield Static(plain(app.settings.station.name, limit=30), id="station-name")
+            yield Static(id="direction")
+            yield Static(id="camera")
+            yield Static(id="revocations")
+            yield Static(id="shift")
+            yield Static(id="clock-warning")
+            yield Static(id="clock")
+        with Horizontal(id="main"):
+            yield VerdictPanel(app.t, app.tz, id="verdict")
+            with Vertical(id="side"):
+                yield Viewfinder(id="viewfinder")
+                yield Static(id="counters")
+        yield Input(id="manual", placeholder=app.t("station.manual_hint"), compact=True)
+        yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    async def on_mount(self) -> None:
+        app = self.station
+        t = app.t
+        table = self.query_one("#recent", DataTable)
+        for key, width in (
+            ("time", 8),
+            ("direction", 4),
+            ("decision", 8),
+            ("reason", 30),
+            ("plate", 10),
+            ("category", 16),
+        ):
+            table.add_column(t(f"station.col.{key}"), key=key, width=width)
+        self.query_one(Viewfinder).display = app.settings.station.viewfinder and app.camera is not None
+        self.camera_state = "opening" if app.camera is not None else "no_camera"
+        await self._resume_shift()
+        await self.refresh_log()
+        self.tick()
+        self.set_interval(1.0, self.tick)
+        self._show_status()
+        self.query_one("#manual", Input).focus()
+        if app.camera is not None:
+            self.run_camera(app.camera)
+        if self.shift is None:
+            self.ask_sign_in()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "narrow")
+        self.set_class(self.size.height < 32, "short")
+
+    # ----------------------------------------------------------------- status line
+
+    def watch_direction(self, direction: Direction) -> None:
+        if self.is_mounted:
+            self._show_status()
+
+    def _show_status(self) -> None:
+        t = self.station.t
+        direction = self.query_one("#direction", Static)
+        direction.update(Content(f" {t('field.direction')}: {t(f'direction.{self.direction.value}')} "))
+        direction.set_class(self.direction is Direction.OUT, "out")
+        camera = t("status.camera", state=t(f"camera.{self.camera_state}"))
+        if self.camera_state == "live":
+            camera += " " + t("status.fps", fps=f"{self.camera_fps:.0f}")
+        widget = self.query_one("#camera", Static)
+        widget.update(Content(camera))
+        for state in ("live", "lost", "reconnecting", "no_camera", "ended", "opening"):
+            widget.set_class(self.camera_state == state, state)
+        shift = self.query_one("#shift", Static)
+        if self.shift is None:
+            shift.update(Content(t("status.no_shift")))
+        else:
+            shift.update(
+                plain(t("status.shift", operator=self.shift.operator, leader=self.shift.leader), limit=60)
+            )
+        shift.set_class(self.shift is None, "warn")
+
+    def tick(self) -> None:
+        """Once a second: the clock, the age of the revocation list, the clock-earlier warning."""
+        app = self.station
+        t = app.t
+        now = app.clock()
+        self.query_one("#clock", Static).update(Content(now.astimezone(app.tz).strftime("%H:%M:%S")))
+        issued = app.revocations.issued_at
+        widget = self.query_one("#revocations", Static)
+        if issued is None:
+            widget.update(Content(t("status.revocations_none")))
+            widget.set_class(True, "warn")
+        else:
+            age = now - issued
+            widget.update(Content(t("status.revocations", age=self.age(age))))
+            widget.set_class(age > timedelta(days=2), "warn")
+        warning = self.query_one("#clock-warning", Static)
+        behind = self._newest is not None and now < self._newest
+        warning.update(Content(t("status.clock_behind")) if behind else Content(""))
+        warning.display = behind
+
+    def age(self, delta: timedelta) -> str:
+        t = self.station.t
+        seconds = int(delta.total_seconds())
+        if seconds < 0:
+            return t("age.future")
+        if seconds < 90:
+            return t("age.s", n=seconds)
+        if seconds < 90 * 60:
+            return t("age.min", n=seconds // 60)
+        if seconds < 48 * 3600:
+            return t("age.h", n=seconds // 3600)
+        return t("age.d", n=seconds // 86400)
+
+    # ----------------------------------------------------------------- camera
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="camera")
+    def run_camera(self, spec: str) -> None:
+        """Capture and decode in this thread; report only through messages (never touch a widget)."""
+        worker = get_current_worker()
+        settings = self.station.settings.station
+        try:
+            from scanner.service import ScanService
+        except ImportError:
+            self.post_message(ScannerStatus("no_camera", "scanner is not installed"))
+            return
+        service = ScanService(
+            spec,
+            decoder=settings.decoder,
+            duplicate_seconds=settings.duplicate_seconds,
+            preview=(64, 48),
+            pace_fps=self.station.pace_fps,  # a video file plays at camera speed, not as fast as it decodes
+            loop=self.station.settings.demo,  # the demo feed starts again at its end
+        )
+
+        def emit(event: Any) -> None:
+            kind = type(event).__name__
+            if kind == "CodeEvent":
+                detection = event.detection
+                self.post_message(ScannerCode(str(detection.text), bytes(detection.raw)))
+            elif kind == "PreviewEvent":
+                self.post_message(ScannerPreview(event.image))
+            elif kind == "StatusEvent":
+                self.post_message(ScannerStatus(str(event.state), str(event.detail), float(event.fps)))
+
+        service.run(emit, lambda: worker.is_cancelled)
+
+    def on_scanner_status(self, message: ScannerStatus) -> None:
+        self.camera_state = message.state if message.state in _CAMERA_STATES else "lost"
+        self.camera_fps = message.fps
+        if message.state == "no_camera":
+            self.query_one(Viewfinder).display = False
+        self._show_status()
+
+    def on_scanner_preview(self, message: ScannerPreview) -> None:
+        viewfinder = self.query_one(Viewfinder)
+        if viewfinder.display:
+            viewfinder.show_frame(message.image)
+
+    async def on_scanner_code(self, message: ScannerCode) -> None:
+        await self.submit_code(message.text, message.raw, scanned=True)
+
+    # ----------------------------------------------------------------- manual entry
+
+    @on(Input.Submitted, "#manual")
+    async def _manual(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        event.input.clear()
+        if text:
+            await self.submit_code(text, text.encode("utf-8", errors="surrogatepass"))
+
+    def action_manual(self) -> None:
+        self.query_one("#manual", Input).focus()
+
+    # ----------------------------------------------------------------- the flow
+
+    def _busy(self) -> bool:
+        """True while a form is open over this screen: scans wait until it is done."""
+        return self.app.screen is not self
+
+    def _refuse(self, key: str, scanned: bool) -> None:
+        """Say why a code was not taken; for the camera at most every few seconds (it keeps seeing it)."""
+        now = monotonic()
+        if scanned and now - self._refused_at < REFUSE_QUIET_SECONDS:
+            return
+        self._refused_at = now
+        self.app.notify(self.station.t(key), severity="warning", markup=False)
+
+    async def submit_code(self, text: str, raw: bytes, *, scanned: bool = False) -> None:
+        """A code arrived (camera, USB scanner or typed). Decide what can be decided now."""
+        app = self.station
+        text = text[:MAX_CODE]
+        if self.shift is None:
+            self._refuse("notify.sign_in_first", scanned)
+            return
+        if self._busy():
+            if not (self.pending is not None and self.pending.code == text):  # the same car, still held up
+                self._refuse("notify.busy", scanned)
+            return
+        now = app.clock()
+        if (
+            self._last_code is not None
+            and self._last_code[0] == text
+            and timedelta(0)
+            <= now - self._last_code[1]
+            < timedelta(seconds=app.settings.station.duplicate_seconds)
+        ):
+            return  # the same vehicle, not a new event (PRODUCT.md)
+        self._last_code = (text, now)
+        vehicle = Vehicle(code=text, raw_hash=raw_hash(raw), facts=Facts(direction=self.direction))
+        decision = await self._decide(vehicle)
+        if decision.allowed and decision.pass_data is not None:
+            self.pending = vehicle
+            data = decision.pass_data
+            self.query_one(VerdictPanel).show(
+                Shown(
+                    "check",
+                    plate=data.plate,
+                    category=data.category,
+                    holder=data.holder,
+                    org=data.org,
+                    valid_from=data.valid_from,
+                    valid_until=data.valid_until,
+                    direction=vehicle.facts.direction,
+                    warnings=decision.warnings,
+                )
+            )
+            self.app.push_screen(CheckScreen(app.t, data), callback=self._checked)
+        else:
+            await self.record(vehicle, decision)
+
+    async def _decide(self, vehicle: Vehicle) -> Decision:
+        app = self.station
+        state = LogState(inside=await self.store.inside())
+        return decide(
+            vehicle.code,
+            app.trust,
+            app.revocations,
+            app.settings.station.rules(),
+            state,
+            vehicle.facts,
+            app.clock(),
+        )
+
+    async def _checked(self, result: object) -> None:
+        vehicle, self.pending = self.pending, None
+        if vehicle is None:
+            return
+        if not isinstance(result, Check):
+            self.query_one(VerdictPanel).show(Shown("idle", message=self.station.t("station.cancelled")))
+            self._last_code = None
+            return
+        vehicle.facts = replace(
+            vehicle.facts,
+            occupants=result.occupants or None,
+            temperatures=result.temperatures,
+            plate_mismatch=result.plate_mismatch,
+        )
+        await self.record(vehicle, await self._decide(vehicle))
+
+    async def record(
+        self, vehicle: Vehicle, decision: Decision, *, refers_to: str | None = None
+    ) -> Entry | None:
+        """Append the entry (durably), then — only then — show the verdict."""
+        assert self.shift is not None
+        app = self.station
+        facts = vehicle.facts
+        overridden = decision.reason is Reason.OVERRIDE and facts.override is not None
+        draft = EntryDraft.from_decision(
+            decision,
+            direction=facts.direction,
+            shift=self.shift,
+            occupants=facts.occupants,
+            temperatures=facts.temperatures,
+            raw_hash=vehicle.raw_hash,
+            plate=vehicle.plate,
+            vehicle=vehicle.vehicle,
+            note=vehicle.note,
+            override_by=facts.override.supervisor if overridden and facts.override else None,
+            override_reason=facts.override.reason if overridden and facts.override else None,
+        )
+        draft.refers_to = refers_to
+        try:
+            entry = await self.store.append(draft, now=app.clock())
+        except CheckpointError as exc:
+            self.query_one(VerdictPanel).show(Shown("error", message=exc.message))
+            self.app.bell()
+            self.app.notify(exc.message, severity="error", timeout=15, markup=False)
+            return None
+        self.recorded += 1
+        vehicle.entry, vehicle.decision = entry, decision
+        self.current = vehicle
+        self._show_entry(vehicle, decision, entry)
+        if decision.verdict is Verdict.DENY:
+            if app.settings.station.bell:
+                self.app.bell()
+            panel = self.query_one(VerdictPanel)
+            panel.add_class("flash")
+            self.set_timer(0.4, lambda: panel.remove_class("flash"))
+        await self.refresh_log()
+        self.refresh_bindings()
+        return entry
+
+    def _show_entry(self, vehicle: Vehicle, decision: Decision, entry: Entry) -> None:
+        data = decision.pass_data
+        shown = Shown(
+            "allow" if decision.allowed else "deny",
+            reason=decision.reason,
+            denied_for=decision.denied_for,
+            warnings=decision.warnings,
+            plate=data.plate if data is not None else vehicle.plate,
+            category=data.category if data is not None else None,
+            holder=data.holder if data is not None else None,
+            org=data.org if data is not None else None,
+            valid_from=data.valid_from if data is not None else None,
+            valid_until=data.valid_until if data is not None else None,
+            occupants=vehicle.facts.occupants,
+            temperatures=vehicle.facts.temperatures,
+            fever_threshold=self.station.settings.station.rules().fever_threshold,
+            direction=vehicle.facts.direction,
+            code=vehicle.code if data is None and vehicle.code is not None else None,
+            note=(self.station.t(f"vehicle.{vehicle.vehicle}") + " · " + vehicle.note)
+            if vehicle.vehicle and vehicle.note
+            else vehicle.note,
+            override_by=entry.override_by,
+            override_reason=entry.override_reason,
+            at=entry.ts,
+        )
+        self.query_one(VerdictPanel).show(shown)
+
+    # ----------------------------------------------------------------- log view
+
+    async def refresh_log(self) -> None:
+        app = self.station
+        t = app.t
+        entries = await self.store.recent(RECENT, station_id=app.settings.station.id)
+        self._newest = await self.store.newest_time()
+        table = self.query_one("#recent", DataTable)
+        table.clear()
+        for entry in entries:
+            decision = Content.styled(
+                t(f"verdict.{entry.verdict.value}"),
+                "bold $success" if entry.verdict is Verdict.ALLOW else "bold $error",
+            )
+            table.add_row(
+                Content(entry.ts.astimezone(app.tz).strftime("%H:%M:%S")),
+                Content(t(f"direction.{entry.direction.value}")),
+                decision,
+                Content(t(f"reason.{entry.reason.value}")),
+                cell(display_plate(entry.plate) if entry.plate else "", limit=16),
+                Content(t(f"category.{entry.category}") if entry.category else ""),
+                key=entry.id,
+            )
+        now = app.clock()
+        day_start = now.astimezone(app.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = await self.store.counts_since(day_start)
+        shift = await self.store.counts_since(self.shift_started) if self.shift_started else None
+        self._show_counters(shift, day)
+
+    def _show_counters(self, shift: dict[str, int] | None, day: dict[str, int]) -> None:
+        t = self.station.t
+        heads = ("", t("counters.shift"), t("counters.day"))
+        rows = [heads] + [
+            (t(f"counters.{key}"), "-" if shift is None else str(shift[key]), str(day[key]))
+            for key in ("in", "out", "denied", "fevers")
+        ]
+        widths = [max(cell_width(row[i]) for row in rows) for i in range(3)]
+        lines = []
+        for row in rows:
+            label = row[0] + " " * (widths[0] - cell_width(row[0]))
+            values = "  ".join(" " * (widths[i] - cell_width(row[i])) + row[i] for i in (1, 2))
+            lines.append(f"{label}  {values}")
+        self.query_one("#counters", Static).update(Content("\n".join(lines)))
+
+    # ----------------------------------------------------------------- shifts
+
+    async def _resume_shift(self) -> None:
+        """After a restart (or a power cut) the open shift carries on."""
+        async with self.store.db.execute(
+            "SELECT id, operator, leader, started FROM shifts WHERE station_id = ? AND ended IS NULL "
+            "ORDER BY started DESC LIMIT 1",
+            (self.store.station_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            self.shift_id = str(row[0])
+            self.shift = Shift(str(row[1]), str(row[2]))
+            self.shift_started = from_micros(int(row[3]))
+
+    def ask_sign_in(self) -> None:
+        self.app.push_screen(SignInScreen(self.station.t), callback=self._signed_in)
+
+    async def _signed_in(self, result: object) -> None:
+        if not isinstance(result, SignIn):
+            return
+        now = self.station.clock()
+        shift = Shift(result.operator, result.leader)
+        self.shift_id = await self.store.start_shift(shift, now=now)
+        self.shift, self.shift_started = shift, now
+        self._show_status()
+        await self.refresh_log()
+        self.refresh_bindings()
+        self.query_one("#manual", Input).focus()
+
+    async def action_handover(self) -> None:
+        if self.shift is None or self.shift_started is None:
+            self.ask_sign_in()
+            return
+        t = self.station.t
+        counts = await self.store.counts_since(self.shift_started)
+        inside = len(await self.store.inside())
+        started = self.shift_started.astimezone(self.station.tz).strftime("%Y-%m-%d %H:%M")
+        lines = [
+            plain(t("handover.shift", operator=self.shift.operator, leader=self.shift.leader, start=started)),
+            Content(t("handover.inside", n=inside)),
+            Content(t("handover.moves", n_in=counts["in"], n_out=counts["out"])),
+            Content(t("handover.denied", n=counts["denied"])),
+            Content(t("handover.fevers", n=counts["fevers"])),
+            Content(t("handover.overrides", n=counts["overrides"])),
+        ]
+        self.app.push_screen(HandoverScreen(t, Content("\n").join(lines)), callback=self._handed_over)
+
+    async def _handed_over(self, result: object) -> None:
+        if result is not True or self.shift_id is None:
+            return
+        app = self.station
+        try:
+            key = load_or_create_station_key(app.home.station_key)
+            sealed = await self.store.seal(key, now=app.clock())
+            await self.store.end_shift(self.shift_id, None if sealed is None else sealed[0], now=app.clock())
+        except CheckpointError as exc:
+            self.app.notify(exc.message, severity="error", timeout=15, markup=False)
+            return
+        if sealed is None:
+            self.app.notify(app.t("notify.handover_empty"), markup=False)
+        else:
+            self.app.notify(app.t("notify.sealed", seq=sealed[0]), markup=False)
+        self.shift = self.shift_id = self.shift_started = None
+        self.current = None
+        self.query_one(VerdictPanel).show(Shown("idle"))
+        self._show_status()
+        await self.refresh_log()
+        self.ask_sign_in()
+
+    # ----------------------------------------------------------------- other actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "override":
+            entry = None if self.current is None else self.current.entry
+            return True if entry is not None and entry.verdict is Verdict.DENY else None
+        if action in ("no_pass",):
+            return True if self.shift is not None else None
+        return True
+
+    def action_direction(self) -> None:
+        self.direction = self.direction.flipped()
+
+    def action_clear(self) -> None:
+        self.current = None
+        self.query_one(VerdictPanel).show(Shown("idle"))
+        self.query_one("#manual", Input).focus()
+        self.refresh_bindings()
+
+    def action_viewfinder(self) -> None:
+        viewfinder = self.query_one(Viewfinder)
+        viewfinder.display = not viewfinder.display
+
+    def action_no_pass(self) -> None:
+        if self.shift is None:
+            self.ask_sign_in()
+            return
+        if not self._busy():
+            self.app.push_screen(NoPassScreen(self.station.t), callback=self._no_pass)
+
+    async def _no_pass(self, result: object) -> None:
+        if not isinstance(result, NoPass):
+            return
+        vehicle = Vehicle(
+            code=None,
+            raw_hash=None,
+            facts=Facts(direction=self.direction),
+            plate=result.plate,
+            vehicle=result.vehicle,
+            note=result.reason,
+        )
+        await self.record(vehicle, await self._decide(vehicle))
+
+    def action_override(self) -> None:
+        current = self.current
+        if current is None or current.entry is None or current.entry.verdict is not Verdict.DENY:
+            return
+        t = self.station.t
+        self.app.push_screen(
+            OverrideScreen(t, t(f"reason.{current.entry.reason.value}")), callback=self._overridden
+        )
+
+    async def _overridden(self, result: object) -> None:
+        current = self.current
+        if not isinstance(result, OverrideForm) or current is None or current.entry is None:
+            return
+        vehicle = replace(
+            current,
+            facts=replace(current.facts, override=Override(result.supervisor, result.reason)),
+            entry=None,
+            decision=None,
+        )
+        await self.record(vehicle, await self._decide(vehicle), refers_to=current.entry.id)
+
+
+_CAMERA_STATES = ("opening", "live", "lost", "reconnecting", "no_camera", "ended")

@@ -1,0 +1,370 @@
+"""The station's small forms, each a modal screen that returns what staff typed (or None on Esc).
+
+They collect facts only; the station screen asks `policy.decide` and logs. Enter moves to the next
+field and, on the last one, submits; Esc cancels. Errors are one sentence under the form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.dom import DOMNode
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, Select, Static
+
+from checkpoint.errors import CheckpointError
+from checkpoint.models import PassData
+from checkpoint.plates import display_plate, normalise_plate
+from checkpoint.temperature import TemperatureError, parse_temperature
+
+from ..i18n import Translator
+from ..safe import plain
+
+VEHICLE_KINDS = ("car", "van", "truck", "bus", "motorcycle", "tractor", "other")
+MAX_TEXT = 200  # characters kept of a typed name or reason
+
+
+def translate_bindings(node: DOMNode, t: Translator) -> None:
+    """Give `node`'s key bindings the catalog's descriptions (`key.<action>`) in the chosen language."""
+    for key, bindings in node._bindings.key_to_bindings.items():
+        node._bindings.key_to_bindings[key] = [
+            replace(b, description=t(f"key.{b.action}")) if t(f"key.{b.action}") != f"key.{b.action}" else b
+            for b in bindings
+        ]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    operator: str
+    leader: str
+
+
+@dataclass(frozen=True)
+class NoPass:
+    plate: str
+    vehicle: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OverrideForm:
+    supervisor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Check:
+    occupants: int
+    temperatures: tuple[int, ...]
+    plate_mismatch: bool = False
+
+
+class StationForm(ModalScreen[object]):
+    """A centred form: a title, fields, an error line, the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    StationForm { align: center middle; }
+    StationForm > #form { width: 72; max-width: 100%; height: auto; max-height: 100%;
+                          border: thick $primary; background: $surface; padding: 0 1; }
+    StationForm #title { text-style: bold; width: 1fr; content-align: center middle; }
+    StationForm #error { color: $error; text-style: bold; height: auto; }
+    StationForm Input { width: 1fr; }
+    StationForm Label { margin-top: 1; }
+    """
+
+    def __init__(self, t: Translator) -> None:
+        super().__init__()
+        self.t = t
+        translate_bindings(self, t)
+
+    def fields(self) -> ComposeResult:
+        yield from ()
+
+    def title_text(self) -> Content:
+        return Content("")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form"):
+            yield Static(self.title_text(), id="title")
+            yield from self.fields()
+            yield Static(id="error")
+        yield Footer()
+
+    first_field: str | None = None  # the input that has the focus when the form opens (default: first)
+
+    def on_mount(self) -> None:
+        inputs = list(self.query(Input))
+        if self.first_field is not None:
+            self.query_one(f"#{self.first_field}", Input).focus()
+        elif inputs:
+            inputs[0].focus()
+
+    def fail(self, message: str) -> None:
+        self.query_one("#error", Static).update(plain(message))
+        self.app.bell()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def submit(self) -> None:
+        raise NotImplementedError
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = [w for w in self.query(Input) if w.display]
+        index = inputs.index(event.input) if event.input in inputs else len(inputs) - 1
+        if index < len(inputs) - 1:
+            inputs[index + 1].focus()
+        else:
+            self.submit()
+
+    def required(self, widget_id: str, label_key: str) -> str | None:
+        value = self.query_one(f"#{widget_id}", Input).value.strip()
+        if not value:
+            self.fail(self.t("form.required", field=self.t(label_key)))
+            self.query_one(f"#{widget_id}", Input).focus()
+            return None
+        return value[:MAX_TEXT]
+
+
+class SignInScreen(StationForm):
+    """Start of a shift: the operator on duty and the shift leader."""
+
+    def __init__(self, t: Translator, operator: str = "", leader: str = "") -> None:
+        super().__init__(t)
+        self.operator, self.leader = operator, leader
+
+    def title_text(self) -> Content:
+        return Content(self.t("signin.title"))
+
+    def fields(self) -> ComposeResult:
+        yield Label(self.t("field.operator"))
+        yield Input(self.operator, id="operator", max_length=MAX_TEXT)
+        yield Label(self.t("field.leader"))
+        yield Input(self.leader, id="leader", max_length=MAX_TEXT)
+        yield Static(self.t("signin.hint"), classes="hint")
+
+    def action_cancel(self) -> None:
+        self.fail(self.t("signin.needed"))
+
+    def submit(self) -> None:
+        operator = self.required("operator", "field.operator")
+        if operator is None:
+            return
+        leader = self.required("leader", "field.leader")
+        if leader is None:
+            return
+        self.dismiss(SignIn(operator, leader))
+
+
+class NoPassScreen(StationForm):
+    """A vehicle that shows no pass: plate, kind of vehicle, why it came. Ends in DENY no_pass."""
+
+    def title_text(self) -> Content:
+        return Content(self.t("nopass.title"))
+
+    def fields(self) -> ComposeResult:
+        yield Label(self.t("field.plate"))
+        yield Input(id="plate", placeholder="鄂A·12345", max_length=24)
+        yield Label(self.t("nopass.vehicle"))
+        yield Select(
+            [(self.t(f"vehicle.{kind}"), kind) for kind in VEHICLE_KINDS],
+            value="car",
+            allow_blank=False,
+            id="vehicle",
+        )
+        yield Label(self.t("nopass.reason"))
+        yield Input(id="reason", placeholder=self.t("nopass.reason_hint"), max_length=MAX_TEXT)
+
+    def submit(self) -> None:
+        typed = self.query_one("#plate", Input).value
+        try:
+            plate = normalise_plate(typed)
+        except CheckpointError:
+            self.fail(self.t("nopass.bad_plate"))
+            self.query_one("#plate", Input).focus()
+            return
+        reason = self.required("reason", "nopass.reason")
+        if reason is None:
+            return
+        vehicle = self.query_one("#vehicle", Select).value
+        self.dismiss(NoPass(plate, str(vehicle), reason))
+
+
+class OverrideScreen(StationForm):
+    """A supervisor lets a denied vehicle through: their name and a written reason."""
+
+    def __init__(self, t: Translator, denied_for: str) -> None:
+        super().__init__(t)
+        self.denied_for = denied_for
+
+    def title_text(self) -> Content:
+        return Content(self.t("override.title"))
+
+    def fields(self) -> ComposeResult:
+        yield Static(Content(self.t("override.denied", reason=self.denied_for)))
+        yield Label(self.t("field.supervisor"))
+        yield Input(id="supervisor", max_length=MAX_TEXT)
+        yield Label(self.t("override.reason"))
+        yield Input(id="reason", placeholder=self.t("override.reason_hint"), max_length=MAX_TEXT)
+
+    def submit(self) -> None:
+        supervisor = self.required("supervisor", "field.supervisor")
+        if supervisor is None:
+            return
+        reason = self.required("reason", "override.reason")
+        if reason is None:
+            return
+        self.dismiss(OverrideForm(supervisor, reason))
+
+
+def split_readings(text: str) -> list[str]:
+    return text.replace("/", " ").replace(";", " ").replace("；", " ").replace("、", " ").split()
+
+
+def temperature_problem(t: Translator, typed: str) -> str:
+    """The catalog's sentence for a reading `parse_temperature` refused (the same ranges it checks)."""
+    raw = typed.strip()[:12].replace("，", ".").replace(",", ".").replace("。", ".")
+    for unit in ("°C", "°c", "℃", "度"):
+        raw = raw.removesuffix(unit).strip()
+    shown = plain(typed, limit=12).plain
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return t("temp.not_number", typed=shown)
+    if not value.is_finite():
+        return t("temp.not_number", typed=shown)
+    if value != value.quantize(Decimal("0.1")):
+        return t("temp.decimals", typed=shown)
+    if Decimal("3.4") <= value <= Decimal("4.3"):
+        whole = int(value * 10)
+        return t("temp.meant", typed=shown, guess=f"{whole // 10}{whole % 10}.x")
+    if Decimal(340) <= value <= Decimal(430) and value == value.to_integral_value():
+        whole = int(value)
+        return t("temp.meant", typed=shown, guess=f"{whole // 10}.{whole % 10}")
+    if Decimal("93.2") <= value <= Decimal("109.4"):
+        celsius = ((value - 32) * 5 / 9).quantize(Decimal("0.1"))
+        return t("temp.fahrenheit", typed=shown, celsius=celsius)
+    return t("temp.range", typed=shown)
+
+
+class CheckScreen(StationForm):
+    """After a valid scan: plate check, occupants, one temperature each. Enter records; F3: mismatch."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("f3", "mismatch", "Plate mismatch"),
+    ]
+    DEFAULT_CSS = """
+    CheckScreen { align: center bottom; }
+    CheckScreen #plate { text-style: bold; width: 1fr; content-align: center middle;
+                         background: $warning 30%; }
+    """
+
+    def __init__(self, t: Translator, data: PassData) -> None:
+        super().__init__(t)
+        self.data = data
+
+    def title_text(self) -> Content:
+        return Content(self.t("check.title"))
+
+    def fields(self) -> ComposeResult:
+        yield Static(plain(self.t("check.plate", plate=display_plate(self.data.plate)), limit=80), id="plate")
+        yield Label(self.t("check.occupants", most=self.data.max_occupants))
+        yield Input(id="occupants", type="integer", max_length=2, placeholder=self.t("check.occupants_hint"))
+        yield Label(self.t("check.temperatures"))
+        yield Input(id="temperatures", placeholder="36.6 36.8", max_length=400)
+        yield Static(self.t("check.keys"), classes="hint")
+
+    first_field = "temperatures"
+
+    def action_mismatch(self) -> None:
+        self.dismiss(Check(0, (), plate_mismatch=True))
+
+    def submit(self) -> None:
+        readings: list[int] = []
+        for typed in split_readings(self.query_one("#temperatures", Input).value):
+            try:
+                readings.append(parse_temperature(typed))
+            except TemperatureError:
+                self.fail(temperature_problem(self.t, typed))
+                self.query_one("#temperatures", Input).focus()
+                return
+        if not readings:
+            self.fail(self.t("check.no_readings"))
+            self.query_one("#temperatures", Input).focus()
+            return
+        count_text = self.query_one("#occupants", Input).value.strip()
+        occupants = len(readings)
+        if count_text:
+            try:
+                occupants = int(count_text)
+            except ValueError:
+                occupants = -1
+            if not 1 <= occupants <= 60:
+                self.fail(self.t("check.bad_occupants"))
+                self.query_one("#occupants", Input).focus()
+                return
+            if occupants != len(readings):
+                self.fail(self.t("check.count", count=len(readings), occupants=occupants))
+                self.query_one("#temperatures", Input).focus()
+                return
+        self.dismiss(Check(occupants, tuple(readings)))
+
+
+class HandoverScreen(StationForm):
+    """End of a shift: the summary, then Enter seals the log and ends the shift."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "confirm", "Seal and hand over", priority=True),
+    ]
+
+    def __init__(self, t: Translator, summary: Content) -> None:
+        super().__init__(t)
+        self.summary = summary
+
+    def title_text(self) -> Content:
+        return Content(self.t("handover.title"))
+
+    def fields(self) -> ComposeResult:
+        yield Static(self.summary, id="summary")
+        yield Static(self.t("handover.keys"), classes="hint")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+
+class HelpScreen(ModalScreen[None]):
+    """F1: what every key does, and how a vehicle goes through."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,q", "close", "Close"),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > #help { width: 90; max-width: 100%; height: auto; max-height: 100%;
+                         border: thick $primary; background: $surface; padding: 0 1; overflow-y: auto; }
+    """
+
+    def __init__(self, t: Translator) -> None:
+        super().__init__()
+        self.t = t
+        translate_bindings(self, t)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help"):
+            yield Static(Content(self.t("help.text")))
+        yield Footer()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,229 @@
+"""The verdict panel: a huge ALLOW or DENY in theme colours, the reason in words, the plate in large
+type, and the pass fields. It shows what `policy.decide` said after the entry was logged; it never
+decides anything itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Static
+
+from checkpoint.models import Category, Direction, Reason
+from checkpoint.plates import display_plate
+from checkpoint.temperature import format_tenths
+from checkpoint.text import cell_width
+from checkpoint.timeutil import fmt_local
+
+from ..i18n import Translator
+from ..safe import plain
+
+# A 5-pixel-high block font for the English verdict words; drawn with half blocks (3 rows) when the
+# panel is narrow, with full blocks two columns per pixel (5 rows) when it is wide.
+_FONT: dict[str, tuple[str, ...]] = {
+    "A": (".##.", "#..#", "####", "#..#", "#..#"),
+    "C": (".###", "#...", "#...", "#...", ".###"),
+    "D": ("###.", "#..#", "#..#", "#..#", "###."),
+    "E": ("####", "#...", "###.", "#...", "####"),
+    "H": ("#..#", "#..#", "####", "#..#", "#..#"),
+    "I": ("###", ".#.", ".#.", ".#.", "###"),
+    "K": ("#..#", "#.#.", "##..", "#.#.", "#..#"),
+    "L": ("#...", "#...", "#...", "#...", "####"),
+    "N": ("#..#", "##.#", "#.##", "#..#", "#..#"),
+    "O": (".##.", "#..#", "#..#", "#..#", ".##."),
+    "V": ("#...#", "#...#", "#...#", ".#.#.", "..#.."),
+    "W": ("#...#", "#...#", "#.#.#", "##.##", "#...#"),
+    "Y": ("#...#", ".#.#.", "..#..", "..#..", "..#.."),
+    " ": ("..", "..", "..", "..", ".."),
+}
+
+
+def _pixels(word: str) -> list[str]:
+    rows = ["", "", "", "", ""]
+    for index, letter in enumerate(word):
+        glyph = _FONT[letter]
+        for r in range(5):
+            rows[r] += ("." if index else "") + glyph[r]
+    return rows
+
+
+def big_text(word: str, width: int) -> str:
+    """`word` in large type that fits `width` columns; Chinese (no glyphs here) is spaced out."""
+    if word and all(ch in _FONT for ch in word):
+        rows = _pixels(word)
+        if len(rows[0]) * 2 <= width:
+            return "\n".join(row.replace("#", "██").replace(".", "  ") for row in rows)
+        if len(rows[0]) <= width:
+            pairs = [(rows[0], rows[1]), (rows[2], rows[3]), (rows[4], "." * len(rows[4]))]
+            half = {("#", "#"): "█", ("#", "."): "▀", (".", "#"): "▄", (".", "."): " "}
+            return "\n".join(
+                "".join(half[(a, b)] for a, b in zip(top, bottom, strict=True)) for top, bottom in pairs
+            )
+    spaced = " ".join(word) if cell_width(word) * 2 <= width else word
+    return f"\n{spaced}\n"
+
+
+class BigWord(Static):
+    """A verdict word drawn in large type; re-laid out when the panel is resized."""
+
+    DEFAULT_CSS = """
+    BigWord { width: 1fr; height: auto; min-height: 3; content-align: center middle; text-style: bold; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("", **kwargs)  # type: ignore[arg-type]
+        self.word = ""
+
+    def show_word(self, word: str) -> None:
+        self.word = word
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        width = max(self.size.width - 2, 10) if self.size.width else 40
+        self.update(Content(big_text(self.word, width)) if self.word else Content(""))
+
+
+@dataclass
+class Shown:
+    """What the panel shows: one logged entry (or a valid pass waiting for its checks)."""
+
+    state: str  # "allow", "deny", "check", "idle", "error"
+    reason: Reason | None = None
+    denied_for: Reason | None = None
+    warnings: tuple[Reason, ...] = ()
+    plate: str | None = None
+    category: Category | None = None
+    holder: str | None = None
+    org: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    occupants: int | None = None
+    temperatures: tuple[int, ...] = ()
+    fever_threshold: int = 373
+    direction: Direction = Direction.IN
+    code: str | None = None  # the scanned text, shown when it is not a pass
+    note: str | None = None
+    override_by: str | None = None
+    override_reason: str | None = None
+    at: datetime | None = None
+    message: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class VerdictPanel(Vertical):
+    """The big answer. CSS classes `allow`, `deny`, `check`, `idle`, `error` pick theme colours."""
+
+    DEFAULT_CSS = """
+    VerdictPanel { height: 1fr; padding: 0 1; border: heavy $panel; }
+    VerdictPanel.allow { border: heavy $success; }
+    VerdictPanel.allow BigWord { background: $success; color: $text; }
+    VerdictPanel.deny { border: heavy $error; }
+    VerdictPanel.deny BigWord { background: $error; color: $text; }
+    VerdictPanel.check { border: heavy $warning; }
+    VerdictPanel.check BigWord { background: $warning; color: $background; }
+    VerdictPanel.error BigWord { background: $error-darken-2; }
+    VerdictPanel.flash { background: $error 40%; }
+    VerdictPanel #reason { text-style: bold; width: 1fr; content-align: center middle; }
+    VerdictPanel #plate { text-style: bold; width: 1fr; content-align: center middle; color: $text; }
+    VerdictPanel #fields { width: 1fr; }
+    """
+
+    def __init__(self, t: Translator, tz: ZoneInfo, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.t = t
+        self.tz = tz
+        self.shown = Shown("idle")
+
+    def compose(self) -> ComposeResult:
+        yield BigWord(id="word")
+        yield Static(id="reason")
+        yield Static(id="plate")
+        yield Static(id="fields")
+
+    def on_mount(self) -> None:
+        self.show(Shown("idle"))
+
+    def show(self, shown: Shown) -> None:
+        self.shown = shown
+        for name in ("allow", "deny", "check", "idle", "error"):
+            self.set_class(shown.state == name, name)
+        t = self.t
+        word = {
+            "allow": t("verdict.allow"),
+            "deny": t("verdict.deny"),
+            "check": t("station.word.check"),
+            "error": t("station.word.error"),
+        }.get(shown.state, "")
+        self.query_one(BigWord).show_word(word)
+        self.query_one("#reason", Static).update(self._reason_line(shown))
+        plate = shown.plate
+        self.query_one("#plate", Static).update(
+            plain(" ".join(display_plate(plate)), limit=40) if plate else Content("")
+        )
+        self.query_one("#fields", Static).update(self._fields(shown))
+
+    def _reason_line(self, shown: Shown) -> Content:
+        t = self.t
+        if shown.state == "idle":
+            return plain(shown.message or t("station.idle"))
+        if shown.state == "error":
+            return plain(shown.message)
+        if shown.state == "check":
+            return Content(t("station.check_hint"))
+        assert shown.reason is not None
+        text = t(f"reason.{shown.reason.value}")
+        if shown.reason is Reason.OVERRIDE and shown.denied_for is not None:
+            text = t("station.overrode", reason=t(f"reason.{shown.denied_for.value}"))
+        if shown.warnings:
+            text += "  ⚠ " + ", ".join(t(f"reason.{w.value}") for w in shown.warnings)
+        return Content(text)
+
+    def _fields(self, shown: Shown) -> Content:
+        t = self.t
+        rows: list[tuple[str, Content]] = []
+        if shown.state != "idle":
+            rows.append((t("field.direction"), Content(t(f"direction.{shown.direction.value}"))))
+        if shown.category is not None:
+            rows.append((t("field.category"), Content(t(f"category.{shown.category.value}"))))
+        if shown.holder is not None:
+            rows.append((t("field.holder"), plain(shown.holder, limit=40)))
+        if shown.org is not None:
+            rows.append((t("field.org"), plain(shown.org, limit=60)))
+        if shown.valid_from is not None and shown.valid_until is not None:
+            span = f"{fmt_local(shown.valid_from, self.tz)} – {fmt_local(shown.valid_until, self.tz)}"
+            rows.append((t("station.validity"), Content(span)))
+        if shown.occupants is not None:
+            rows.append((t("field.occupants"), Content(str(shown.occupants))))
+        if shown.temperatures:
+            parts: list[Content] = []
+            for reading in shown.temperatures:
+                text = format_tenths(reading) + " °C"
+                parts.append(
+                    Content.styled(text, "bold $error") if reading >= shown.fever_threshold else Content(text)
+                )
+            rows.append((t("field.temperature"), Content("  ").join(parts)))
+        if shown.override_by is not None:
+            rows.append((t("field.supervisor"), plain(shown.override_by, limit=40)))
+        if shown.override_reason is not None:
+            rows.append((t("field.reason"), plain(shown.override_reason, limit=120)))
+        if shown.note:
+            rows.append((t("field.reason"), plain(shown.note, limit=120)))
+        if shown.code is not None:
+            rows.append((t("station.code"), plain(shown.code, limit=160)))
+        if shown.at is not None:
+            rows.append((t("field.time"), Content(fmt_local(shown.at, self.tz, seconds=True))))
+        if not rows:
+            return Content("")
+        width = max(cell_width(label) for label, _ in rows)
+        lines = [
+            Content.assemble((label + " " * (width - cell_width(label)), "dim"), "  ", value)
+            for label, value in rows
+        ]
+        return Content("\n").join(lines)
