@@ -29,7 +29,7 @@ from .models import Direction, Reason, Verdict
 from .policy import Decision
 from .timeutil import from_micros, to_micros, utcnow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = [
     # version 1
@@ -107,6 +107,12 @@ _SCHEMA = [
     BEGIN SELECT RAISE(ABORT, 'seals cannot be changed'); END;
     CREATE TRIGGER seals_no_delete BEFORE DELETE ON seals
     BEGIN SELECT RAISE(ABORT, 'seals cannot be deleted'); END;
+    """,
+    # version 2: indexes for the audit filters (station, reason, operator) in time order
+    """
+    CREATE INDEX entries_station_ts ON entries (station_id, ts);
+    CREATE INDEX entries_reason_ts ON entries (reason, ts);
+    CREATE INDEX entries_operator_ts ON entries (operator, ts);
     """,
 ]
 
