@@ -313,14 +313,13 @@ def write_outputs(
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """A PNG per pass, `passes.csv` (the index) in `out`, and the A4 sheet if asked. Returns the index."""
-    from .cards import matrix_png, write_sheet
-    from .qrimage import qr_matrix
+    from .cards import fast_matrix, matrix_png, write_sheet
 
     out.mkdir(parents=True, exist_ok=True)
     total = len(result.passes) * (2 if sheet is not None else 1)
     matrices = []
     for index, issued in enumerate(result.passes):
-        matrix = qr_matrix(issued.payload)
+        matrix = fast_matrix(issued.payload)
         matrices.append(matrix)
         if pngs:
             matrix_png(matrix, out / png_name(issued))

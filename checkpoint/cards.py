@@ -32,6 +32,7 @@ A4 = (210.0, 297.0)
 SHEET_X = (A4[0] - 2 * CARD_W) / 2  # 5 mm
 SHEET_Y = (A4[1] - 2 * CARD_H) / 2  # 8.5 mm
 CUT_MARK = 4.0
+QUIET_ZONE = 4  # modules of white around the code
 
 CATEGORY_LABEL: dict[Category, tuple[str, str]] = {
     Category.EMERGENCY: ("应急车辆", "Emergency vehicle"),
@@ -159,6 +160,7 @@ class CardWriter:
         self.printable = _printable_factory(paths)
         self.size = 10.0
         self.bold = False
+        self.widths: dict[tuple[str, float, bool], float] = {}
         self.slot = 0
 
     # -- layout helpers -------------------------------------------------------------------------
@@ -181,11 +183,18 @@ class CardWriter:
         self.pdf.set_font(family, "B" if self.bold and family == "latin" else "", self.size)
 
     def _width(self, text: str) -> float:
+        """Width in mm at the current size: the sum of cached per-character widths (fpdf2 does not kern)."""
         total = 0.0
-        for family, run in self._runs(text):
-            self._set(family)
-            total += self.pdf.get_string_width(run)
-        return float(total)
+        size, bold = self.size, self.bold
+        cache = self.widths
+        for ch in text:
+            key = (ch, size, bold)
+            width = cache.get(key)
+            if width is None:
+                self._set("latin" if ord(ch) in self.latin_points else "cjk")
+                width = cache[key] = float(self.pdf.get_string_width(ch))
+            total += width
+        return total
 
     def _text(self, x: float, y: float, text: str) -> None:
         """Draw `text` with its baseline at y, each run in the font that has its glyphs."""
@@ -254,12 +263,17 @@ class CardWriter:
         return y + max(len(lines), 1) * step + 1.6
 
     def _qr(self, matrix: Sequence[Sequence[bool]], x: float, y: float, size: float) -> None:
-        """The code as filled rectangles, one per horizontal run of dark modules (quiet zone is white)."""
+        """The code as filled rectangles, one per horizontal run of dark modules (quiet zone is white).
+
+        The rectangles go into the page as one path of `re` operators and a single fill: a card has
+        hundreds of them, and fpdf2's `rect()` costs ~50 µs each.
+        """
         pdf = self.pdf
         module = size / len(matrix)
         pdf.set_fill_color(255, 255, 255)
         pdf.rect(x, y, size, size, style="F")
-        pdf.set_fill_color(0, 0, 0)
+        k, page_h = pdf.k, pdf.h
+        ops = ["q 0 g"]
         for row_index, row in enumerate(matrix):
             top = y + row_index * module
             start = -1
@@ -268,8 +282,13 @@ class CardWriter:
                     start = col
                 elif not dark and start >= 0:
                     # A hair of overlap keeps anti-aliasing seams out of the raster.
-                    pdf.rect(x + start * module, top, (col - start) * module + 0.02, module + 0.02, style="F")
+                    left, width = x + start * module, (col - start) * module + 0.02
+                    ops.append(
+                        f"{left * k:.3f} {(page_h - top) * k:.3f} {width * k:.3f} {-(module + 0.02) * k:.3f} re"
+                    )
                     start = -1
+        ops.append("f Q")
+        pdf._out("\n".join(ops))
 
     # -- one card -------------------------------------------------------------------------------
     def card(self, issued: IssuedPass, matrix: Sequence[Sequence[bool]] | None = None) -> None:
@@ -284,9 +303,7 @@ class CardWriter:
             x0, y0 = 0.0, 0.0
         self.slot += 1
         if matrix is None:
-            from .qrimage import qr_matrix
-
-            matrix = qr_matrix(issued.payload)
+            matrix = fast_matrix(issued.payload)
         text = card_text(issued, office=self.office, tz=self.tz)
         p = self.printable
         pdf = self.pdf
@@ -372,6 +389,32 @@ def write_sheet(
         if progress is not None:
             progress(index + 1, len(passes))
     writer.save(path)
+
+
+def fast_matrix(text: str) -> list[list[bool]]:
+    """The QR modules of a pass (level Q, alphanumeric mode, 4-module quiet zone included).
+
+    Encoded by zxing-cpp (C++, about a millisecond) when it is installed; otherwise by
+    `qrimage.qr_matrix` (pure Python qrcode, which spends ~0.1 s choosing the mask).
+    """
+    zxing: Any
+    try:
+        import zxingcpp as zxing
+    except ImportError:  # pragma: no cover - zxing-cpp is a pinned dependency
+        zxing = None
+    if zxing is not None:
+        code = zxing.create_barcode(text, zxing.BarcodeFormat.QRCode, ec_level="Q")
+        image: Any = code.to_image(scale=1, add_quiet_zones=True)
+        view = memoryview(image)
+        rows, cols = view.shape or (0, 0)
+        raw = view.tobytes()
+        matrix = [[raw[r * cols + c] < 128 for c in range(cols)] for r in range(rows)]
+        margin = min(next((c for c, dark in enumerate(row) if dark), cols) for row in matrix)
+        if rows == cols and margin == QUIET_ZONE:
+            return matrix
+    from .qrimage import qr_matrix
+
+    return qr_matrix(text)
 
 
 def matrix_png(matrix: Sequence[Sequence[bool]], path: Path, *, box_size: int = 8) -> None:
