@@ -117,11 +117,18 @@ class StationForm(ModalScreen[object]):
     def submit(self) -> None:
         raise NotImplementedError
 
+    def check_field(self, field: Input) -> bool:
+        """Called when Enter leaves a field; False keeps the focus there (the error is shown)."""
+        return True
+
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
         event.stop()
         inputs = [w for w in self.query(Input) if w.display]
         index = inputs.index(event.input) if event.input in inputs else len(inputs) - 1
+        if not self.check_field(event.input):
+            return
+        self.query_one("#error", Static).update("")
         if index < len(inputs) - 1:
             inputs[index + 1].focus()
         else:
@@ -184,6 +191,15 @@ class NoPassScreen(StationForm):
         )
         yield Label(self.t("nopass.reason"))
         yield Input(id="reason", placeholder=self.t("nopass.reason_hint"), max_length=MAX_TEXT)
+
+    def check_field(self, field: Input) -> bool:
+        if field.id == "plate":
+            try:
+                normalise_plate(field.value)
+            except CheckpointError:
+                self.fail(self.t("nopass.bad_plate"))
+                return False
+        return True
 
     def submit(self) -> None:
         typed = self.query_one("#plate", Input).value

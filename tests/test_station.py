@@ -1,0 +1,319 @@
+"""The station screen, driven for real: the app, the camera worker on a generated video, the log on disk.
+
+Every decision comes from `policy.decide`; these tests check that what staff see and what the log
+holds agree, and that every entry is written before its verdict shows.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from checkpoint.keys import Keyring
+from checkpoint.models import Category, Direction, Reason, Verdict
+from checkpoint.paths import Home
+from checkpoint.registry import Registry
+from checkpoint.revocations import save_list
+from checkpoint.store import verify_log
+from tests.conftest import NOW
+from tests.media import code_video
+from tests.station_helpers import entries, open_shift, screen_text, station_app, wait_for
+from tui.screens.station import StationScreen
+from tui.screens.station_forms import CheckScreen, HandoverScreen, NoPassScreen, OverrideScreen, SignInScreen
+from tui.widgets.verdict import VerdictPanel
+
+
+def station(app: object) -> StationScreen:
+    return next(s for s in app.screen_stack if isinstance(s, StationScreen))  # type: ignore[attr-defined]
+
+
+def shown_state(app: object) -> str:
+    return station(app).query_one(VerdictPanel).shown.state
+
+
+async def type_into(pilot, selector: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    widget.value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def manual(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await type_into(pilot, "#manual", text)
+
+
+# --------------------------------------------------------------------------- the camera path
+
+
+async def test_valid_pass_on_video_is_allowed_and_logged(station_home: Home, issue, tmp_path: Path) -> None:
+    issued = issue(plate="鄂A12345", holder="张三", category=Category.MEDICAL)
+    video = code_video(tmp_path / "feed.avi", [issued.payload])
+    await open_shift(station_home)
+    app = station_app(station_home, camera=str(video))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckScreen))
+        assert shown_state(app) == "check"
+        assert entries(station_home) == []  # nothing decided yet: plate and temperatures come first
+        await type_into(pilot, "#temperatures", "36.6 36.8")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        logged = entries(station_home)
+        assert [(e.verdict, e.reason) for e in logged] == [(Verdict.ALLOW, Reason.OK)]
+        entry = logged[0]
+        assert entry.pass_id == issued.data.pass_id
+        assert entry.plate == "鄂A12345" and entry.holder == "张三"
+        assert entry.temperatures == (366, 368) and entry.occupants == 2
+        assert entry.operator == "李四" and entry.leader == "王五"
+        assert entry.raw_hash is not None
+        assert "鄂 A · 1 2 3 4 5" in screen_text(app)
+        assert app.is_running
+
+
+async def test_revoked_pass_on_video_is_denied_revoked(
+    station_home: Home, office_home: Home, registry: Registry, issue, tmp_path: Path
+) -> None:
+    good = issue(plate="鄂A11111")
+    bad = issue(plate="鄂A22222")
+    registry.revoke(bad.data.pass_id, "lost", now=NOW - timedelta(hours=1))
+    save_list(station_home.revocations, registry.revocation_list("Test township office", now=NOW))
+    video = code_video(tmp_path / "feed.avi", [bad.payload])
+    await open_shift(station_home)
+    app = station_app(station_home, camera=str(video))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        logged = entries(station_home)
+        assert [(e.verdict, e.reason, e.pass_id) for e in logged] == [
+            (Verdict.DENY, Reason.REVOKED, bad.data.pass_id)
+        ]
+        assert "Pass has been revoked" in screen_text(app)
+        assert good.data.pass_id != bad.data.pass_id
+
+
+async def test_fever_from_video_denies(station_home: Home, issue, tmp_path: Path) -> None:
+    issued = issue()
+    video = code_video(tmp_path / "feed.avi", [issued.payload])
+    await open_shift(station_home)
+    app = station_app(station_home, camera=str(video))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckScreen))
+        await type_into(pilot, "#temperatures", "36.6 38.1")
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        [entry] = entries(station_home)
+        assert (entry.verdict, entry.reason) == (Verdict.DENY, Reason.FEVER)
+        assert entry.temperatures == (366, 381) and entry.fevers == 1
+        assert "38.1 °C" in screen_text(app)
+
+
+async def test_hostile_codes_on_video_are_shown_literally(station_home: Home, tmp_path: Path) -> None:
+    payloads = [
+        "[/]",
+        "[@click=app.quit]x[/]",
+        "[link=https://x]x[/link]",
+        "\x1b]8;;https://evil\x07click\x1b]8;;\x07 \x1b[2J\x1b[31mred",
+        "abc\u202edcba\u2066x",
+    ]
+    video = code_video(tmp_path / "feed.avi", payloads, hold=8, gap=6)
+    await open_shift(station_home)
+    app = station_app(station_home, camera=str(video))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(entries(station_home)) == len(payloads))
+        await pilot.pause()
+        assert app.is_running
+        assert {e.reason for e in entries(station_home)} == {Reason.NOT_A_PASS}
+        text = screen_text(app)
+        assert "\x1b" not in text and "\u202e" not in text
+        assert "abc\ufffddcba\ufffdx" in text  # the last code is on screen, bidi overrides made visible
+
+
+# --------------------------------------------------------------------------- manual entry and forms
+
+
+HOSTILE = [
+    "[/]",
+    "[@click=app.quit]x[/]",
+    "[link=https://x]x[/link]",
+    "\x1b]52;c;ZWNobyBoaQ==\x07\x1b[2J",
+    "\u202eevil\u202c",
+    "CP1:" + "[/]" * 20,
+    "A" * 3000,
+]
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=["close", "click", "link", "osc", "bidi", "ours", "3kB"])
+async def test_hostile_manual_entry_is_shown_literally(station_home: Home, payload: str) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, payload)
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        assert app.is_running
+        [entry] = entries(station_home)
+        assert entry.reason in (Reason.NOT_A_PASS, Reason.MALFORMED)
+        text = screen_text(app)
+        assert "\x1b" not in text and "\u202e" not in text
+        if payload.isprintable() and len(payload) < 100:
+            assert payload in text  # markup shown as the characters it is made of
+        await pilot.press("escape")
+        assert shown_state(app) == "idle"
+
+
+async def test_plate_mismatch_is_one_key(station_home: Home, issue) -> None:
+    issued = issue()
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issued.payload)
+        assert isinstance(app.screen, CheckScreen)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        [entry] = entries(station_home)
+        assert entry.reason is Reason.PLATE_MISMATCH
+
+
+async def test_bad_temperature_is_one_sentence_and_nothing_is_logged(station_home: Home, issue) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issue().payload)
+        await type_into(pilot, "#temperatures", "3.7")
+        assert isinstance(app.screen, CheckScreen)
+        assert "did you mean 37.x?" in screen_text(app)
+        assert entries(station_home) == []
+        await type_into(pilot, "#temperatures", "37.0")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        assert [e.temperatures for e in entries(station_home)] == [(370,)]
+
+
+async def test_no_pass_form_gives_no_pass(station_home: Home) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        assert isinstance(app.screen, NoPassScreen)
+        await type_into(pilot, "#plate", "nonsense plate!")
+        assert "not a plate number" in screen_text(app)
+        await type_into(pilot, "#plate", "鄂a · 55555")
+        await type_into(pilot, "#reason", "走亲戚 [b]x[/b]")
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        [entry] = entries(station_home)
+        assert (entry.verdict, entry.reason) == (Verdict.DENY, Reason.NO_PASS)
+        assert entry.plate == "鄂A55555" and entry.vehicle == "car" and entry.note == "走亲戚 [b]x[/b]"
+        assert "走亲戚 [b]x[/b]" in screen_text(app)
+
+
+async def test_override_is_logged_with_supervisor_and_reason(station_home: Home, issue) -> None:
+    expired = issue(valid_from=NOW - timedelta(days=10), valid_until=NOW - timedelta(days=1))
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")  # nothing denied yet: the key does nothing
+        assert not isinstance(app.screen, OverrideScreen)
+        await manual(pilot, expired.payload)
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        await pilot.press("f4")
+        assert isinstance(app.screen, OverrideScreen)
+        await type_into(pilot, "#supervisor", "赵主任")
+        await type_into(pilot, "#reason", "救护车送病人")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        denied, allowed = entries(station_home)
+        assert (denied.verdict, denied.reason) == (Verdict.DENY, Reason.EXPIRED)
+        assert (allowed.verdict, allowed.reason, allowed.denied_for) == (
+            Verdict.ALLOW,
+            Reason.OVERRIDE,
+            Reason.EXPIRED,
+        )
+        assert (allowed.override_by, allowed.override_reason) == ("赵主任", "救护车送病人")
+        assert allowed.refers_to == denied.id
+        assert "赵主任" in screen_text(app)
+
+
+async def test_direction_and_anti_passback(station_home: Home, issue) -> None:
+    issued = issue()
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for direction in ("in", "in-again", "out"):
+            if direction == "out":
+                await pilot.press("f2")
+            station(app)._last_code = None  # a later vehicle, not a second scan of the same one
+            before = len(entries(station_home))
+            await manual(pilot, issued.payload)
+            if isinstance(app.screen, CheckScreen):
+                await type_into(pilot, "#temperatures", "36.5")
+            await wait_for(pilot, lambda n=before: len(entries(station_home)) == n + 1)
+        logged = entries(station_home)
+        assert [(e.direction, e.reason) for e in logged] == [
+            (Direction.IN, Reason.OK),
+            (Direction.IN, Reason.ALREADY_INSIDE),
+            (Direction.OUT, Reason.OK),
+        ]
+        assert "OUT" in screen_text(app)
+
+
+async def test_sign_in_and_handover_seal_the_chain(station_home: Home, issue) -> None:
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await manual(pilot, issue().payload) if not isinstance(app.screen, SignInScreen) else None
+        await pilot.press("escape")  # the sign-in cannot be skipped
+        assert isinstance(app.screen, SignInScreen)
+        await type_into(pilot, "#operator", "李四")
+        await type_into(pilot, "#leader", "王五")
+        assert isinstance(app.screen, StationScreen)
+        await manual(pilot, "https://weixin.qq.com/r/abc")
+        await manual(pilot, issue(plate="鄂A67890").payload)
+        await type_into(pilot, "#temperatures", "36.4")
+        await wait_for(pilot, lambda: len(entries(station_home)) == 2)
+        await pilot.press("f8")
+        assert isinstance(app.screen, HandoverScreen)
+        summary = screen_text(app)
+        assert "Vehicles inside now: 1" in summary and "Turned back: 1" in summary
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+    result = verify_log(station_home.log_db)
+    assert result.ok
+    [report] = result.stations
+    assert report.entries == 2 and report.seals == 1 and report.last_sealed_seq == 2
+    assert station_home.station_key.exists()
+    assert [(e.operator, e.leader) for e in entries(station_home)] == [("李四", "王五")] * 2
+
+
+async def test_codes_wait_for_sign_in(station_home: Home, issue) -> None:
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await station(app).submit_code(issue().payload, b"x", scanned=True)
+        assert entries(station_home) == []
+
+
+async def test_chinese_screen_uses_the_word_list(station_home: Home, issue) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home, language="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issue().payload)
+        await type_into(pilot, "#temperatures", "36.6")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        text = screen_text(app)
+        assert "放 行" in text and "医护人员" in text and "持证人" in text and "值班 李四 · 带班 王五" in text
+
+
+def test_station_catalogs_match() -> None:
+    from tui.i18n import catalog
+
+    en, zh = catalog("en"), catalog("zh")
+    station_keys = {k for k in en if k.split(".")[0] in {"station", "status", "camera", "check", "handover"}}
+    assert station_keys and station_keys <= set(zh)
+
+
+def test_make_app_refuses_an_unconfigured_home(tmp_path: Path) -> None:
+    from checkpoint.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="no trust file"):
+        station_app(Home(tmp_path / "empty"))
+
+
+def test_keyring_fixture_is_real(office_home: Home) -> None:
+    assert Keyring(office_home.office_keys, "x").exists()
