@@ -51,6 +51,10 @@ class Filter:
     plate: str | None = None
     operator: str | None = None
     fevers_only: bool = False
+    plate_in: tuple[str, ...] | None = None
+    """Set by `Vocabulary.resolve`: the exact plates the partial `plate` matches (an indexed IN list)."""
+    operator_in: tuple[str, ...] | None = None
+    """Set by `Vocabulary.resolve`: the exact operators the partial `operator` matches."""
 
     def where(self) -> tuple[str, list[Any]]:
         """A SQL condition (without WHERE) and its parameters; `1` when nothing is asked."""
@@ -72,14 +76,16 @@ class Filter:
             if value:
                 parts.append(f"{column} = ?")
                 params.append(str(value))
-        if self.plate:
-            plate = normalise_partial_plate(self.plate)
-            if plate:
-                parts.append("instr(plate, ?) > 0")
-                params.append(plate)
-        if self.operator and self.operator.strip():
-            parts.append("(instr(operator, ?) > 0 OR instr(leader, ?) > 0)")
-            params.extend([self.operator.strip()] * 2)
+        for column, exact, partial in (
+            ("plate", self.plate_in, normalise_partial_plate(self.plate or "")),
+            ("operator", self.operator_in, (self.operator or "").strip()),
+        ):
+            if exact is not None:
+                parts.append(f"{column} IN ({', '.join('?' * len(exact))})" if exact else "0")
+                params.extend(exact)
+            elif partial:
+                parts.append(f"instr({column}, ?) > 0")
+                params.append(partial)
         if self.fevers_only:
             parts.append("fevers > 0")
         return (" AND ".join(parts) or "1"), params
@@ -87,6 +93,54 @@ class Filter:
     def for_day(self, day: date, tz: ZoneInfo) -> Filter:
         start, end = day_bounds(day, tz)
         return replace(self, start=start, end=end)
+
+
+class Vocabulary:
+    """The distinct plates and operators of a log, so that a partial match becomes an exact IN list that
+    SQLite answers from an index instead of scanning a million rows. Kept up to date incrementally
+    (the log only grows: new rows have higher rowids)."""
+
+    MAX_IN = 400
+    """A partial match with more candidates than this stays a scan: it is common, so the scan stops early."""
+
+    def __init__(self) -> None:
+        self.plates: set[str] = set()
+        self.operators: set[str] = set()
+        self._rowid = 0
+
+    def refresh(self, conn: sqlite3.Connection) -> None:
+        top = conn.execute("SELECT MAX(rowid) FROM entries").fetchone()[0] or 0
+        if top == self._rowid:
+            return
+        if self._rowid == 0:
+            self.plates = {
+                r[0] for r in conn.execute("SELECT DISTINCT plate FROM entries WHERE plate IS NOT NULL")
+            }
+            self.operators = {r[0] for r in conn.execute("SELECT DISTINCT operator FROM entries")}
+        else:
+            for plate, operator in conn.execute(
+                "SELECT plate, operator FROM entries WHERE rowid > ?", (self._rowid,)
+            ):
+                if plate is not None:
+                    self.plates.add(plate)
+                self.operators.add(operator)
+        self._rowid = top
+
+    def resolve(self, conn: sqlite3.Connection, flt: Filter) -> Filter:
+        """`flt` with its partial plate/operator turned into exact lists when that makes the query fast."""
+        if not flt.plate and not flt.operator:
+            return flt
+        self.refresh(conn)
+        plate_in = operator_in = None
+        needle = normalise_partial_plate(flt.plate or "")
+        if needle:
+            found = [p for p in self.plates if needle in p]
+            plate_in = tuple(sorted(found)) if len(found) <= self.MAX_IN else None
+        name = (flt.operator or "").strip()
+        if name:
+            names = [o for o in self.operators if name in o]
+            operator_in = tuple(sorted(names)) if len(names) <= self.MAX_IN else None
+        return replace(flt, plate_in=plate_in, operator_in=operator_in)
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

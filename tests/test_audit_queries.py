@@ -83,6 +83,24 @@ def test_each_filter_matches_the_raw_rows(sample: Path, flt: Filter, predicate) 
     got = {(e.station_id, e.seq) for e in _all(conn, flt)}
     assert got == expected
     assert audit.count(conn, flt) == len(expected)
+    resolved = audit.Vocabulary().resolve(conn, flt)
+    assert {(e.station_id, e.seq) for e in _all(conn, resolved)} == expected
+
+
+def test_vocabulary_turns_partial_matches_into_exact_lists_and_follows_the_log(tmp_path: Path) -> None:
+    sample = build_sample(tmp_path / "log.db")
+    conn = open_reader(sample.path)
+    vocab = audit.Vocabulary()
+    flt = vocab.resolve(conn, Filter(plate="a6666", operator="赵"))
+    assert flt.plate_in == ("鄂A66666",) and flt.operator_in == ("赵六",)
+    assert vocab.resolve(conn, Filter(plate="鄂Z")).plate_in == ()
+    assert audit.page(conn, vocab.resolve(conn, Filter(plate="鄂Z"))) == []
+    import asyncio
+
+    from tests.test_audit_data import _write, draft
+
+    asyncio.run(_write(sample.path, [("north-gate", 999, draft(plate="鄂Z99999"))], sample.keys))
+    assert vocab.resolve(conn, Filter(plate="鄂Z")).plate_in == ("鄂Z99999",)
 
 
 def test_day_filter_is_the_local_calendar_day(sample: Path) -> None:
