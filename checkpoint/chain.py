@@ -1,8 +1,10 @@
 """The hash chain and the seals: what makes the traffic log tamper-evident.
 
-Each entry's hash covers its fields and the previous entry's hash. The canonical form of an entry is
-built by SQLite itself (`quote()` of every chained column, comma-separated), both when the entry is
-appended and when the chain is verified, so the two can never disagree about encoding.
+Each entry's hash covers its fields and the previous entry's hash. An entry IS its canonical body: a compact JSON
+array of the chained fields in `CHAINED` order, stored verbatim in the `body` column. Every other column
+of the entry is a STORED generated column extracted from `body` by SQLite, so a column can never say
+something the hashed body does not; verification hashes the stored bytes and never re-encodes anything,
+so a log verifies the same on any machine, forever (docs/log.md).
 
 Personal fields (holder name, temperatures) are not chained directly: the chain covers a salted
 commitment `sha256(salt || personal)`. A retention purge drops the personal text and the salt and keeps
@@ -15,9 +17,11 @@ sealed sequence number are detected even when the chain that is left is whole.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -34,8 +38,26 @@ CHAINED = (
     "raw_hash", "refers_to", "commitment", "prev_hash",
 )  # fmt: skip
 
-CANONICAL_SQL = " || ',' || ".join(f"quote({name})" for name in CHAINED)
-CANONICAL_PARAMS_SQL = "SELECT " + " || ',' || ".join("quote(?)" for _ in CHAINED)
+INTEGER_FIELDS = frozenset({"seq", "ts", "mono", "valid_from", "valid_until", "occupants", "fevers"})
+REQUIRED_FIELDS = frozenset(
+    {"station_id", "seq", "id", "ts", "mono", "operator", "leader", "direction", "verdict", "reason",
+     "warnings", "fevers", "commitment", "prev_hash"}
+)  # fmt: skip
+
+# The SQL expression that gives an entry's canonical text (what its hash covers).
+CANONICAL_SQL = "body"
+# SQL that builds the canonical text from parameters in CHAINED order (byte-identical to `canonical()`).
+CANONICAL_PARAMS_SQL = "SELECT json_array(" + ", ".join("?" for _ in CHAINED) + ")"
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def canonical(values: Sequence[object]) -> str:
+    """The canonical body of an entry from its values in CHAINED order: a compact JSON array, UTF-8,
+    no whitespace — exactly what SQLite's json_array() writes for the same TEXT/INTEGER/NULL values."""
+    if len(values) != len(CHAINED):
+        raise ValueError(f"an entry has {len(CHAINED)} chained fields, not {len(values)}")
+    return _encode(list(values))
 
 
 def entry_hash(canonical: str) -> str:
@@ -144,6 +166,161 @@ def verify_station(
     report.entries = count
     report.head_seq = expected_seq - 1
     report.seals = len(seal_rows)
+    _check_seals(
+        report, station_id, [(r[0], r[1], r[2], bytes(r[3])) for r in seal_rows], hashes_at, public_key
+    )
+    return report
+
+
+# --- Fast verification of whole logs -------------------------------------------------------------------
+#
+# A clean log is verified by scanning the table once in rowid (insertion) order, in chunks, on every core:
+# each chunk checks hashes, commitments and links inside itself and reports, per station, where it starts
+# and ends; the chunks are then stitched together. A station whose chain breaks anywhere is verified again
+# entry by entry in sequence order (`verify_station`), which names the first bad entry exactly.
+
+CHUNK_ROWS = 65_536
+PARALLEL_FROM = 200_000  # below this many entries, one process is faster than starting another
+
+
+@dataclass
+class Segment:
+    """One station's entries within one chunk of rows."""
+
+    first_seq: int
+    first_prev: str
+    last_seq: int
+    last_hash: str
+    count: int = 1
+    broken: bool = False
+    sealed_hashes: dict[int, str] = field(default_factory=dict)
+
+
+def scan_chunk(
+    conn: sqlite3.Connection, low: int, high: int, sealed: dict[str, frozenset[int]]
+) -> dict[str, Segment]:
+    """Check the entries with `low <= rowid < high`; never raises on bad data."""
+    segments: dict[str, Segment] = {}
+    sha256 = hashlib.sha256
+    empty = EMPTY_COMMITMENT
+    cursor = conn.execute(
+        f"SELECT station_id, seq, prev_hash, hash, commitment, personal, salt, {CANONICAL_SQL} "
+        "FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
+        (low, high),
+    )
+    for station, seq, prev_hash, stored, commit, personal, salt, canonical in cursor:
+        segment = segments.get(station)
+        if segment is None:
+            segment = segments[station] = Segment(seq, prev_hash, seq, stored)
+        else:
+            segment.count += 1
+            if seq != segment.last_seq + 1 or prev_hash != segment.last_hash:
+                segment.broken = True
+            segment.last_seq = seq
+            segment.last_hash = stored
+        if sha256((DOMAIN + canonical).encode()).hexdigest() != stored:
+            segment.broken = True
+        if personal is not None:
+            if salt is None or sha256(bytes(salt) + personal.encode()).hexdigest() != commit:
+                segment.broken = True
+        elif commit != empty and salt is not None:
+            segment.broken = True
+        marks = sealed.get(station)
+        if marks and seq in marks:
+            segment.sealed_hashes[seq] = stored
+    return segments
+
+
+def _scan_chunk_in_worker(
+    path: str, low: int, high: int, sealed: dict[str, frozenset[int]]
+) -> dict[str, Segment]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return scan_chunk(conn, low, high, sealed)
+    finally:
+        conn.close()
+
+
+def verify_all(
+    conn: sqlite3.Connection,
+    path: str,
+    public_keys: dict[str, Ed25519PublicKey],
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> VerifyResult:
+    """Verify every station's chain and seals in the log open on `conn` (stored at `path`)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    total = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    low, high = conn.execute("SELECT MIN(rowid), MAX(rowid) FROM entries").fetchone()
+    seal_rows: dict[str, list[tuple[int, str, int, bytes]]] = {}
+    for station, seq, head_hash, sealed_at, signature in conn.execute(
+        "SELECT station_id, seq, head_hash, sealed_at, signature FROM seals ORDER BY station_id, seq"
+    ):
+        seal_rows.setdefault(station, []).append((seq, head_hash, sealed_at, bytes(signature)))
+    sealed = {station: frozenset(r[0] for r in rows) for station, rows in seal_rows.items()}
+    chunks = (
+        [] if low is None else [(a, min(a + CHUNK_ROWS, high + 1)) for a in range(low, high + 1, CHUNK_ROWS)]
+    )
+    results: list[dict[str, Segment]] = [{} for _ in chunks]
+    done = 0
+    cores = workers if workers is not None else min(2, os.cpu_count() or 1)
+    if cores > 1 and total >= PARALLEL_FROM and len(chunks) > 1:
+        with ProcessPoolExecutor(max_workers=cores, mp_context=get_context("spawn")) as pool:
+            futures = {
+                pool.submit(_scan_chunk_in_worker, path, a, b, sealed): index
+                for index, (a, b) in enumerate(chunks)
+            }
+            from concurrent.futures import as_completed
+
+            for future in as_completed(futures):
+                segments = future.result()
+                results[futures[future]] = segments
+                done += sum(s.count for s in segments.values())
+                if progress is not None:
+                    progress(done, total)
+    else:
+        for index, (a, b) in enumerate(chunks):
+            results[index] = scan_chunk(conn, a, b, sealed)
+            done += sum(s.count for s in results[index].values())
+            if progress is not None:
+                progress(done, total)
+
+    stations = sorted({s for segments in results for s in segments} | set(seal_rows))
+    result = VerifyResult()
+    for station in stations:
+        pieces = [segments[station] for segments in results if station in segments]
+        broken = any(p.broken for p in pieces)
+        if not broken and pieces:
+            if pieces[0].first_seq != 1 or pieces[0].first_prev != GENESIS:
+                broken = True
+            for before, after in pairwise(pieces):
+                if after.first_seq != before.last_seq + 1 or after.first_prev != before.last_hash:
+                    broken = True
+        if broken:
+            # Exact diagnosis, entry by entry in sequence order.
+            result.stations.append(verify_station(conn, station, public_keys.get(station)))
+            continue
+        report = ChainReport(station)
+        report.entries = sum(p.count for p in pieces)
+        report.head_seq = pieces[-1].last_seq if pieces else 0
+        hashes_at = {seq: h for p in pieces for seq, h in p.sealed_hashes.items()}
+        rows = seal_rows.get(station, [])
+        report.seals = len(rows)
+        _check_seals(report, station, rows, hashes_at, public_keys.get(station))
+        result.stations.append(report)
+    return result
+
+
+def _check_seals(
+    report: ChainReport,
+    station_id: str,
+    seal_rows: list[tuple[int, str, int, bytes]],
+    hashes_at: dict[int, str],
+    public_key: Ed25519PublicKey | None,
+) -> None:
     for seq, head_hash, sealed_at, signature in seal_rows:
         if public_key is None:
             report.fail(seq, f"the seal at entry {seq} cannot be checked: no station key is known")
@@ -159,4 +336,3 @@ def verify_station(
             report.fail(seq, f"entry {seq} differs from the sealed one")
         else:
             report.last_sealed_seq = max(report.last_sealed_seq, seq)
-    return report

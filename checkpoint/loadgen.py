@@ -21,12 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from . import chain
 from .keys import key_id_of, raw_public
 from .models import Category, Reason
-from .store import migrate
+from .store import INSERT_SQL, migrate
 from .timeutil import to_micros
 
 DEFAULT_START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 MEAN_GAP_SECONDS = 5.0
-_INSERT_COLUMNS = (*chain.CHAINED, "hash", "personal", "salt")
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 _GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "军", "杰", "涛", "明", "超", "华", "平", "红")
@@ -76,9 +75,13 @@ def quote(value: object) -> str:
     raise TypeError(f"cannot quote {type(value).__name__} for the chain")
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def canonical(values: Sequence[object]) -> str:
-    """The canonical text of an entry, `values` in `chain.CHAINED` order (same as CANONICAL_SQL)."""
-    return ",".join(map(quote, values))
+    """The canonical text of an entry, `values` in `chain.CHAINED` order (same as CANONICAL_SQL:
+    a compact JSON array, which Python's encoder writes byte for byte like SQLite's json_array)."""
+    return _encode(list(values))
 
 
 def station_key(seed: int, station_id: str) -> Ed25519PrivateKey:
@@ -243,8 +246,7 @@ def build_log(
                 "INSERT OR IGNORE INTO stations VALUES (?, ?, ?, ?)",
                 (sid, raw_public(key.public_key()), sid, to_micros(begin)),
             )
-        columns = ", ".join(_INSERT_COLUMNS)
-        insert = f"INSERT INTO entries ({columns}) VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
+        insert = INSERT_SQL
         seals: list[tuple[str, int, str, int, str, bytes]] = []
         shifts: dict[tuple[str, int], list[object]] = {}
         batch: list[tuple[object, ...]] = []
@@ -275,10 +277,10 @@ def build_log(
             values = list(row)
             values[1] = seq
             values[28] = prev
-            digest = sha256((domain + canonical(values[:29])).encode()).hexdigest()
-            values[29] = digest
+            body = canonical(values[:29])
+            digest = sha256((domain + body).encode()).hexdigest()
             heads[sid] = (seq, digest)
-            batch.append(tuple(values))
+            batch.append((body, digest, values[30], values[31]))
             shift = shifts.setdefault((sid, day), [row[5], row[6], day * day_us + handover_offset, ts, seq])
             shift[3], shift[4] = ts, seq
             if len(batch) >= 20_000:

@@ -31,44 +31,26 @@ from .timeutil import from_micros, to_micros, utcnow
 
 SCHEMA_VERSION = 2
 
+
+def _entry_columns() -> str:
+    lines = ["body TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'array')", "hash TEXT NOT NULL",
+             "personal TEXT", "salt BLOB"]  # fmt: skip
+    for index, name in enumerate(chain.CHAINED):
+        kind = "INTEGER" if name in chain.INTEGER_FIELDS else "TEXT"
+        required = " NOT NULL" if name in chain.REQUIRED_FIELDS else ""
+        lines.append(f"{name} {kind} GENERATED ALWAYS AS (json_extract(body, '$[{index}]')) STORED{required}")
+    return ",\n        ".join(lines)
+
+
 _SCHEMA = [
-    # version 1
+    # version 1. An entry is its `body` (the hashed canonical JSON array); every named column is generated
+    # from it, so no column can be edited apart from the body the chain covers.
     f"""
     CREATE TABLE entries (
-        station_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        id TEXT NOT NULL UNIQUE,
-        ts INTEGER NOT NULL,
-        mono INTEGER NOT NULL,
-        operator TEXT NOT NULL,
-        leader TEXT NOT NULL,
-        direction TEXT NOT NULL,
-        verdict TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        denied_for TEXT,
-        warnings TEXT NOT NULL,
-        pass_id TEXT,
-        key_id TEXT,
-        category TEXT,
-        plate TEXT,
-        org TEXT,
-        valid_from INTEGER,
-        valid_until INTEGER,
-        occupants INTEGER,
-        fevers INTEGER NOT NULL,
-        vehicle TEXT,
-        note TEXT,
-        override_by TEXT,
-        override_reason TEXT,
-        raw_hash TEXT,
-        refers_to TEXT,
-        commitment TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        personal TEXT,
-        salt BLOB,
-        UNIQUE (station_id, seq)
+        {_entry_columns()}
     );
+    CREATE UNIQUE INDEX entries_seq ON entries (station_id, seq);
+    CREATE UNIQUE INDEX entries_id ON entries (id);
     CREATE INDEX entries_ts ON entries (ts);
     CREATE INDEX entries_pass ON entries (station_id, pass_id, seq);
     CREATE INDEX entries_plate ON entries (plate);
@@ -99,9 +81,7 @@ _SCHEMA = [
     CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
     BEGIN SELECT RAISE(ABORT, 'the traffic log is append-only'); END;
     CREATE TRIGGER entries_only_purge BEFORE UPDATE ON entries
-    WHEN NOT (NEW.personal IS NULL AND NEW.salt IS NULL AND {
-        " AND ".join(f"NEW.{c} IS OLD.{c}" for c in (*chain.CHAINED, "hash"))
-    })
+    WHEN NOT (NEW.personal IS NULL AND NEW.salt IS NULL AND NEW.body IS OLD.body AND NEW.hash IS OLD.hash)
     BEGIN SELECT RAISE(ABORT, 'the traffic log is append-only'); END;
     CREATE TRIGGER seals_no_change BEFORE UPDATE ON seals
     BEGIN SELECT RAISE(ABORT, 'seals cannot be changed'); END;
@@ -115,6 +95,18 @@ _SCHEMA = [
     CREATE INDEX entries_operator_ts ON entries (operator, ts);
     """,
 ]
+
+# What a writer inserts: the body and its hash, and the personal data (not chained) with its salt.
+INSERT_COLUMNS = ("body", "hash", "personal", "salt")
+INSERT_SQL = f"INSERT INTO entries ({', '.join(INSERT_COLUMNS)}) VALUES (?, ?, ?, ?)"
+
+
+def insert_row(
+    values: Sequence[Any], personal: str | None, salt: bytes | None
+) -> tuple[str, str, str | None, bytes | None]:
+    """The row to insert for an entry whose chained values (CHAINED order) are `values`."""
+    body = chain.canonical(values)
+    return body, chain.entry_hash(body), personal, salt
 
 
 @dataclass(frozen=True)
@@ -443,16 +435,9 @@ class LogStore:
                         _micros(draft.valid_until), draft.occupants, draft.fevers, draft.vehicle, draft.note,
                         draft.override_by, draft.override_reason, draft.raw_hash, draft.refers_to, commit, prev,
                     )  # fmt: skip
-                    async with self.db.execute(chain.CANONICAL_PARAMS_SQL, values) as cursor:
-                        row = await cursor.fetchone()
-                    assert row is not None
-                    digest = chain.entry_hash(row[0])
-                    full = (*values, digest, personal, salt if personal else None)
-                    await self.db.execute(
-                        f"INSERT INTO entries ({', '.join((*chain.CHAINED, 'hash', 'personal', 'salt'))}) "
-                        f"VALUES ({', '.join('?' * len(full))})",
-                        full,
-                    )
+                    row = insert_row(values, personal, salt if personal else None)
+                    digest = row[1]
+                    await self.db.execute(INSERT_SQL, row)
                     await self.db.execute("COMMIT")
                 except BaseException:
                     await self.db.execute("ROLLBACK")
@@ -625,21 +610,7 @@ def verify_log(
             for r in conn.execute("SELECT station_id, public_key FROM stations")
         }
         pinned.update(station_keys or {})
-        stations = [
-            str(r[0])
-            for r in conn.execute(
-                "SELECT station_id FROM entries GROUP BY station_id "
-                "UNION SELECT station_id FROM seals ORDER BY 1"
-            )
-        ]
-        total = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-        result = chain.VerifyResult()
-        done = 0
-        for station_id in stations:
-            report = chain.verify_station(conn, station_id, pinned.get(station_id), progress, done, total)
-            done += report.entries
-            result.stations.append(report)
-        return result
+        return chain.verify_all(conn, str(path), pinned, progress)
     except sqlite3.DatabaseError as exc:
         raise CheckpointError(f"{path} is damaged and cannot be verified ({exc}).") from exc
     finally:

@@ -232,6 +232,8 @@ def test_log_seal_verify_and_tamper_through_the_cli(station_home: Home) -> None:
     assert ok.exit_code == 0 and json.loads(ok.stdout)["stations"][0]["last_sealed_seq"] == 5
     listed = run_cli(station_home, "log", "list", "--json", "--limit", "3")
     assert [json.loads(line)["seq"] for line in listed.stdout.splitlines()] == [5, 4, 3]
-    tamper(station_home.log_db, "UPDATE entries SET plate = '鄂A00000' WHERE seq = 2")
+    tamper(
+        station_home.log_db, "UPDATE entries SET body = replace(body, '鄂A10002', '鄂A00000') WHERE seq = 2"
+    )
     bad = run_cli(station_home, "log", "verify")
     assert bad.exit_code == 1 and "first bad entry 2" in bad.stdout

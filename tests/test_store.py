@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -85,37 +86,49 @@ async def test_the_log_refuses_updates_and_deletes(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
     await build(path, 3)
     conn = sqlite3.connect(path)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(sqlite3.OperationalError, match="generated column"):
         conn.execute("UPDATE entries SET reason = 'override' WHERE seq = 2")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE entries SET body = replace(body, 'ok', 'override') WHERE seq = 2")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         conn.execute("DELETE FROM entries WHERE seq = 3")
     conn.close()
 
 
+def field(name: str) -> str:
+    """The JSON path of a chained field inside an entry's body."""
+    from checkpoint.chain import CHAINED
+
+    return f"'$[{CHAINED.index(name)}]'"
+
+
+# Columns are generated from the hashed body, so an attacker edits bodies (and may copy or forge hashes).
 @pytest.mark.parametrize(
     ("statements", "first_bad"),
     [
-        (["UPDATE entries SET verdict = 'deny' WHERE seq = 7"], 7),
-        (["UPDATE entries SET plate = '鄂A99999' WHERE seq = 4"], 4),
-        (["UPDATE entries SET ts = ts + 1 WHERE seq = 9"], 9),
+        ([f"UPDATE entries SET body = json_set(body, {field('verdict')}, 'deny') WHERE seq = 7"], 7),
+        ([f"UPDATE entries SET body = json_set(body, {field('plate')}, '鄂A99999') WHERE seq = 4"], 4),
+        ([f"UPDATE entries SET body = json_set(body, {field('ts')}, ts + 1) WHERE seq = 9"], 9),
         (["DELETE FROM entries WHERE seq = 5"], 5),
         (
             [
-                "UPDATE entries SET seq = -1 WHERE seq = 3",
-                "UPDATE entries SET seq = 3 WHERE seq = 6",
-                "UPDATE entries SET seq = 6 WHERE seq = -1",
+                # Swap entries 3 and 6 wholesale (body and hash), renumbering them.
+                "CREATE TEMP TABLE pick AS SELECT seq, body, hash FROM entries WHERE seq IN (3, 6)",
+                "DELETE FROM entries WHERE seq IN (3, 6)",
+                f"INSERT INTO entries (body, hash) SELECT json_set(body, {field('seq')}, 9 - seq), hash "
+                "FROM temp.pick",
             ],
             3,
         ),
         (
             [
-                "INSERT INTO entries SELECT station_id, 100, 'forged', ts, mono, operator, leader, direction, "
-                "verdict, reason, denied_for, warnings, pass_id, key_id, category, plate, org, valid_from, "
-                "valid_until, occupants, fevers, vehicle, note, override_by, override_reason, raw_hash, "
-                "refers_to, commitment, prev_hash, hash, personal, salt FROM entries WHERE seq = 10",
-                "UPDATE entries SET seq = seq + 1000 WHERE seq BETWEEN 6 AND 12",
-                "UPDATE entries SET seq = seq - 999 WHERE seq >= 1006",
-                "UPDATE entries SET seq = 6 WHERE seq = 100",
+                # Insert a forged entry 6, well linked to entry 5, renumbering the rest.
+                "CREATE TEMP TABLE rest AS SELECT body, hash, personal, salt FROM entries WHERE seq >= 6",
+                "DELETE FROM entries WHERE seq >= 6",
+                f"INSERT INTO entries (body, hash, personal, salt) SELECT json_set(body, {field('seq')}, "
+                f"json_extract(body, {field('seq')}) + 1), hash, personal, salt FROM temp.rest",
+                f"INSERT INTO entries (body, hash) SELECT json_set(body, {field('seq')}, 6, {field('id')}, 'forged', "
+                f"{field('prev_hash')}, (SELECT hash FROM entries WHERE seq = 5)), hash FROM entries WHERE seq = 12",
             ],
             6,
         ),
@@ -173,15 +186,16 @@ async def test_a_rewritten_chain_fails_against_the_seal(tmp_path: Path) -> None:
 
     conn = sqlite3.connect(path)
     conn.execute("DROP TRIGGER entries_only_purge")
-    conn.execute("UPDATE entries SET verdict = 'deny' WHERE seq = 3")
     prev = conn.execute("SELECT hash FROM entries WHERE seq = 2").fetchone()[0]
     for seq in range(3, 7):
-        conn.execute("UPDATE entries SET prev_hash = ? WHERE seq = ?", (prev, seq))
-        canonical = conn.execute(
-            f"SELECT {chain.CANONICAL_SQL} FROM entries WHERE seq = ?", (seq,)
-        ).fetchone()[0]
-        prev = chain.entry_hash(canonical)
-        conn.execute("UPDATE entries SET hash = ? WHERE seq = ?", (prev, seq))
+        body = conn.execute("SELECT body FROM entries WHERE seq = ?", (seq,)).fetchone()[0]
+        values = json.loads(body)
+        values[chain.CHAINED.index("prev_hash")] = prev
+        if seq == 3:
+            values[chain.CHAINED.index("verdict")] = "deny"
+        body = chain.canonical(values)
+        prev = chain.entry_hash(body)
+        conn.execute("UPDATE entries SET body = ?, hash = ? WHERE seq = ?", (body, prev, seq))
     conn.commit()
     conn.close()
     ok, bad, problem = verify(path, key)
@@ -226,3 +240,25 @@ async def test_a_file_that_is_not_a_log_is_one_sentence(tmp_path: Path) -> None:
         await LogStore.open(path, STATION)
     with pytest.raises(CheckpointError, match=r"not a traffic log|damaged"):
         verify_log(path)
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "two-processes"])
+def test_chunked_verification_agrees_with_entry_by_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    """The fast path (chunks, stitched, on two cores) finds what the exact path finds."""
+    from checkpoint import chain
+    from checkpoint.loadgen import build_log
+
+    monkeypatch.setattr(chain, "CHUNK_ROWS", 500)
+    monkeypatch.setattr(chain, "PARALLEL_FROM", 0 if parallel else 10**9)
+    path = tmp_path / "log.db"
+    build_log(path, 4000, stations=3, seed=3)
+    result = verify_log(path)
+    assert result.ok and result.entries == 4000 and len(result.stations) == 3
+    station = result.stations[1].station_id
+    tamper(path, f"DELETE FROM entries WHERE station_id = '{station}' AND seq = 700")
+    broken = verify_log(path)
+    assert not broken.ok
+    bad = {r.station_id: r.first_bad_seq for r in broken.stations}
+    assert bad[station] == 700 and sum(v is not None for v in bad.values()) == 1
