@@ -39,8 +39,11 @@ class Decoded:
 class Decoder(Protocol):
     name: str
 
-    def decode(self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False) -> list[Decoded]:
-        """Codes in `grey`; `invert` also tries light-on-dark codes, `thorough` spends more time."""
+    def decode(
+        self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False, alternate: bool = False
+    ) -> list[Decoded]:
+        """Codes in `grey`; `invert` also tries light-on-dark codes, `thorough` spends more time,
+        `alternate` binarises the picture another way (global instead of local threshold)."""
         ...
 
 
@@ -101,8 +104,14 @@ class ZbarDecoder:
         finally:
             w.zbar_image_destroy(image)
 
-    def decode(self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False) -> list[Decoded]:
+    def decode(
+        self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False, alternate: bool = False
+    ) -> list[Decoded]:
         grey = _grey(grey)
+        if alternate:  # ZBar thresholds locally; hand it a globally thresholded (Otsu) picture instead
+            import cv2
+
+            grey = np.ascontiguousarray(cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1])
         results = self._scan(grey)
         if not results and invert:
             results = self._scan(np.ascontiguousarray(255 - grey))
@@ -119,11 +128,15 @@ class ZxingDecoder:
         self._format: Any = zxingcpp.BarcodeFormat.QRCode  # an enum member: nothing left alive at exit
         self._try_downscale = try_downscale
 
-    def decode(self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False) -> list[Decoded]:
+    def decode(
+        self, grey: np.ndarray, *, invert: bool = True, thorough: bool = False, alternate: bool = False
+    ) -> list[Decoded]:
         grey = _grey(grey)
+        binarizer = self._zx.Binarizer.GlobalHistogram if alternate else self._zx.Binarizer.LocalAverage
         found = self._zx.read_barcodes(
             grey,
             formats=self._format,
+            binarizer=binarizer,
             try_rotate=thorough,
             try_downscale=self._try_downscale or thorough,
             try_invert=invert,

@@ -10,6 +10,9 @@ For each frame, stop at the first step that finds a code:
    image pyramid and inverted codes; ZBar: inverted), only when step 2 found nothing: for codes too small
    to survive the downscale (a pass held far away). So the pipeline reads at least what a plain
    full-frame call reads, and pays for it only on frames where the cheap look failed.
+4. **Recovery**, on the downscaled picture, only if all else failed: sharpened (unsharp mask, for blur
+   and defocus), then binarised another way (zxing-cpp: global histogram; ZBar: Otsu) for phone screens
+   whose pixel grid and moiré fool the local threshold.
 
 Duplicate suppression: a payload seen within `duplicate_seconds` (of frame time) of its last sighting
 is the same scan and is not reported again; holding a pass in view keeps it suppressed.
@@ -70,9 +73,11 @@ class Pipeline:
         self._since_full = 0
 
     # -- finding codes -------------------------------------------------------------------------------
-    def _decode(self, grey: np.ndarray, *, invert: bool, thorough: bool = False) -> list[Decoded]:
+    def _decode(
+        self, grey: np.ndarray, *, invert: bool, thorough: bool = False, alternate: bool = False
+    ) -> list[Decoded]:
         try:
-            return self.decoder.decode(grey, invert=invert, thorough=thorough)
+            return self.decoder.decode(grey, invert=invert, thorough=thorough, alternate=alternate)
         except Exception:
             self.errors += 1
             return []
@@ -91,20 +96,28 @@ class Pipeline:
                 return self._remember([_shift(d, x0, y0, 1.0) for d in found], width, height, now)
         self._since_full = 0
         factor = min(1.0, self.work_size / max(height, width))
+        work = grey
         if factor < 1.0:
-            small = cv2.resize(
+            work = cv2.resize(
                 grey, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA
             )
-            found = self._decode(small, invert=True)
+            found = self._decode(work, invert=True)
             if found:
                 self.last_step = "downscaled"
                 return self._remember([_shift(d, 0, 0, 1.0 / factor) for d in found], width, height, now)
-            found = self._decode(grey, invert=True, thorough=True)
+        found = self._decode(grey, invert=True, thorough=True)
+        if found:
             self.last_step = "full"
-        else:
-            found = self._decode(grey, invert=True, thorough=True)
-            self.last_step = "full"
-        return self._remember(found, width, height, now)
+            return self._remember(found, width, height, now)
+        # Recovery, on the small picture: sharpened (blur, defocus), then binarised the other way (a
+        # phone screen's pixel grid and moiré fool the local threshold).
+        scale = 1.0 / factor
+        sharpened = cv2.addWeighted(work, 2.0, cv2.GaussianBlur(work, (0, 0), 2.0), -1.0, 0)
+        found = self._decode(np.ascontiguousarray(sharpened), invert=True)
+        if not found:
+            found = self._decode(work, invert=True, alternate=True)
+        self.last_step = "recovery" if found else "none"
+        return self._remember([_shift(d, 0, 0, scale) for d in found], width, height, now)
 
     def _remember(self, found: list[Decoded], width: int, height: int, now: float) -> list[Decoded]:
         if found and found[0].polygon:
