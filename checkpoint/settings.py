@@ -6,6 +6,7 @@ Environment variables win over the file: `CHECKPOINT_STATION__ID=north-gate`,
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -81,12 +82,30 @@ class UISettings(_Section):
     timezone: str = "Asia/Shanghai"
     """Local time zone for display; everything is stored in UTC."""
 
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("is not a time zone name such as Asia/Shanghai") from exc
+        return value
+
 
 class LogSettings(_Section):
     retention_days: int = Field(28, ge=1, le=3650)
     """Names and temperatures older than this many days are purged; the counts stay."""
     shift_start: str = "08:00"
-    """When shifts hand over, local time."""
+    """When shifts hand over, local time (HH:MM)."""
+
+    @field_validator("shift_start")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        if not re.match(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", value):
+            raise ValueError("must be a time of day written HH:MM, such as 08:00")
+        return value
 
 
 class Settings(BaseSettings):
@@ -144,4 +163,6 @@ def load_settings(path: Path | None, *, required: bool = False) -> Settings:
             raise CheckpointError(f"Unknown setting {key}{where}; check its spelling.") from exc
         value = error.get("input")
         shown = "" if isinstance(value, dict) else f" = {value!r}"
-        raise CheckpointError(f"Bad setting {key}{shown}{where}: {error['msg'].lower()}.") from exc
+        message = str(error["msg"]).removeprefix("Value error, ")
+        message = message[:1].lower() + message[1:]
+        raise CheckpointError(f"Bad setting {key}{shown}{where}: {message}.") from exc
