@@ -162,6 +162,25 @@ def tamper(path: Path, sql: str, params: tuple[object, ...] = ()) -> None:
     conn.close()
 
 
+def alter(path: Path, station: str, seq: int, old: str, new: str) -> None:
+    """Change text inside one entry behind the store's back (whatever column holds it)."""
+    conn = sqlite3.connect(path)
+    columns = [r[1] for r in conn.execute("PRAGMA table_xinfo(entries)")]
+    conn.close()
+    if "body" in columns:
+        tamper(
+            path,
+            "UPDATE entries SET body = replace(body, ?, ?) WHERE station_id = ? AND seq = ?",
+            (old, new, station, seq),
+        )
+    else:
+        tamper(
+            path,
+            "UPDATE entries SET plate = replace(plate, ?, ?) WHERE station_id = ? AND seq = ?",
+            (old, new, station, seq),
+        )
+
+
 def test_sample_log_verifies(tmp_path: Path) -> None:
     sample = build_sample(tmp_path / "log.db")
     assert verify_log(sample.path).ok

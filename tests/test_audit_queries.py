@@ -10,10 +10,9 @@ import pytest
 
 from checkpoint import audit
 from checkpoint.audit import Filter
-from checkpoint.loadgen import build_log
 from checkpoint.models import Category, Direction, Reason, Verdict
 from checkpoint.store import open_reader
-from tests.test_audit_data import DAY_START, build_sample, raw_rows, tamper
+from tests.test_audit_data import DAY_START, alter, build_sample, draft, raw_rows
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 2, 3)
@@ -46,16 +45,19 @@ def test_keyset_pages_walk_everything_once_in_order(sample: Path) -> None:
 
 
 def test_pages_with_equal_timestamps_do_not_skip(tmp_path: Path) -> None:
-    path = tmp_path / "big.db"
-    build_log(path, 1500, stations=3, seed=5)
-    # force many ties on ts (rounded to the minute): the keyset must still break them exactly
-    tamper(path, "UPDATE entries SET ts = ts - ts % 60000000")
+    # three stations, many entries at the very same microsecond: the keyset must break the ties exactly
+    plan = [
+        (station, float(i // 4), draft()) for station in ("a-gate", "b-gate", "c-gate") for i in range(20)
+    ]
+    path = build_sample(tmp_path / "ties.db", plan).path
     conn = open_reader(path)
-    assert conn.execute("SELECT COUNT(DISTINCT ts) FROM entries").fetchone()[0] < 1000
+    assert conn.execute("SELECT COUNT(DISTINCT ts) FROM entries").fetchone()[0] == 5
     for newest_first in (True, False):
         got = _all(conn, Filter(), size=7, newest_first=newest_first)
-        assert len(got) == 1500
-        assert len({(e.station_id, e.seq) for e in got}) == 1500
+        assert len(got) == 60
+        assert len({(e.station_id, e.seq) for e in got}) == 60
+        keys = [audit.key_of(e) for e in got]
+        assert keys == sorted(keys, reverse=newest_first)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +118,7 @@ def test_check_entry_sees_a_good_link_and_an_altered_entry(sample: Path) -> None
     check = audit.check_entry(conn, "north-gate", 3)
     assert check is not None and check.ok and check.seal_ok and check.sealed_at_seq == 8
     conn.close()
-    tamper(sample, "UPDATE entries SET plate = '鄂A00000' WHERE station_id = 'north-gate' AND seq = 3")
+    alter(sample, "north-gate", 3, "鄂A12345", "鄂A00000")
     conn = open_reader(sample)
     bad = audit.check_entry(conn, "north-gate", 3)
     assert bad is not None and not bad.hash_ok and not bad.ok

@@ -1,0 +1,102 @@
+"""`checkpoint report`: the daily situation report (每日情况汇报) as Markdown, HTML or PDF."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from ..errors import CheckpointError
+from ..timeutil import zone
+from .context import Context, pass_ctx, progress_line, say
+
+
+def report_language(setting: str, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    if setting in ("en", "zh"):
+        return setting
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def parse_day(text: str | None, today: date) -> date:
+    if text is None or text == "today":
+        return today
+    if text == "yesterday":
+        return today - timedelta(days=1)
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise CheckpointError(f"{text!r} is not a date; write it as 2026-02-03, today or yesterday.") from exc
+
+
+@click.command("report")
+@click.option(
+    "--date", "day_text", metavar="DAY", help="The local day: 2026-02-03, today (default) or yesterday."
+)
+@click.option("--station", help="Only this station (default: every station in the log).")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf"]), default="md", show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (md: default stdout)."
+)
+@click.option("--lang", type=click.Choice(["en", "zh"]), help="Language (default: ui.language, else LANG).")
+@click.option("--no-verify", is_flag=True, help="Skip verifying the chains and seals (faster on a huge log).")
+@pass_ctx
+def report(
+    ctx: Context,
+    day_text: str | None,
+    station: str | None,
+    fmt: str,
+    out: Path | None,
+    lang: str | None,
+    no_verify: bool,
+) -> None:
+    """The daily situation report for one local calendar day: traffic, denials, fevers, overrides, shifts."""
+    from ..keys import load_or_create_station_key
+    from ..report import build_report, render_markdown, write_report
+    from ..store import open_reader, verify_log
+
+    tz = zone(ctx.settings.ui.timezone)
+    day = parse_day(day_text, datetime.now(tz).date())
+    language = report_language(ctx.settings.ui.language, lang)
+    if not ctx.home.log_db.exists():
+        raise CheckpointError(f"There is no traffic log in {ctx.home.root}; there is nothing to report.")
+    verification = None
+    if not no_verify:
+        own = {}
+        if ctx.home.station_key.exists():
+            own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
+        verification = verify_log(ctx.home.log_db, own, lambda d, t: progress_line(d, t, "verifying"))
+    conn = open_reader(ctx.home.log_db)
+    try:
+        result = build_report(
+            conn,
+            day,
+            tz,
+            station=station,
+            verification=verification,
+            fever_threshold=ctx.settings.station.fever_threshold,
+        )
+    finally:
+        conn.close()
+    if out is None and fmt == "md":
+        sys.stdout.write(render_markdown(result, language))
+        return
+    target = (
+        out or ctx.home.ensure().exports / f"report-{day.isoformat()}{'-' + station if station else ''}.{fmt}"
+    )
+    write_report(result, "pdf" if fmt == "pdf" else "html" if fmt == "html" else "md", language, target)
+    say(f"Wrote the report for {day.isoformat()} to {target}.")
+    if verification is not None and not verification.ok:
+        raise CheckpointError("The traffic log fails verification; the report says where.", exit_code=1)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(report)

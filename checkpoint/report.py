@@ -1,0 +1,660 @@
+"""The daily situation report (每日情况汇报): one local calendar day of traffic, in English or Chinese,
+as Markdown, HTML or PDF.
+
+The day is the **local calendar day** (00:00 to 24:00 in `ui.timezone`), not the 08:00 shift day: that is
+what the township reports upward ("yesterday: N vehicles"), and it is unambiguous. The shifts that overlap
+the day are listed with their operators and leaders, so a 24-hour shift that starts at 08:00 shows on
+both days it touches.
+
+Everything is counted by SQLite from the log (`fevers` is kept after a retention purge, so the counts of a
+purged day do not change); names and temperatures appear only while the log still holds them.
+"""
+
+from __future__ import annotations
+
+import html
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from . import audit
+from .audit import CloneAlerts, Filter, HourCount
+from .chain import VerifyResult
+from .errors import CheckpointError
+from .fsutil import atomic_write
+from .models import Category, Reason
+from .plates import display_plate
+from .store import ENTRY_COLUMNS, Entry, entry_from_row
+from .text import clean
+from .timeutil import from_micros
+
+ReportFormat = Literal["md", "html", "pdf"]
+LATIN_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
+CATEGORIES: tuple[str, ...] = (*(c.value for c in Category), "none")
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Daily situation report",
+        "all_stations": "all checkpoints",
+        "station": "Checkpoint",
+        "day": "Day",
+        "generated": "Generated",
+        "day_note": "The day runs from 00:00 to 24:00 local time ({tz}).",
+        "traffic": "Traffic by category",
+        "category": "Category",
+        "in": "Allowed in",
+        "out": "Allowed out",
+        "denied": "Turned back",
+        "total": "Total",
+        "cat.emergency": "Emergency vehicles",
+        "cat.official": "Officials on duty",
+        "cat.medical": "Medical staff",
+        "cat.none": "No valid pass",
+        "denials": "Turned back, by reason",
+        "reason": "Reason",
+        "count": "Vehicles",
+        "none": "None.",
+        "fevers": "Fevers (at or above {threshold} °C)",
+        "time": "Time",
+        "plate": "Plate",
+        "readings": "Body temperatures",
+        "decision": "Decision",
+        "purged": "(purged)",
+        "overrides": "Overrides",
+        "supervisor": "Supervisor",
+        "why": "Written reason",
+        "denied_for": "Rules said",
+        "shifts": "Shifts",
+        "operator": "Operator on duty",
+        "leader": "Shift leader",
+        "from": "From",
+        "until": "Until",
+        "entries": "Entries",
+        "hourly": "Traffic by hour",
+        "hour": "Hour",
+        "verification": "Log verification",
+        "verified_ok": "The traffic log verifies: {entries} entries, every chain whole and every seal valid.",
+        "verified_bad": "THE TRAFFIC LOG FAILS VERIFICATION.",
+        "chain_ok": "{station}: {entries} entries, sealed up to entry {sealed}.",
+        "chain_bad": "{station}: first bad entry {seq}: {problem}.",
+        "not_verified": "Not verified.",
+        "clones": "Clone alerts",
+        "clone_line": "Pass {pass_id} entered at {first} ({t1}) and at {second} ({t2}), {minutes} min apart.",
+        "allow": "allowed",
+        "deny": "turned back",
+    },
+    "zh": {
+        "title": "每日情况汇报",
+        "all_stations": "全部卡口",
+        "station": "卡口",
+        "day": "日期",
+        "generated": "生成时间",
+        "day_note": "统计时段为当地时间（{tz}）0:00 至 24:00。",
+        "traffic": "分类通行情况",
+        "category": "类别",
+        "in": "放行（进）",
+        "out": "放行（出）",
+        "denied": "劝返",
+        "total": "合计",
+        "cat.emergency": "应急车辆",
+        "cat.official": "公务人员",
+        "cat.medical": "医护人员",
+        "cat.none": "无有效通行证",
+        "denials": "劝返原因",
+        "reason": "原因",
+        "count": "车辆数",
+        "none": "无。",
+        "fevers": "发热情况（体温 ≥ {threshold} °C）",
+        "time": "时间",
+        "plate": "车牌号",
+        "readings": "体温",
+        "decision": "处理",
+        "purged": "（已清除）",
+        "overrides": "特批放行",
+        "supervisor": "批准人",
+        "why": "事由",
+        "denied_for": "按规定应",
+        "shifts": "值班情况",
+        "operator": "值班人员",
+        "leader": "带班领导",
+        "from": "自",
+        "until": "至",
+        "entries": "记录数",
+        "hourly": "分时段通行情况",
+        "hour": "时段",
+        "verification": "通行记录核查",
+        "verified_ok": "通行记录核查通过：共 {entries} 条，记录链完整，签章有效。",
+        "verified_bad": "通行记录核查未通过！",
+        "chain_ok": "{station}：{entries} 条，已签章至第 {sealed} 条。",
+        "chain_bad": "{station}：第 {seq} 条起有问题：{problem}。",
+        "not_verified": "未核查。",
+        "clones": "疑似通行证复制",
+        "clone_line": "通行证 {pass_id} 于 {t1} 在 {first} 进入，又于 {t2} 在 {second} 进入，间隔 {minutes} 分钟。",
+        "allow": "放行",
+        "deny": "劝返",
+    },
+}
+
+REASON_ZH = {
+    "ok": "有效通行证",
+    "not_a_pass": "非通行证",
+    "malformed": "通行证损坏无法识别",
+    "bad_signature": "签名无效（伪造或篡改）",
+    "unknown_key": "签发密钥不受信任",
+    "expired": "通行证已过期",
+    "not_yet_valid": "通行证尚未生效",
+    "revoked": "通行证已作废",
+    "wrong_checkpoint": "通行证不适用于本卡口",
+    "category_closed": "该类别暂停通行",
+    "already_inside": "已进入未出",
+    "too_many_occupants": "乘车人数超出",
+    "fever": "发热",
+    "plate_mismatch": "车证不符",
+    "no_pass": "无通行证",
+    "override": "特批放行",
+}
+
+
+def reason_text(reason: str, lang: str) -> str:
+    if lang == "zh":
+        return REASON_ZH.get(reason, reason)
+    from .models import REASON_TEXT
+
+    try:
+        text = REASON_TEXT[Reason(reason)]
+    except ValueError:
+        return reason
+    return text[:1].upper() + text[1:]
+
+
+@dataclass
+class CategoryCount:
+    category: str
+    allowed_in: int = 0
+    allowed_out: int = 0
+    denied: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.allowed_in + self.allowed_out + self.denied
+
+
+@dataclass
+class ShiftLine:
+    station_id: str
+    operator: str
+    leader: str
+    first: datetime
+    last: datetime
+    entries: int
+
+
+@dataclass
+class DailyReport:
+    day: date
+    tz: ZoneInfo
+    station: str | None
+    station_names: dict[str, str]
+    generated: datetime
+    fever_threshold: float
+    categories: list[CategoryCount]
+    denials: list[tuple[str, int]]
+    fevers: list[Entry]
+    overrides: list[Entry]
+    shifts: list[ShiftLine]
+    hours: list[HourCount]
+    clones: CloneAlerts
+    verification: VerifyResult | None = None
+    stations: list[str] = field(default_factory=list)
+
+    @property
+    def totals(self) -> CategoryCount:
+        total = CategoryCount("total")
+        for row in self.categories:
+            total.allowed_in += row.allowed_in
+            total.allowed_out += row.allowed_out
+            total.denied += row.denied
+        return total
+
+
+def build_report(
+    conn: sqlite3.Connection,
+    day: date,
+    tz: ZoneInfo,
+    *,
+    station: str | None = None,
+    verification: VerifyResult | None = None,
+    fever_threshold: float = 37.3,
+    now: datetime | None = None,
+) -> DailyReport:
+    """Count one local day of the log (optionally one station)."""
+    flt = Filter(station=station).for_day(day, tz)
+    where, params = flt.where()
+    categories = {c: CategoryCount(c) for c in CATEGORIES}
+    for category, verdict, direction, n in conn.execute(
+        f"SELECT category, verdict, direction, COUNT(*) FROM entries WHERE {where} GROUP BY 1, 2, 3", params
+    ):
+        # a denied entry counts under its pass's category when the pass was genuine (e.g. expired),
+        # else under "no valid pass"; an allowed entry without a category (override of no pass) too
+        row = categories.get(category or "none", categories["none"])
+        if verdict == "deny":
+            row.denied += n
+        elif direction == "in":
+            row.allowed_in += n
+        else:
+            row.allowed_out += n
+    denials = [
+        (str(reason), int(n))
+        for reason, n in conn.execute(
+            f"SELECT reason, COUNT(*) FROM entries WHERE {where} AND verdict = 'deny' GROUP BY 1 ORDER BY 2 DESC, 1",
+            params,
+        )
+    ]
+    select = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
+    order = "ORDER BY ts, station_id, seq"
+    fevers = [
+        entry_from_row(r) for r in conn.execute(f"{select} WHERE {where} AND fevers > 0 {order}", params)
+    ]
+    overrides = [
+        entry_from_row(r)
+        for r in conn.execute(f"{select} WHERE {where} AND reason = 'override' {order}", params)
+    ]
+    shifts = [
+        ShiftLine(str(sid), str(op), str(lead), from_micros(first), from_micros(last), int(n))
+        for sid, op, lead, first, last, n in conn.execute(
+            f"SELECT station_id, operator, leader, MIN(ts), MAX(ts), COUNT(*) FROM entries WHERE {where} "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 4",
+            params,
+        )
+    ]
+    names = {str(r[0]): str(r[1]) for r in conn.execute("SELECT station_id, name FROM stations")}
+    start, end = audit.day_bounds(day, tz)
+    stations = [station] if station else [r.station_id for r in shifts]
+    return DailyReport(
+        day=day,
+        tz=tz,
+        station=station,
+        station_names=names,
+        generated=now or datetime.now(tz),
+        fever_threshold=fever_threshold,
+        categories=list(categories.values()),
+        denials=denials,
+        fevers=fevers,
+        overrides=overrides,
+        shifts=shifts,
+        hours=audit.hourly(conn, Filter(station=station), day, tz),
+        clones=audit.clone_alerts(conn, start, end, station=station),
+        verification=verification,
+        stations=sorted(set(stations)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+
+class _Words:
+    def __init__(self, report: DailyReport, lang: str) -> None:
+        self.report = report
+        self.lang = lang if lang in TEXT else "en"
+        self.text = TEXT[self.lang]
+
+    def __call__(self, key: str, **values: object) -> str:
+        template = self.text[key]
+        return template.format(**values) if values else template
+
+    def time(self, moment: datetime) -> str:
+        return moment.astimezone(self.report.tz).strftime("%H:%M")
+
+    def station(self, station_id: str) -> str:
+        name = self.report.station_names.get(station_id, "")
+        return clean(f"{name} ({station_id})" if name and name != station_id else station_id, limit=60)
+
+    def plate(self, plate: str | None) -> str:
+        return "-" if not plate else clean(display_plate(plate), limit=16)
+
+    def readings(self, entry: Entry) -> str:
+        if entry.purged or not entry.temperatures:
+            return self("purged") if entry.purged else "-"
+        return " ".join(f"{t / 10:.1f}" for t in entry.temperatures)
+
+    def heading(self) -> tuple[str, list[str]]:
+        r = self.report
+        where = self.station(r.station) if r.station else self("all_stations")
+        lines = [
+            f"{self('station')}: {where}",
+            f"{self('day')}: {r.day.isoformat()}",
+            f"{self('generated')}: {r.generated.astimezone(r.tz).strftime('%Y-%m-%d %H:%M')}",
+            self("day_note", tz=r.tz.key),
+        ]
+        return self("title"), lines
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """(title, header, rows) for every section that is a table; an empty rows list means none."""
+        r = self.report
+        traffic = [
+            [self(f"cat.{c.category}"), str(c.allowed_in), str(c.allowed_out), str(c.denied), str(c.total)]
+            for c in r.categories
+        ]
+        t = r.totals
+        traffic.append([self("total"), str(t.allowed_in), str(t.allowed_out), str(t.denied), str(t.total)])
+        return [
+            (
+                self("traffic"),
+                [self("category"), self("in"), self("out"), self("denied"), self("total")],
+                traffic,
+            ),
+            (
+                self("denials"),
+                [self("reason"), self("count")],
+                [[reason_text(reason, self.lang), str(n)] for reason, n in r.denials],
+            ),
+            (
+                self("fevers", threshold=f"{r.fever_threshold:.1f}"),
+                [self("time"), self("station"), self("plate"), self("readings"), self("decision")],
+                [
+                    [
+                        self.time(e.ts),
+                        self.station(e.station_id),
+                        self.plate(e.plate),
+                        self.readings(e),
+                        f"{self(e.verdict.value)} ({reason_text(e.reason.value, self.lang)})",
+                    ]
+                    for e in r.fevers
+                ],
+            ),
+            (
+                self("overrides"),
+                [
+                    self("time"),
+                    self("station"),
+                    self("plate"),
+                    self("supervisor"),
+                    self("why"),
+                    self("denied_for"),
+                ],
+                [
+                    [
+                        self.time(e.ts),
+                        self.station(e.station_id),
+                        self.plate(e.plate),
+                        clean(e.override_by or "-", limit=30),
+                        clean(e.override_reason or "-", limit=80),
+                        "-" if e.denied_for is None else reason_text(e.denied_for.value, self.lang),
+                    ]
+                    for e in r.overrides
+                ],
+            ),
+            (
+                self("shifts"),
+                [
+                    self("station"),
+                    self("operator"),
+                    self("leader"),
+                    self("from"),
+                    self("until"),
+                    self("entries"),
+                ],
+                [
+                    [
+                        self.station(s.station_id),
+                        clean(s.operator, limit=30),
+                        clean(s.leader, limit=30),
+                        self.time(s.first),
+                        self.time(s.last),
+                        str(s.entries),
+                    ]
+                    for s in r.shifts
+                ],
+            ),
+        ]
+
+    def verification(self) -> tuple[bool | None, list[str]]:
+        result = self.report.verification
+        if result is None:
+            return None, [self("not_verified")]
+        lines = [self("verified_ok", entries=result.entries) if result.ok else self("verified_bad")]
+        for s in result.stations:
+            if s.ok:
+                lines.append(
+                    self(
+                        "chain_ok",
+                        station=self.station(s.station_id),
+                        entries=s.entries,
+                        sealed=s.last_sealed_seq,
+                    )
+                )
+            else:
+                lines.append(
+                    self(
+                        "chain_bad",
+                        station=self.station(s.station_id),
+                        seq=s.first_bad_seq,
+                        problem=clean(s.problem),
+                    )
+                )
+        return result.ok, lines
+
+    def clones(self) -> list[str]:
+        return [
+            self(
+                "clone_line",
+                pass_id=clean(a.pass_id),
+                first=self.station(a.first.station_id),
+                t1=self.time(a.first.ts),
+                second=self.station(a.second.station_id),
+                t2=self.time(a.second.ts),
+                minutes=max(1, round(a.gap.total_seconds() / 60)),
+            )
+            for a in self.report.clones.alerts
+        ]
+
+    def bars(self, width: int = 40) -> list[tuple[str, int, int, str]]:
+        """(hour label, total, allowed, text bar) for the 24 hours."""
+        peak = max((h.total for h in self.report.hours), default=0) or 1
+        rows = []
+        for h in self.report.hours:
+            filled = round(width * h.total / peak)
+            denied = round(width * h.denied / peak)
+            rows.append(
+                (f"{h.hour:02d}:00", h.total, h.total - h.denied, "█" * (filled - denied) + "░" * denied)
+            )
+        return rows
+
+
+def _md_cell(text: str) -> str:
+    for ch in "\\|`*_[]<>#":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def render_markdown(report: DailyReport, lang: str) -> str:
+    w = _Words(report, lang)
+    title, lines = w.heading()
+    out = [f"# {title}", "", *[f"{_md_cell(line)}  " for line in lines], ""]
+    for section, header, rows in w.tables():
+        out += [f"## {section}", ""]
+        if not rows:
+            out += [w("none"), ""]
+            continue
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "|".join("---" for _ in header) + "|")
+        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        out.append("")
+    out += [f"## {w('hourly')}", "", "```"]
+    out += [f"{label}  {bar:<40} {total:>5}" for label, total, _allowed, bar in w.bars()]
+    out += ["```", "", f"## {w('clones')}", ""]
+    out += [f"- {_md_cell(line)}" for line in w.clones()] or [w("none")]
+    _ok, lines = w.verification()
+    out += ["", f"## {w('verification')}", ""]
+    out += [
+        f"{'**' if i == 0 else ''}{_md_cell(line)}{'**' if i == 0 else ''}  " for i, line in enumerate(lines)
+    ]
+    return "\n".join(out) + "\n"
+
+
+def render_html(report: DailyReport, lang: str) -> str:
+    w = _Words(report, lang)
+    e = html.escape
+    title, lines = w.heading()
+    parts = [
+        "<!doctype html>",
+        f'<html lang="{"zh-CN" if w.lang == "zh" else "en"}"><head><meta charset="utf-8">',
+        f"<title>{e(title)} {e(report.day.isoformat())}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #999;padding:.2em .6em;text-align:left}td.n{text-align:right}"
+        ".bar{font-family:monospace;white-space:pre}.bad{color:#b00;font-weight:bold}.ok{color:#070}</style>",
+        "</head><body>",
+        f"<h1>{e(title)}</h1>",
+        *[f"<p>{e(line)}</p>" for line in lines],
+    ]
+    for section, header, rows in w.tables():
+        parts.append(f"<h2>{e(section)}</h2>")
+        if not rows:
+            parts.append(f"<p>{e(w('none'))}</p>")
+            continue
+        parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+        for row in rows:
+            cells = "".join(f'<td class="n">{e(c)}</td>' if c.isdigit() else f"<td>{e(c)}</td>" for c in row)
+            parts.append(f"<tr>{cells}</tr>")
+        parts.append("</table>")
+    parts.append(f"<h2>{e(w('hourly'))}</h2><table>")
+    for label, total, _allowed, bar in w.bars():
+        parts.append(f'<tr><td>{label}</td><td class="bar">{e(bar)}</td><td class="n">{total}</td></tr>')
+    parts.append("</table>")
+    parts.append(f"<h2>{e(w('clones'))}</h2>")
+    clones = w.clones()
+    parts.append(
+        "<ul>" + "".join(f'<li class="bad">{e(c)}</li>' for c in clones) + "</ul>"
+        if clones
+        else f"<p>{e(w('none'))}</p>"
+    )
+    ok, vlines = w.verification()
+    parts.append(f"<h2>{e(w('verification'))}</h2>")
+    css = "" if ok is None else ("ok" if ok else "bad")
+    parts += [f'<p class="{css}">{e(line)}</p>' for line in vlines]
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _pdf_text(text: str) -> str:
+    """Control Pictures (␛ for ESC, from `clean`) have no glyph in our fonts: write them as <ESC>-style
+    escapes \\x1b so the reader still sees that something was there."""
+    if not any("\u2400" <= ch <= "\u2421" for ch in text):
+        return text
+    return "".join(
+        f"\\x{(ord(ch) - 0x2400) if ch != chr(0x2421) else 0x7F:02x}" if "\u2400" <= ch <= "\u2421" else ch
+        for ch in text
+    )
+
+
+def render_pdf(report: DailyReport, lang: str) -> bytes:
+    """An A4 PDF with the CJK font (`checkpoint.fonts.cjk_font`)."""
+    from fpdf import FPDF
+
+    from .fonts import cjk_font
+
+    w = _Words(report, lang)
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("cjk", "", str(cjk_font()))
+    family = "cjk"
+    latin = next((Path(p) for p in LATIN_FONTS if Path(p).is_file()), None)
+    if latin is not None:  # Droid Sans Fallback has no Latin letters or digits: DejaVu draws those
+        pdf.add_font("latin", "", str(latin))
+        pdf.set_fallback_fonts(["cjk"], exact_match=False)
+        family = "latin"
+    pdf.set_title(w("title"))
+    pdf.add_page()
+    title, lines = w.heading()
+    pdf.set_font(family, size=18)
+    pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=10)
+    for line in lines:
+        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+
+    def section(name: str) -> None:
+        pdf.ln(3)
+        pdf.set_font(family, size=13)
+        pdf.cell(0, 8, name, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, size=9)
+
+    for name, header, rows in w.tables():
+        section(name)
+        if not rows:
+            pdf.cell(0, 6, w("none"), new_x="LMARGIN", new_y="NEXT")
+            continue
+        from fpdf.fonts import FontFace
+
+        headings = FontFace(family=family, emphasis="", fill_color=(225, 230, 240))
+        with pdf.table(text_align="LEFT", line_height=5.5, headings_style=headings) as table:
+            table.row(header)
+            for row in rows:
+                table.row([_pdf_text(cell) for cell in row])
+    chart_h = 40.0
+    if pdf.will_page_break(chart_h + 24):
+        pdf.add_page()
+    section(w("hourly"))
+    peak = max((h.total for h in report.hours), default=0) or 1
+    top = pdf.get_y() + 4
+    left = pdf.l_margin
+    col = (pdf.w - pdf.l_margin - pdf.r_margin) / 24
+    base = top + chart_h
+    pdf.set_draw_color(150, 150, 150)
+    pdf.line(left, base, left + 24 * col, base)
+    pdf.set_font(family, size=7)
+    for h in report.hours:
+        x = left + h.hour * col + col * 0.15
+        allowed_h = chart_h * (h.total - h.denied) / peak
+        denied_h = chart_h * h.denied / peak
+        pdf.set_fill_color(60, 120, 200)
+        if allowed_h > 0:
+            pdf.rect(x, base - allowed_h, col * 0.7, allowed_h, style="F")
+        pdf.set_fill_color(210, 70, 60)
+        if denied_h > 0:
+            pdf.rect(x, base - allowed_h - denied_h, col * 0.7, denied_h, style="F")
+        if h.total:
+            pdf.set_xy(left + h.hour * col, base - allowed_h - denied_h - 3.5)
+            pdf.cell(col, 3, str(h.total), align="C")
+        pdf.set_xy(left + h.hour * col, base + 0.5)
+        pdf.cell(col, 3, f"{h.hour:02d}", align="C")
+    pdf.set_xy(left, base + 4.5)
+    pdf.set_fill_color(60, 120, 200)
+    pdf.rect(left, base + 5.3, 3, 2.5, style="F")
+    pdf.set_x(left + 4)
+    pdf.cell(30, 4, w("allow"))
+    pdf.set_fill_color(210, 70, 60)
+    pdf.rect(left + 34, base + 5.3, 3, 2.5, style="F")
+    pdf.set_x(left + 38)
+    pdf.cell(30, 4, w("deny"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=9)
+    pdf.set_fill_color(255, 255, 255)
+    section(w("clones"))
+    for line in w.clones() or [w("none")]:
+        pdf.multi_cell(0, 5.5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
+    section(w("verification"))
+    ok, vlines = w.verification()
+    for i, line in enumerate(vlines):
+        if i == 0 and ok is not None:
+            pdf.set_text_color(0, 120, 0) if ok else pdf.set_text_color(190, 0, 0)
+        pdf.multi_cell(0, 5.5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+    return bytes(pdf.output())
+
+
+def write_report(report: DailyReport, fmt: ReportFormat, lang: str, out: Path) -> None:
+    if fmt == "pdf":
+        data = render_pdf(report, lang)
+    elif fmt == "html":
+        data = render_html(report, lang).encode()
+    elif fmt == "md":
+        data = render_markdown(report, lang).encode()
+    else:
+        raise CheckpointError(f"Unknown report format {fmt!r}; use md, html or pdf.")
+    atomic_write(out, data)

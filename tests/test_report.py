@@ -1,0 +1,167 @@
+"""The daily situation report: totals against the raw rows, PDF rendered and read back, HTML escaped."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from checkpoint import audit
+from checkpoint.report import build_report, render_html, render_markdown
+from checkpoint.store import LogStore, open_reader, verify_log
+from checkpoint.timeutil import to_micros
+from tests.conftest import run_cli
+from tests.test_audit_data import HOSTILE, alter, build_sample, raw_rows
+
+TZ = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 2, 3)
+
+
+@pytest.fixture
+def home(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from checkpoint.paths import Home
+
+    home = Home(tmp_path / "office").ensure()
+    build_sample(home.log_db)
+    return home
+
+
+def _day_rows(path: Path, station: str | None = None) -> list:  # type: ignore[type-arg]
+    start, end = (to_micros(t) for t in audit.day_bounds(DAY, TZ))
+    return [
+        r
+        for r in raw_rows(path)
+        if start <= r["ts"] < end and (station is None or r["station_id"] == station)
+    ]
+
+
+@pytest.mark.parametrize("station", [None, "north-gate", "east-bridge"])
+def test_totals_equal_counts_from_the_raw_rows(home, station: str | None) -> None:  # type: ignore[no-untyped-def]
+    rows = _day_rows(home.log_db, station)
+    expected: Counter[tuple[str, str]] = Counter()
+    for r in rows:
+        kind = "denied" if r["verdict"] == "deny" else r["direction"]
+        expected[(r["category"] or "none", kind)] += 1
+    conn = open_reader(home.log_db)
+    report = build_report(conn, DAY, TZ, station=station)
+    for c in report.categories:
+        assert (c.allowed_in, c.allowed_out, c.denied) == (
+            expected[(c.category, "in")],
+            expected[(c.category, "out")],
+            expected[(c.category, "denied")],
+        ), c.category
+    assert report.totals.total == len(rows)
+    assert dict(report.denials) == dict(Counter(r["reason"] for r in rows if r["verdict"] == "deny"))
+    assert [(e.station_id, e.seq) for e in report.fevers] == [
+        (r["station_id"], r["seq"]) for r in rows if r["fevers"]
+    ]
+    assert [(e.station_id, e.seq) for e in report.overrides] == [
+        (r["station_id"], r["seq"]) for r in rows if r["reason"] == "override"
+    ]
+    assert sum(h.total for h in report.hours) == len(rows)
+    assert sum(s.entries for s in report.shifts) == len(rows)
+
+
+def test_markdown_has_every_section_and_the_clone_alert(home) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli(home, "report", "--date", "2026-02-03")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    for heading in ("Traffic by category", "Turned back, by reason", "Fevers", "Overrides", "Shifts",
+                    "Traffic by hour", "Clone alerts", "Log verification"):  # fmt: skip
+        assert f"## {heading}" in text
+    assert "| Total | 6 | 2 | 4 | 12 |" in text
+    assert "Pass 7K3M9QXA entered at north-gate (00:05) and at east-bridge (00:09), 4 min apart." in text
+    assert "陈镇长" in text and "救护车转运病人" in text and "36.6 38.5" in text
+    assert "The traffic log verifies: 14 entries" in text
+    assert "\x1b" not in text and "\u202e" not in text
+
+
+def test_chinese_html_escapes_everything(home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "r.html"
+    result = run_cli(
+        home, "report", "--date", "2026-02-03", "--format", "html", "--lang", "zh", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "每日情况汇报" in page and "劝返原因" in page and "特批放行" in page and "带班领导" in page
+    assert "<td>[/]</td>" in page  # the hostile leader, as text
+    assert "\x1b" not in page and "␛[31mred␛[0m" in page
+    conn = open_reader(home.log_db)
+    report = build_report(conn, DAY, TZ)
+    report.station_names["north-gate"] = "<script>alert(1)</script>"
+    escaped = render_html(report, "en")
+    assert "<script>" not in escaped and "&lt;script&gt;" in escaped
+    assert "\\<script\\>" in render_markdown(report, "en")
+
+
+def test_pdf_renders_and_reads_back_in_chinese(home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "r.pdf"
+    result = run_cli(
+        home, "report", "--date", "2026-02-03", "--format", "pdf", "--lang", "zh", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(out), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert pages and all(p.stat().st_size > 5000 for p in pages)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    for words in (
+        "每日情况汇报",
+        "分类通行情况",
+        "应急车辆",
+        "医护人员",
+        "发热",
+        "陈镇长",
+        "疑似通行证复制",
+        "核查通过",
+    ):
+        assert words in text, words
+    assert "7K3M9QXA" in text and "鄂A·44444" in text
+
+
+def test_a_tampered_log_is_reported_and_exits_1(home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    alter(home.log_db, "north-gate", 3, "鄂A12345", "鄂A00000")
+    result = run_cli(
+        home, "report", "--date", "2026-02-03", "--format", "html", "--out", str(tmp_path / "r.html")
+    )
+    assert result.exit_code == 1
+    assert "fails verification" in result.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "THE TRAFFIC LOG FAILS VERIFICATION." in page and "first bad entry 3" in page
+
+
+def test_purge_keeps_the_counts_and_the_chain(home) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    conn = open_reader(home.log_db)
+    before = build_report(conn, DAY, TZ)
+    conn.close()
+
+    async def purge() -> int:
+        store = await LogStore.open(home.log_db, "office")
+        async with store:
+            return await store.purge(audit.day_bounds(DAY, TZ)[1] + timedelta(days=5))
+
+    assert asyncio.run(purge()) == len(raw_rows(home.log_db))  # every sample entry holds personal data
+    assert verify_log(home.log_db).ok
+    conn = open_reader(home.log_db)
+    after = build_report(conn, DAY, TZ)
+    assert [vars(c) for c in after.categories] == [vars(c) for c in before.categories]
+    assert after.denials == before.denials
+    assert [(e.station_id, e.seq) for e in after.fevers] == [(e.station_id, e.seq) for e in before.fevers]
+    assert all(e.purged and not e.temperatures for e in after.fevers)
+    assert "(purged)" in render_markdown(after, "en")
+    verified = run_cli(home, "log", "verify")
+    assert verified.exit_code == 0, verified.output
+
+
+def test_bad_date_is_one_sentence(home) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli(home, "report", "--date", "3rd of May")
+    assert result.exit_code == 2 and "is not a date" in result.output and "Traceback" not in result.output
+    assert HOSTILE  # the sample log holds hostile text (used above)
