@@ -129,8 +129,10 @@ class ScanService:
     # -- the loop ------------------------------------------------------------------------------------
     def run(self, emit: Callable[[ScanEvent], None], should_stop: Callable[[], bool]) -> None:
         attempt = 0
+        looping = False
         while not should_stop():
-            emit(StatusEvent("opening" if attempt == 0 else "reconnecting", self.spec))
+            if not looping:
+                emit(StatusEvent("opening" if attempt == 0 else "reconnecting", self.spec))
             try:
                 source = self.opener(self.spec)
             except SourceError as exc:
@@ -141,11 +143,13 @@ class ScanService:
                 self._sleep(attempt, should_stop)
                 continue
             try:
-                ended = self._pump(source, emit, should_stop)
+                ended = self._pump(source, emit, should_stop, announce=not looping)
             finally:
                 source.close()
+            looping = False
             if ended:
                 if self.loop and not should_stop():
+                    looping = True  # start the file again, quietly: the feed is still live
                     continue
                 emit(StatusEvent("ended", self.spec))
                 return
@@ -161,11 +165,16 @@ class ScanService:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     def _pump(
-        self, source: FrameSource, emit: Callable[[ScanEvent], None], should_stop: Callable[[], bool]
+        self,
+        source: FrameSource,
+        emit: Callable[[ScanEvent], None],
+        should_stop: Callable[[], bool],
+        *,
+        announce: bool = True,
     ) -> bool:
         """Read and decode until the source ends (True) or is lost or we are stopped (False)."""
         last_frame = time.monotonic()
-        live = False
+        live = not announce
         last_preview = -1.0
         window_start, window_frames = time.monotonic(), 0
         next_due = time.monotonic()

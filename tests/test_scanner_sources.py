@@ -260,3 +260,15 @@ def test_write_video_round_trips_frame_count(tmp_path: Path) -> None:
     frames = list(code_frames(["A"], hold=2, gap=1, width=320, height=240))
     write_video(tmp_path / "x.avi", frames)
     assert len(read_all(open_source(str(tmp_path / "x.avi")))) == len(frames)
+
+
+def test_a_looping_file_feed_stays_live_and_is_paced(tmp_path: Path) -> None:
+    path = code_video(tmp_path / "feed.avi", ["LOOP"], hold=3, gap=2)  # 7 frames
+    service = ScanService(str(path), loop=True, pace_fps=100.0, duplicate_seconds=60)
+    started = time.monotonic()
+    events = run_service(service, lambda ev: service.frames >= 21)
+    assert time.monotonic() - started >= 20 / 100.0  # paced, not as fast as it decodes
+    assert states(events) == ["opening", "live"]  # no reopening flicker between rounds
+    assert service.frames >= 21  # three rounds of a 7-frame file
+    # The same card coming round again within duplicate_seconds is still the same scan.
+    assert [e.detection.raw for e in events if isinstance(e, CodeEvent)] == [b"LOOP"]

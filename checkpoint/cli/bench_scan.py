@@ -187,7 +187,7 @@ def register(group: click.Group) -> None:
         type=click.Path(file_okay=False, path_type=Path),
         help="Read the corpus from this folder; generate it there first if it has no manifest.json.",
     )
-    @click.option("--frames-per-category", default=4, show_default=True, help="Frames per category and size.")
+    @click.option("--frames-per-category", default=6, show_default=True, help="Frames per category and size.")
     @click.option("--seed", default=2026, show_default=True, help="Corpus seed.")
     @click.option(
         "--method", "methods", multiple=True, type=click.Choice(METHODS), help="Only these methods."
