@@ -1,0 +1,276 @@
+"""The office TUI driven by Pilot: issue, find, revoke, renew, export, rotate; hostile text stays literal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Select, Static
+
+from checkpoint.keys import Keyring, TrustList, load_trust, read_json
+from checkpoint.models import Category, PassData
+from checkpoint.passes import sign_pass
+from checkpoint.paths import Home
+from checkpoint.registry import Registry
+from checkpoint.revocations import load_list
+from checkpoint.settings import load_settings
+from tui.office_app import OfficeApp, make_app
+from tui.screens.office import IssueScreen, PassDetailScreen, PassListScreen
+
+from .conftest import NOW
+
+SIZE = (120, 40)
+
+
+def office_app(home: Home, language: str = "en") -> OfficeApp:
+    return make_app(home, load_settings(home.config), language=language, clock=lambda: NOW)
+
+
+def seed(home: Home) -> list[str]:
+    """Passes with fixed ids (stable snapshots): valid, expiring, expired, revoked, hostile holder."""
+    keyring = Keyring(home.office_keys, "Test township office")
+    key = keyring.active()
+    private = keyring.private_key(key.key_id)
+    rows = [
+        ("AAAA0001", Category.MEDICAL, "鄂A10001", "张三", "县人民医院", 10),
+        ("AAAA0002", Category.EMERGENCY, "鄂A12002", "李四", "县消防大队", 2),
+        ("AAAA0003", Category.OFFICIAL, "鄂A13003", "王五", "镇人民政府", -2),
+        ("AAAA0004", Category.MEDICAL, "鄂B14004", "赵六", "乡卫生院", 8),
+        ("AAAA0005", Category.OFFICIAL, "鄂A15005", "[bold red]X[/]", "[@click=app.quit]x[/]", 6),
+    ]
+    registry = Registry(home.registry, keyring)
+    items = []
+    for n, (pass_id, category, plate, holder, org, days) in enumerate(rows):
+        data = PassData(
+            pass_id=pass_id, key_id=key.key_id, category=category, plate=plate, holder=holder, org=org,
+            valid_from=NOW - timedelta(days=20), valid_until=NOW + timedelta(days=days), checkpoints=(),
+            max_occupants=4, issued_at=NOW - timedelta(days=20, minutes=n),
+        )  # fmt: skip
+        items.append((data, sign_pass(data, private), None))
+    registry.store(items)
+    registry.revoke("AAAA0004", "duty ended", now=NOW - timedelta(days=1))
+    registry.close()
+    return [r[0] for r in rows]
+
+
+def rows_of(app: OfficeApp) -> list[str]:
+    table = app.screen.query_one("#passes", DataTable)
+    return [str(key.value) for key in table.rows]
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def fill_form(pilot, **values: str) -> None:  # type: ignore[no-untyped-def]
+    screen = pilot.app.screen
+    assert isinstance(screen, IssueScreen)
+    for name, value in values.items():
+        if name == "category":
+            screen.query_one("#f-category", Select).value = value
+        else:
+            screen.query_one(f"#f-{name}", Input).value = value
+    await pilot.pause()
+
+
+async def test_issue_find_revoke_renew_export(office_home: Home, tmp_path: Path) -> None:
+    app = office_app(office_home)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, PassListScreen)
+        await pilot.press("f2")
+        assert isinstance(app.screen, IssueScreen)
+        await fill_form(pilot, plate="鄂a·54321", category="medical", holder="孙七", org="县人民医院",
+                        valid_from="2026-02-03", valid_until="2026-02-20", occupants="3")  # fmt: skip
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        (issued,) = app.registry.list()
+        assert issued.data.plate == "鄂A54321" and issued.data.holder == "孙七"
+        assert issued.data.max_occupants == 3
+        assert "Pass " in text_of(app.screen.query_one("#issued-note", Static))
+        # Ctrl+S again: the same vehicle, category and dates → no duplicate.
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert len(app.registry.list()) == 1
+
+        await pilot.press("escape")
+        assert isinstance(app.screen, PassListScreen)
+        app.registry.issue(_request("鄂A99999"), now=NOW - timedelta(minutes=5))
+        app.screen.refresh_list()  # type: ignore[attr-defined]
+        assert len(rows_of(app)) == 2
+        await pilot.press("f3")
+        await pilot.press(*"54321")
+        await pilot.pause()
+        assert rows_of(app) == [issued.data.pass_id]
+
+        # Revoke, behind a reason and a confirmation.
+        await pilot.press("enter")  # search → table
+        await pilot.press("f4")
+        await pilot.press("ctrl+s")  # no reason yet: refused
+        await pilot.pause()
+        assert app.registry.get(issued.data.pass_id).revoked_at is None
+        await pilot.press(*"lost")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        revoked = app.registry.get(issued.data.pass_id)
+        assert revoked.revoked_at is not None and revoked.revoke_reason == "lost"
+        home_list = load_list(office_home.revocations, load_trust(office_home.trust))
+        assert home_list.is_revoked(issued.data.pass_id)
+
+        # Renew the other pass from its detail view.
+        app.screen.query_one("#search", Input).value = "99999"
+        await pilot.pause()
+        (other_id,) = rows_of(app)
+        app.screen.query_one("#passes", DataTable).focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, PassDetailScreen)
+        await pilot.press("f5")
+        await pilot.pause()
+        app.screen.query_one("#valid_until", Input).value = "2026-03-31"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        old = app.registry.get(other_id)
+        assert old.revoke_reason is not None and old.revoke_reason.startswith("renewed as ")
+        new_id = old.revoke_reason.removeprefix("renewed as ")
+        new = app.registry.get(new_id)
+        assert new.replaces == other_id and new.data.plate == "鄂A99999"
+        assert isinstance(app.screen, PassDetailScreen) and app.screen.pass_id == new_id
+        await pilot.press("escape")
+
+        # Export trust + revocations to a folder (a USB stick).
+        usb = tmp_path / "usb"
+        await pilot.press("f6")
+        app.screen.query_one("#folder", Input).value = str(usb)
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        trust = TrustList.from_json(read_json(usb / "trust.json"), "trust.json")
+        exported = load_list(usb / "revocations.json", trust)
+        assert exported.is_revoked(issued.data.pass_id) and exported.is_revoked(other_id)
+        assert "revocations.json" in text_of(app.screen.query_one("#result", Static))
+        await pilot.press("escape")
+    assert app.return_code in (None, 0)
+
+
+def _request(plate: str):  # type: ignore[no-untyped-def]
+    from .conftest import request
+
+    return request(plate=plate)
+
+
+async def test_form_validation_names_each_bad_field(office_home: Home) -> None:
+    app = office_app(office_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await fill_form(pilot, plate="12", holder="a\x1b[2Jb", valid_from="2026-02-10",
+                        valid_until="2026-02-01", occupants="0", checkpoints="north gate")  # fmt: skip
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        errors = {n: text_of(app.screen.query_one(f"#e-{n}", Static)) for n in ("plate", "category", "holder",
+                  "valid_until", "occupants", "checkpoints", "org")}  # fmt: skip
+        assert "plate number" in errors["plate"]
+        assert "category" in errors["category"].lower() or "emergency" in errors["category"]
+        assert "control" in errors["holder"]
+        assert "after" in errors["valid_until"]
+        assert "1 to 60" in errors["occupants"]
+        assert "Checkpoint ids" in errors["checkpoints"]
+        assert errors["org"] == ""
+        assert app.registry.list() == []
+        # The preview shows the typed holder literally, its ESC made visible.
+        preview = text_of(app.screen.query_one("#card-fields", Static))
+        assert "\x1b" not in preview and "␛[2J" in preview
+
+
+async def test_list_filters_and_hostile_text_stays_literal(office_home: Home) -> None:
+    ids = seed(office_home)
+    app = office_app(office_home)
+    async with app.run_test(size=SIZE) as pilot:
+        assert rows_of(app) == ids
+        status = app.screen.query_one("#status", Select)
+        for value, expected in (("revoked", ["AAAA0004"]), ("expiring", ["AAAA0002"]), ("expired", ["AAAA0003"]),
+                                ("valid", ["AAAA0001", "AAAA0005"])):  # fmt: skip
+            status.value = value
+            await pilot.pause()
+            assert rows_of(app) == expected, value
+        status.clear()
+        app.screen.query_one("#category", Select).value = "official"
+        await pilot.pause()
+        assert rows_of(app) == ["AAAA0003", "AAAA0005"]
+        table = app.screen.query_one("#passes", DataTable)
+        assert str(table.get_row("AAAA0005")[3]) == "[bold red]X[/]"
+        assert str(table.get_row("AAAA0005")[4]) == "[@click=app.quit]x[/]"
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        assert isinstance(app.screen, PassDetailScreen)
+        fields = text_of(app.screen.query_one("#card-fields", Static))
+        assert "[bold red]X[/]" in fields and "[@click=app.quit]x[/]" in fields
+        await pilot.click("#card-fields")  # a live [@click] would quit the app
+        await pilot.pause()
+        assert app.is_running
+        # A revoked pass can be neither revoked nor renewed again.
+        await pilot.press("escape")
+        app.screen.query_one("#category", Select).clear()
+        app.screen.query_one("#search", Input).value = "AAAA0004"
+        await pilot.pause()
+        assert app.screen.check_action("revoke", ()) is None
+        assert app.screen.check_action("renew", ()) is None
+
+
+async def test_key_rotation_warns_then_rotates(office_home: Home) -> None:
+    app = office_app(office_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f7")
+        warning = text_of(app.screen.query_one(".warning", Static))
+        assert "unknown key" in warning and "30 days" in warning
+        await pilot.press("escape")
+        assert len(app.keyring.keys()) == 1
+        await pilot.press("f7")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        keys = app.keyring.keys()
+        assert len(keys) == 2 and keys[1].active and keys[0].valid_until == NOW + timedelta(days=30)
+        assert {k.key_id for k in load_trust(office_home.trust).keys} == {k.key_id for k in keys}
+
+
+async def test_chinese_screens(office_home: Home) -> None:
+    seed(office_home)
+    app = office_app(office_home, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#passes", DataTable)
+        assert str(table.get_row("AAAA0001")[2]) == "医护人员"
+        assert str(table.get_row("AAAA0004")[6]) == "已作废"
+        await pilot.press("f2")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "车牌号格式不对" in text_of(app.screen.query_one("#e-plate", Static))
+
+
+def test_office_without_keys_is_one_sentence(tmp_path: Path) -> None:
+    from .conftest import run_cli
+
+    result = run_cli(Home(tmp_path / "empty"), "office")
+    assert result.exit_code == 2 and "has no office keys" in result.stderr
+
+
+def test_catalogs_have_the_same_keys() -> None:
+    import json
+
+    base = Path(__file__).parent.parent / "tui" / "locale"
+    en = json.loads((base / "office.en.json").read_text(encoding="utf-8"))
+    zh = json.loads((base / "office.zh.json").read_text(encoding="utf-8"))
+    assert set(en) == set(zh)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_snapshot_issue_form(office_home: Home, snap_compare, language: str) -> None:  # type: ignore[no-untyped-def]
+    async def open_form(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("f2")
+        await pilot.pause()
+
+    assert snap_compare(office_app(office_home, language), terminal_size=SIZE, run_before=open_form)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_snapshot_pass_list(office_home: Home, snap_compare, language: str) -> None:  # type: ignore[no-untyped-def]
+    seed(office_home)
+    assert snap_compare(office_app(office_home, language), terminal_size=SIZE)

@@ -1,0 +1,581 @@
+"""The office screens: the pass list (search, filters), the issue form with its card preview, a pass's
+detail. Modals (revoke, renew, export, key rotation) are in `office_forms.py`.
+
+Every value from the register or typed by a person reaches a widget through `tui.safe`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+
+from checkpoint.cards import CardText, card_text, fast_matrix
+from checkpoint.errors import CheckpointError
+from checkpoint.models import Category
+from checkpoint.passes import CHECKPOINT_ID, MAX_CHECKPOINTS, MAX_HOLDER, MAX_OCCUPANTS, MAX_ORG
+from checkpoint.plates import display_plate, normalise_plate
+from checkpoint.registry import IssuedPass, PassRequest
+from checkpoint.text import clean, has_unsafe
+from checkpoint.timeutil import fmt_local, parse_when
+
+from ..i18n import Translator
+from ..safe import cell, plain
+from ..widgets.office_card import CardPreview, plain_lines
+
+if TYPE_CHECKING:
+    from ..office_app import OfficeApp
+
+EXPIRING = timedelta(days=3)
+STATUSES = ("valid", "expiring", "expired", "revoked", "not_yet_valid")
+FORM_FIELDS = ("plate", "category", "holder", "org", "valid_from", "valid_until", "checkpoints", "occupants")
+
+
+def translate_office_bindings(node: DOMNode, t: Translator) -> None:
+    """Give `node`'s key bindings the catalog's descriptions (`office.key.<action>`)."""
+    for key, bindings in node._bindings.key_to_bindings.items():
+        node._bindings.key_to_bindings[key] = [
+            replace(b, description=t(f"office.key.{b.action}")) if t.has(f"office.key.{b.action}") else b
+            for b in bindings
+        ]
+
+
+def pass_status(issued: IssuedPass, now: datetime) -> str:
+    """valid, expiring (valid, ends within 3 days), expired, revoked or not_yet_valid."""
+    status = issued.status(now)
+    if status == "valid" and issued.data.valid_until - now <= EXPIRING:
+        return "expiring"
+    return status
+
+
+def status_text(t: Translator, status: str) -> str:
+    return t("status.expiring") if status == "expiring" else t(f"status.{status}")
+
+
+def card_labels(t: Translator) -> dict[str, str]:
+    return {
+        "holder": t("field.holder"),
+        "org": t("field.org"),
+        "valid": t("office.card.valid"),
+        "pass_id": t("field.pass_id"),
+        "occupants": t("field.occupants"),
+        "checkpoints": t("field.checkpoints"),
+        "office": t("office.card.office"),
+        "no_qr": t("office.card.no_qr"),
+    }
+
+
+def validate_form(
+    values: dict[str, str], t: Translator, *, tz: str, valid_days: int, now: datetime
+) -> tuple[PassRequest | None, dict[str, str]]:
+    """A PassRequest from the form, or an error sentence (in the UI's language) for each bad field."""
+    from checkpoint.timeutil import zone
+
+    local = zone(tz)
+    errors: dict[str, str] = {}
+    plate = ""
+    try:
+        plate = normalise_plate(values.get("plate", ""))
+    except CheckpointError:
+        errors["plate"] = t("office.error.plate")
+    category: Category | None = None
+    try:
+        category = Category(values.get("category", ""))
+    except ValueError:
+        errors["category"] = t("office.error.category")
+    texts: dict[str, str] = {}
+    for name, limit in (("holder", MAX_HOLDER), ("org", MAX_ORG)):
+        value = values.get(name, "").strip()
+        if len(value) > limit:
+            errors[name] = t("office.error.too_long", limit=limit)
+        elif has_unsafe(value):
+            errors[name] = t("office.error.unsafe")
+        texts[name] = value
+    start = now.replace(second=0, microsecond=0)
+    end: datetime | None = None
+    if values.get("valid_from", "").strip():
+        try:
+            start = parse_when(values["valid_from"], local)
+        except CheckpointError:
+            errors["valid_from"] = t("office.error.date")
+    if values.get("valid_until", "").strip():
+        try:
+            end = parse_when(values["valid_until"], local, end_of_day=True)
+        except CheckpointError:
+            errors["valid_until"] = t("office.error.date")
+    else:
+        end = start + timedelta(days=valid_days)
+    if end is not None and "valid_from" not in errors and end <= start:
+        errors["valid_until"] = t("office.error.order")
+    checkpoints = tuple(
+        dict.fromkeys(
+            p.strip() for p in values.get("checkpoints", "").replace("，", ",").split(",") if p.strip()
+        )
+    )
+    if len(checkpoints) > MAX_CHECKPOINTS or any(not CHECKPOINT_ID.match(c) for c in checkpoints):
+        errors["checkpoints"] = t("office.error.checkpoints", limit=MAX_CHECKPOINTS)
+    occupants = 0
+    try:
+        occupants = int(values.get("occupants", "").strip())
+        if not 1 <= occupants <= MAX_OCCUPANTS:
+            raise ValueError
+    except ValueError:
+        errors["occupants"] = t("office.error.occupants", limit=MAX_OCCUPANTS)
+    if errors or category is None or end is None:
+        return None, errors
+    request = PassRequest(
+        plate=plate,
+        category=category,
+        holder=texts["holder"],
+        org=texts["org"],
+        valid_from=start.replace(second=0, microsecond=0),
+        valid_until=end.replace(second=0, microsecond=0),
+        checkpoints=checkpoints,
+        max_occupants=occupants,
+    )
+    return request, {}
+
+
+class PassListScreen(Screen[None]):
+    """Every pass the office issued, newest first; search and filters; the main screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "issue", "Issue"),
+        Binding("f3", "search", "Search"),
+        Binding("enter", "detail", "Detail", show=False),
+        Binding("f4", "revoke", "Revoke"),
+        Binding("f5", "renew", "Renew"),
+        Binding("f6", "export", "Export"),
+        Binding("f7", "rotate", "New key"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passes: dict[str, IssuedPass] = {}
+
+    @property
+    def office(self) -> OfficeApp:
+        return cast("OfficeApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        t = self.office.t
+        translate_office_bindings(self, t)
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Input(placeholder=t("office.list.search"), id="search")
+            yield Select(
+                [(t(f"category.{c.value}"), c.value) for c in Category],
+                prompt=t("office.list.any_category"),
+                id="category",
+            )
+            yield Select(
+                [(status_text(t, s), s) for s in STATUSES], prompt=t("office.list.any_status"), id="status"
+            )
+        table: DataTable[Content] = DataTable(id="passes", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Static(Content(""), id="summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.office.t
+        table = self.query_one("#passes", DataTable)
+        for key, label, width in (
+            ("pass_id", t("field.pass_id"), 9),
+            ("plate", t("field.plate"), 11),
+            ("category", t("field.category"), 18),
+            ("holder", t("field.holder"), 16),
+            ("org", t("field.org"), 20),
+            ("valid_until", t("field.valid_until"), 16),
+            ("status", t("office.list.status"), 22),
+        ):
+            table.add_column(label, key=key, width=width)
+        self.refresh_list()
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_list()
+
+    def refresh_list(self, select: str | None = None) -> None:
+        t = self.office.t
+        now = self.office.clock()
+        search = self.query_one("#search", Input).value.strip()
+        category = self.query_one("#category", Select).value
+        status = self.query_one("#status", Select).value
+        table = self.query_one("#passes", DataTable)
+        current = select or self.selected_id()
+        table.clear()
+        self.passes = {}
+        shown = 0
+        for issued in self.office.registry.list(search=search):
+            d = issued.data
+            if category != Select.NULL and d.category.value != category:
+                continue
+            state = pass_status(issued, now)
+            if status != Select.NULL and state != status:
+                continue
+            self.passes[d.pass_id] = issued
+            table.add_row(
+                cell(d.pass_id),
+                cell(display_plate(d.plate)),
+                cell(t(f"category.{d.category.value}")),
+                cell(d.holder),
+                cell(d.org),
+                cell(fmt_local(d.valid_until, self.office.tz)),
+                cell(status_text(t, state)),
+                key=d.pass_id,
+            )
+            shown += 1
+        total = len(self.office.registry.list())
+        self.query_one("#summary", Static).update(plain(t("office.list.summary", shown=shown, total=total)))
+        if current is not None and current in self.passes:
+            table.move_cursor(row=table.get_row_index(current))
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#passes", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return None if key.value is None else str(key.value)
+
+    def selected(self) -> IssuedPass | None:
+        pass_id = self.selected_id()
+        return None if pass_id is None else self.passes.get(pass_id)
+
+    @on(Input.Changed, "#search")
+    @on(Select.Changed)
+    def _filters_changed(self) -> None:
+        self.refresh_list()
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.query_one("#passes", DataTable).focus()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_detail()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("detail", "revoke", "renew"):
+            issued = self.selected() if self.is_mounted else None
+            if issued is None:
+                return None
+            if action in ("revoke", "renew") and issued.revoked_at is not None:
+                return None
+        return True
+
+    def action_issue(self) -> None:
+        self.app.push_screen(IssueScreen())
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_detail(self) -> None:
+        issued = self.selected()
+        if issued is not None:
+            self.app.push_screen(PassDetailScreen(issued.data.pass_id))
+
+    def action_revoke(self) -> None:
+        issued = self.selected()
+        if issued is not None:
+            start_revoke(self.office, issued, self.refresh_list)
+
+    def action_renew(self) -> None:
+        issued = self.selected()
+        if issued is not None:
+            start_renew(self.office, issued, lambda new_id: self.refresh_list(select=new_id))
+
+    def action_export(self) -> None:
+        from .office_forms import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.office.home.exports))
+
+    def action_rotate(self) -> None:
+        from .office_forms import RotateScreen
+
+        self.app.push_screen(RotateScreen())
+
+
+def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object]) -> None:
+    """Ask for a reason behind a confirmation, then revoke and republish the list."""
+    from .office_forms import RevokeScreen
+
+    def finish(reason: str | None) -> None:
+        if reason is None:
+            return
+        try:
+            revoked, rlist = app.revoke(issued.data.pass_id, reason)
+        except CheckpointError as exc:
+            app.report_error(exc)
+            return
+        app.notify(
+            app.t("office.revoke.done", pass_id=revoked.data.pass_id, seq=rlist.seq), markup=False, timeout=6
+        )
+        done()
+
+    app.push_screen(RevokeScreen(issued), finish)
+
+
+def start_renew(app: OfficeApp, issued: IssuedPass, done: Callable[[str], object]) -> None:
+    from .office_forms import RenewScreen
+
+    def finish(window: tuple[datetime, datetime] | None) -> None:
+        if window is None:
+            return
+        try:
+            old, new = app.renew(issued.data.pass_id, *window)
+        except CheckpointError as exc:
+            app.report_error(exc)
+            return
+        app.notify(
+            app.t("office.renew.done", old=old.data.pass_id, new=new.data.pass_id), markup=False, timeout=6
+        )
+        done(new.data.pass_id)
+
+    app.push_screen(RenewScreen(issued), finish)
+
+
+class IssueScreen(Screen[None]):
+    """The issue form, validated field by field, with a live preview of the card."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "submit", "Issue", priority=True),
+        Binding("escape", "back", "Back"),
+    ]
+
+    @property
+    def office(self) -> OfficeApp:
+        return cast("OfficeApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        t = self.office.t
+        translate_office_bindings(self, t)
+        yield Header()
+        with Horizontal(id="issue"):
+            with VerticalScroll(id="form"):
+                yield Label(t("office.form.heading"), classes="heading")
+                for name in FORM_FIELDS:
+                    with Horizontal(classes="field"):
+                        yield Label(t(f"office.form.{name}"), classes="field-label")
+                        if name == "category":
+                            yield Select(
+                                [(t(f"category.{c.value}"), c.value) for c in Category],
+                                prompt=t("office.form.choose"),
+                                id="f-category",
+                                compact=True,
+                            )
+                        else:
+                            yield Input(
+                                value="5" if name == "occupants" else "",
+                                placeholder=t(f"office.form.{name}_hint"),
+                                id=f"f-{name}",
+                                compact=True,
+                            )
+                    yield Static(Content(""), id=f"e-{name}", classes="field-error")
+            with Vertical(id="preview-side"):
+                yield CardPreview(card_labels(t), t("office.card.placeholder"), id="preview")
+                yield Static(Content(""), id="issued-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#f-plate", Input).focus()
+        self.update_preview()
+
+    def values(self) -> dict[str, str]:
+        values = {
+            name: self.query_one(f"#f-{name}", Input).value for name in FORM_FIELDS if name != "category"
+        }
+        category = self.query_one("#f-category", Select).value
+        values["category"] = "" if category == Select.NULL else str(category)
+        return values
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        self.update_preview()
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        self.focus_next()
+
+    def update_preview(self) -> None:
+        t = self.office.t
+        values = self.values()
+        try:
+            plate = display_plate(normalise_plate(values["plate"]))
+        except CheckpointError:
+            plate = values["plate"].strip() or "—"
+        category = Category(values["category"]) if values["category"] else None
+        request, _ = validate_form(
+            values, t, tz=self.office.settings.ui.timezone, valid_days=self.office.settings.office.valid_days,
+            now=self.office.clock(),
+        )  # fmt: skip
+        valid = "—"
+        if request is not None:
+            valid = f"{fmt_local(request.valid_from, self.office.tz)} → {fmt_local(request.valid_until, self.office.tz)}"
+        zh, en = ("", "") if category is None else (t(f"category.{category.value}"), "")
+        text = CardText(
+            title="",
+            category_zh=zh or t("office.form.choose"),
+            category_en=en,
+            plate=plate,
+            holder=clean(values["holder"]),
+            org=clean(values["org"]),
+            valid=valid,
+            pass_id=t("office.card.new_id"),
+            office=clean(self.office.settings.office.name),
+            checkpoints=", ".join(request.checkpoints)
+            if request and request.checkpoints
+            else t("checkpoints.all"),
+            occupants=values["occupants"].strip(),
+        )
+        self.query_one(CardPreview).show(text, category, None)
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        for name in FORM_FIELDS:
+            self.query_one(f"#e-{name}", Static).update(plain(errors.get(name, "")))
+
+    def action_submit(self) -> None:
+        t = self.office.t
+        request, errors = validate_form(
+            self.values(), t, tz=self.office.settings.ui.timezone,
+            valid_days=self.office.settings.office.valid_days, now=self.office.clock(),
+        )  # fmt: skip
+        self.show_errors(errors)
+        if request is None:
+            first = next(name for name in FORM_FIELDS if name in errors)
+            self.query_one(f"#f-{first}").focus()
+            self.notify(t("office.form.fix", count=len(errors)), severity="error", markup=False)
+            return
+        same = self.office.registry.find_same(request)
+        if same is not None:
+            self.show_issued(same)
+            self.notify(t("office.form.exists", pass_id=same.data.pass_id), severity="warning", markup=False)
+            return
+        try:
+            issued = self.office.issue(request)
+        except CheckpointError as exc:
+            self.office.report_error(exc)
+            return
+        self.show_issued(issued)
+        self.notify(
+            t("office.form.issued", pass_id=issued.data.pass_id, plate=display_plate(issued.data.plate)),
+            markup=False,
+        )
+
+    def show_issued(self, issued: IssuedPass) -> None:
+        text = card_text(issued, office=self.office.settings.office.name, tz=self.office.settings.ui.timezone)
+        text = replace(text, category_en=self.office.t(f"category.{issued.data.category.value}"))
+        if self.office.t.lang == "zh":
+            text = replace(text, category_en="")
+        self.query_one(CardPreview).show(text, issued.data.category, fast_matrix(issued.payload))
+        self.query_one("#issued-note", Static).update(
+            plain(self.office.t("office.form.issued_note", pass_id=issued.data.pass_id))
+        )
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+class PassDetailScreen(Screen[None]):
+    """One pass in full, with its card and QR; revoke, renew, save the card."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("f4", "revoke", "Revoke"),
+        Binding("f5", "renew", "Renew"),
+        Binding("f9", "save_card", "Save card"),
+    ]
+
+    def __init__(self, pass_id: str) -> None:
+        super().__init__()
+        self.pass_id = pass_id
+
+    @property
+    def office(self) -> OfficeApp:
+        return cast("OfficeApp", self.app)
+
+    @property
+    def issued(self) -> IssuedPass:
+        return self.office.registry.get(self.pass_id)
+
+    def compose(self) -> ComposeResult:
+        t = self.office.t
+        translate_office_bindings(self, t)
+        yield Header()
+        with Horizontal(id="detail"):
+            with VerticalScroll(id="detail-scroll"):
+                yield CardPreview(card_labels(t), "", id="detail-card")
+            yield Static(Content(""), id="detail-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        t = self.office.t
+        issued = self.issued
+        text = card_text(issued, office=self.office.settings.office.name, tz=self.office.settings.ui.timezone)
+        text = replace(text, category_en="" if t.lang == "zh" else text.category_en)
+        self.query_one(CardPreview).show(text, issued.data.category, fast_matrix(issued.payload))
+        now = self.office.clock()
+        lines = [t("office.detail.status", status=status_text(t, pass_status(issued, now)))]
+        lines.append(t("office.detail.issued", at=fmt_local(issued.data.issued_at, self.office.tz)))
+        lines.append(t("office.detail.key", key_id=issued.data.key_id))
+        if issued.replaces:
+            lines.append(t("office.detail.replaces", pass_id=issued.replaces))
+        if issued.revoked_at is not None:
+            lines.append(
+                t(
+                    "office.detail.revoked",
+                    at=fmt_local(issued.revoked_at, self.office.tz),
+                    reason=clean(issued.revoke_reason or ""),
+                )
+            )
+        self.query_one("#detail-status", Static).update(plain_lines(lines))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("revoke", "renew") and self.is_mounted and self.issued.revoked_at is not None:
+            return None
+        return True
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_revoke(self) -> None:
+        start_revoke(self.office, self.issued, self.show)
+
+    def action_renew(self) -> None:
+        def renewed(new_id: str) -> None:
+            self.pass_id = new_id
+            self.show()
+
+        start_renew(self.office, self.issued, renewed)
+
+    def action_save_card(self) -> None:
+        from checkpoint.cards import write_card
+
+        issued = self.issued
+        folder = self.office.home.exports
+        path = folder / f"{issued.data.pass_id}_{issued.data.plate}.pdf"
+        try:
+            write_card(
+                issued, path, office=self.office.settings.office.name, tz=self.office.settings.ui.timezone
+            )
+        except CheckpointError as exc:
+            self.office.report_error(exc)
+            return
+        self.notify(self.office.t("office.detail.saved", path=str(path)), markup=False, timeout=8)

@@ -1,0 +1,252 @@
+"""The office's modals: revoke (reason + confirmation), renew, export to a folder, key rotation, help."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from checkpoint.batch import renewal_window
+from checkpoint.errors import CheckpointError
+from checkpoint.plates import display_plate
+from checkpoint.registry import IssuedPass
+from checkpoint.text import has_unsafe
+from checkpoint.timeutil import fmt_local, parse_when
+
+from ..safe import plain
+from .office import translate_office_bindings
+
+if TYPE_CHECKING:
+    from ..office_app import OfficeApp
+
+MODAL_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 76; max-width: 100%; height: auto; max-height: 100%;
+                    border: thick $primary; background: $surface; padding: 1 2; }}
+{name} .title {{ text-style: bold; margin: 0 0 1 0; }}
+{name} .warning {{ color: $warning; margin: 0 0 1 0; }}
+{name} .error {{ color: $error; height: auto; }}
+{name} Input {{ margin: 0 0 1 0; }}
+"""
+
+
+class OfficeModal(ModalScreen[object]):
+    """Confirm with ctrl+s (or enter in the last field), cancel with escape."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "confirm", "Confirm", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    @property
+    def office(self) -> OfficeApp:
+        return cast("OfficeApp", self.app)
+
+    def on_mount(self) -> None:
+        translate_office_bindings(self, self.office.t)
+        self.refresh_bindings()
+        inputs = self.query(Input)
+        if inputs:
+            inputs.first().focus()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_confirm()
+
+    def error(self, text: str) -> None:
+        self.query_one("#error", Static).update(plain(text))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_confirm(self) -> None:  # pragma: no cover - every modal overrides it
+        raise NotImplementedError
+
+
+class RevokeScreen(OfficeModal):
+    DEFAULT_CSS = MODAL_CSS.format(name="RevokeScreen")
+
+    def __init__(self, issued: IssuedPass) -> None:
+        super().__init__()
+        self.issued = issued
+
+    def compose(self) -> ComposeResult:
+        t = self.office.t
+        d = self.issued.data
+        with Vertical():
+            yield Static(
+                plain(
+                    t("office.revoke.title", pass_id=d.pass_id, plate=display_plate(d.plate), holder=d.holder)
+                ),
+                classes="title",
+            )
+            yield Static(plain(t("office.revoke.warning")), classes="warning")
+            yield Label(t("field.reason"))
+            yield Input(placeholder=t("office.revoke.reason_hint"), id="reason")
+            yield Static(Content(""), id="error", classes="error")
+        yield Footer()
+
+    def action_confirm(self) -> None:
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.error(self.office.t("office.revoke.need_reason"))
+            return
+        if has_unsafe(reason) or len(reason) > 200:
+            self.error(self.office.t("office.error.unsafe"))
+            return
+        self.dismiss(reason)
+
+
+class RenewScreen(OfficeModal):
+    DEFAULT_CSS = MODAL_CSS.format(name="RenewScreen")
+
+    def __init__(self, issued: IssuedPass) -> None:
+        super().__init__()
+        self.issued = issued
+
+    def compose(self) -> ComposeResult:
+        t = self.office.t
+        d = self.issued.data
+        start, end = renewal_window(
+            self.issued, now=self.office.clock(), valid_days=self.office.settings.office.valid_days
+        )
+        with Vertical():
+            yield Static(
+                plain(t("office.renew.title", pass_id=d.pass_id, plate=display_plate(d.plate))),
+                classes="title",
+            )
+            yield Static(plain(t("office.renew.explain")), classes="warning")
+            yield Label(t("field.valid_from"))
+            yield Input(fmt_local(start, self.office.tz), id="valid_from")
+            yield Label(t("field.valid_until"))
+            yield Input(fmt_local(end, self.office.tz)[:10], id="valid_until")
+            yield Static(Content(""), id="error", classes="error")
+        yield Footer()
+
+    def action_confirm(self) -> None:
+        t = self.office.t
+        try:
+            start = parse_when(self.query_one("#valid_from", Input).value, self.office.tz)
+            end = parse_when(self.query_one("#valid_until", Input).value, self.office.tz, end_of_day=True)
+        except CheckpointError:
+            self.error(t("office.error.date"))
+            return
+        if end <= start:
+            self.error(t("office.error.order"))
+            return
+        window: tuple[datetime, datetime] = (start, end)
+        self.dismiss(window)
+
+
+class ExportScreen(OfficeModal):
+    """Write trust.json and a newly signed revocations.json to a folder (a USB stick)."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="ExportScreen")
+
+    def __init__(self, default: Path) -> None:
+        super().__init__()
+        self.default = default
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        t = self.office.t
+        with Vertical():
+            yield Static(plain(t("office.export.title")), classes="title")
+            yield Static(plain(t("office.export.explain")), classes="warning")
+            yield Label(t("office.export.folder"))
+            yield Input(str(self.default), id="folder")
+            yield ProgressBar(total=3, show_eta=False, id="progress")
+            yield Static(Content(""), id="result")
+            yield Static(Content(""), id="error", classes="error")
+        yield Footer()
+
+    def action_confirm(self) -> None:
+        if self.running:
+            return
+        text = self.query_one("#folder", Input).value.strip()
+        if not text:
+            self.error(self.office.t("office.export.need_folder"))
+            return
+        self.running = True
+        self.error("")
+        self.export(Path(text).expanduser())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export")
+    def export(self, folder: Path) -> None:
+        worker = get_current_worker()
+        self.app.call_from_thread(self._progress, 1)
+        try:
+            trust_path, list_path, rlist = self.office.export_files(folder)
+        except CheckpointError as exc:
+            self.app.call_from_thread(self._failed, exc.message)
+            return
+        if worker.is_cancelled:
+            return
+        self.app.call_from_thread(self._progress, 3)
+        self.app.call_from_thread(self._done, trust_path, list_path, rlist.seq, len(rlist.entries))
+
+    def _progress(self, step: int) -> None:
+        self.query_one("#progress", ProgressBar).update(progress=step)
+
+    def _failed(self, message: str) -> None:
+        self.running = False
+        self.error(message)
+
+    def _done(self, trust_path: Path, list_path: Path, seq: int, count: int) -> None:
+        self.running = False
+        t = self.office.t
+        text = t(
+            "office.export.done", trust=str(trust_path), revocations=str(list_path), seq=seq, count=count
+        )
+        self.query_one("#result", Static).update(plain(text))
+        self.office.notify(text, markup=False, timeout=8)
+
+
+class RotateScreen(OfficeModal):
+    """Make a new signing key, after saying plainly what that means."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="RotateScreen")
+
+    def compose(self) -> ComposeResult:
+        t = self.office.t
+        days = self.office.settings.office.key_grace_days
+        until = fmt_local(self.office.clock() + timedelta(days=days), self.office.tz)
+        with Vertical():
+            yield Static(plain(t("office.rotate.title")), classes="title")
+            yield Static(plain(t("office.rotate.warning", days=days, until=until)), classes="warning")
+            yield Static(plain(t("office.rotate.confirm")))
+            yield Static(Content(""), id="error", classes="error")
+        yield Footer()
+
+    def action_confirm(self) -> None:
+        try:
+            old, new = self.office.rotate_key()
+        except CheckpointError as exc:
+            self.error(exc.message)
+            return
+        until = fmt_local(old.valid_until, self.office.tz) if old.valid_until else "-"
+        self.office.notify(
+            self.office.t("office.rotate.done", new=new.key_id, old=old.key_id, until=until),
+            markup=False,
+            timeout=10,
+        )
+        self.dismiss(new.key_id)
+
+
+class OfficeHelpScreen(OfficeModal):
+    DEFAULT_CSS = MODAL_CSS.format(name="OfficeHelpScreen")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1", "cancel", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content(self.office.t("office.help")))
+        yield Footer()
