@@ -5,7 +5,7 @@
 set -euo pipefail
 
 need=()
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+have_lib() { ldconfig -p 2>/dev/null | grep -F "$1" >/dev/null; }  # not grep -q: under pipefail, SIGPIPE would fail it
 have_lib 'libzbar.so.0' || need+=(libzbar0)
 [ -e /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || need+=(fonts-droid-fallback)
 if [ "${1:-}" = "--test" ]; then
