@@ -1,0 +1,220 @@
+"""The audit TUI driven by Pilot: filtering, paging, detail with the chain link, verification, export,
+hostile text shown literally."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Select, Static
+
+from checkpoint.loadgen import build_log
+from checkpoint.paths import Home
+from checkpoint.settings import Settings
+from tests.test_audit_data import HOSTILE, alter, build_sample, raw_rows
+from tui.audit_app import AuditApp, make_app
+from tui.screens.audit import AuditScreen
+from tui.screens.audit_modals import DetailScreen, VerifyScreen
+
+SIZE = (130, 42)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    home = Home(tmp_path / "office").ensure()
+    build_sample(home.log_db)
+    return home
+
+
+def _app(home: Home, language: str = "en") -> AuditApp:
+    return make_app(home, Settings(), language=language)
+
+
+async def _settle(pilot, app: AuditApp) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _screen(app: AuditApp) -> AuditScreen:
+    return next(s for s in app.screen_stack if isinstance(s, AuditScreen))
+
+
+def _text(widget: Static) -> str:
+    return str(widget.render())
+
+
+def _plates(table: DataTable) -> list[str]:  # type: ignore[type-arg]
+    return [str(table.get_row_at(i)[7]) for i in range(table.row_count)]
+
+
+async def test_lists_everything_newest_first_with_the_clone_flagged(home: Home) -> None:
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        table = screen.query_one("#entries", DataTable)
+        assert table.row_count == len(raw_rows(home.log_db))
+        assert "14 entries match" in _text(screen.query_one("#status", Static))
+        assert "Clone alerts: 1" in _text(screen.query_one("#status", Static))
+        flags = [str(table.get_row_at(i)[11]) for i in range(table.row_count)]
+        assert flags.count("CLONE?") == 2
+        assert "Traffic by hour" in _text(screen.query_one("#chart"))  # type: ignore[arg-type]
+
+
+async def test_filtering_by_plate_station_and_dates(home: Home) -> None:
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        table = screen.query_one("#entries", DataTable)
+        await pilot.press("f2")
+        screen.query_one("#plate", Input).value = "a·666"
+        screen.query_one("#plate", Input).focus()
+        await pilot.press("enter")
+        await _settle(pilot, app)
+        assert _plates(table) == ["鄂A·66666", "鄂A·66666"]
+        screen.query_one("#plate", Input).value = ""
+        screen.query_one("#station", Select).value = "north-gate"
+        screen.query_one("#from", Input).value = "2026-02-03"
+        screen.query_one("#until", Input).value = "2026-02-03"
+        await pilot.press("f5")
+        await _settle(pilot, app)
+        expected = [r for r in raw_rows(home.log_db) if r["station_id"] == "north-gate"][
+            1:
+        ]  # not the day before
+        assert table.row_count == len(expected) == 7
+        await pilot.press("escape")
+        await _settle(pilot, app)
+        assert table.row_count == 14
+
+
+async def test_a_bad_date_is_one_sentence_and_keeps_the_results(home: Home) -> None:
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        screen.query_one("#from", Input).value = "yesterday-ish"
+        await pilot.press("f5")
+        await pilot.pause()
+        assert screen.query_one("#entries", DataTable).row_count == 14
+        assert any("is not a date or time" in str(n.message) for n in app._notifications)
+
+
+async def test_detail_shows_the_chain_link_and_hostile_text_literally(home: Home) -> None:
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        table = _screen(app).query_one("#entries", DataTable)
+        row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[8]) == "HOST0001")
+        assert str(table.get_row_at(row)[7]) == "[/]"
+        table.move_cursor(row=row)
+        table.focus()
+        await pilot.press("enter")
+        await _settle(pilot, app)
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        fields = _text(detail.query_one("#detail-fields", Static))
+        assert HOSTILE[0] in fields and "[/]" in fields and HOSTILE[3] in fields
+        assert "\x1b" not in fields and "␛[31mred␛[0m" in fields
+        chain = _text(detail.query_one("#detail-chain", Static))
+        assert detail.check is not None and detail.check.hash in chain
+        assert "This entry verifies" in chain and "Sealed by the station at entry 6" in chain
+        await pilot.press("escape")
+        assert isinstance(app.screen, AuditScreen)
+        assert app.is_running  # the [@click=app.quit] text did not quit anything
+
+
+async def test_detail_of_an_altered_entry_says_so(home: Home) -> None:
+    alter(home.log_db, "north-gate", 3, "鄂A12345", "鄂A00000")
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        table = _screen(app).query_one("#entries", DataTable)
+        row = next(
+            i
+            for i in range(table.row_count)
+            if str(table.get_row_at(i)[1]) == "north-gate" and str(table.get_row_at(i)[2]) == "3"
+        )
+        table.move_cursor(row=row)
+        table.focus()
+        await pilot.press("enter")
+        await _settle(pilot, app)
+        assert "DOES NOT VERIFY" in _text(app.screen.query_one("#detail-chain", Static))
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+async def test_verification_shows_progress_and_a_clear_verdict(home: Home, tampered: bool) -> None:
+    if tampered:
+        alter(home.log_db, "east-bridge", 2, "鄂A66666", "鄂A66667")
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("f6")
+        await _settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, VerifyScreen) and screen.result is not None
+        status = _text(screen.query_one("#verify-status", Static))
+        if tampered:
+            assert "TAMPERED" in status and "east-bridge: first bad entry 2" in status
+            assert screen.has_class("bad")
+        else:
+            assert "VERIFIED: 14 entries" in status and screen.has_class("ok")
+        assert screen.query_one("ProgressBar").percentage == 1.0  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        assert isinstance(app.screen, AuditScreen)
+
+
+async def test_export_writes_the_current_filter(home: Home) -> None:
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        screen.query_one("#fevers").value = True  # type: ignore[attr-defined]
+        await _settle(pilot, app)
+        assert screen.query_one("#entries", DataTable).row_count == 2
+        await pilot.press("f7")
+        await _settle(pilot, app)
+        assert screen.last_export is not None
+        data = Path(screen.last_export).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.DictReader(io.StringIO(data[3:].decode())))
+        assert [r["plate"] for r in rows] == ["鄂A44444", "鄂A55555"]
+
+
+async def test_pages_load_as_the_cursor_moves_down(tmp_path: Path) -> None:
+    home = Home(tmp_path / "big").ensure()
+    build_log(home.log_db, 700, stations=2, seed=3)
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        table = _screen(app).query_one("#entries", DataTable)
+        assert table.row_count == 200
+        table.focus()
+        for _ in range(4):
+            table.move_cursor(row=table.row_count - 1)
+            await _settle(pilot, app)
+        assert table.row_count == 700
+        keys = [(str(table.get_row_at(i)[1]), int(str(table.get_row_at(i)[2]))) for i in range(700)]
+        assert len(set(keys)) == 700
+
+
+async def test_chinese_screen(home: Home) -> None:
+    app = _app(home, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        assert "共 14 条符合" in _text(screen.query_one("#status", Static))
+        table = screen.query_one("#entries", DataTable)
+        assert {str(table.get_row_at(i)[4]) for i in range(table.row_count)} == {"放行", "禁止通行"}
+        assert "分时段通行情况" in _text(screen.query_one("#chart"))  # type: ignore[arg-type]
+
+
+def test_no_log_is_one_sentence(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    home = Home(tmp_path / "empty").ensure()
+    result = run_cli(home, "audit")
+    assert result.exit_code == 2 and "There is no traffic log" in result.output

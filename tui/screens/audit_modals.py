@@ -1,0 +1,249 @@
+"""The audit modals: one entry's details with its chain link, the verification with its progress bar,
+and the help."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Footer, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from checkpoint import audit
+from checkpoint.audit import CloneAlert, EntryCheck
+from checkpoint.chain import VerifyResult
+from checkpoint.plates import display_plate
+from checkpoint.store import Entry, open_reader, verify_log
+
+from ..i18n import Translator
+from ..safe import plain
+from .audit import translate_audit_bindings
+
+if TYPE_CHECKING:
+    from ..audit_app import AuditApp
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class DetailScreen(ModalScreen[None]):
+    """Everything the log says about one entry, and whether its chain link holds."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,q", "close", "Close")]
+
+    def __init__(self, app: AuditApp, entry: Entry, alerts: Sequence[CloneAlert]) -> None:
+        super().__init__()
+        self.audit_app = app
+        self.entry = entry
+        self.alerts = list(alerts)
+        self.check: EntryCheck | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail"):
+            yield Static(id="detail-title")
+            yield Static(id="detail-fields")
+            yield Static(id="detail-chain")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_audit_bindings(self, self.audit_app.t)
+        t = self.audit_app.t
+        e = self.entry
+        self.query_one("#detail-title", Static).update(
+            Content(t("audit.detail.title", station=e.station_id, seq=e.seq)).stylize("bold")
+        )
+        self.query_one("#detail-fields", Static).update(self.fields())
+        self.query_one("#detail-chain", Static).update(plain("…"))
+        self.run_check()
+
+    def fields(self) -> Content:
+        t = self.audit_app.t
+        e = self.entry
+        tz = self.audit_app.tz
+        temps = " ".join(f"{x / 10:.1f}" for x in e.temperatures)
+        rows: list[tuple[str, object]] = [
+            (t("field.time"), e.ts.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")),
+            (t("field.station"), e.station_id),
+            (t("field.direction"), t(f"direction.{e.direction.value}")),
+            (t("field.decision"), t(f"verdict.{e.verdict.value}")),
+            (t("field.reason"), t(f"reason.{e.reason.value}")),
+            (t("field.category"), t(f"category.{e.category}") if e.category else "-"),
+            (t("field.plate"), display_plate(e.plate) if e.plate else "-"),
+            (t("field.pass_id"), e.pass_id or "-"),
+            (t("field.holder"), t("audit.detail.purged") if e.purged else (e.holder or "-")),
+            (t("field.org"), e.org or "-"),
+            (t("field.occupants"), "-" if e.occupants is None else e.occupants),
+            (t("field.temperature"), t("audit.detail.purged") if e.purged else (temps or "-")),
+            (t("field.operator"), e.operator),
+            (t("field.leader"), e.leader),
+        ]
+        if e.denied_for is not None:
+            rows.append((t("audit.detail.denied_for"), t(f"reason.{e.denied_for.value}")))
+        if e.override_by or e.override_reason:
+            rows.append((t("audit.detail.override"), f"{e.override_by or '-'}: {e.override_reason or '-'}"))
+        if e.warnings:
+            rows.append((t("audit.detail.warnings"), ", ".join(t(f"reason.{w.value}") for w in e.warnings)))
+        if e.note:
+            rows.append((t("audit.detail.note"), e.note))
+        rows.append((t("audit.detail.id"), e.id))
+        lines = [Content(f"{label}: ").stylize("bold") + plain(value, limit=200) for label, value in rows]
+        for alert in self.alerts:
+            note = t(
+                "audit.clone.note",
+                first=alert.first.station_id,
+                second=alert.second.station_id,
+                minutes=max(1, round(alert.gap.total_seconds() / 60)),
+            )
+            lines.append(plain(note).stylize("bold $warning"))
+        return Content("\n").join(lines)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def run_check(self) -> None:
+        conn = open_reader(self.audit_app.log_path)
+        try:
+            check = audit.check_entry(conn, self.entry.station_id, self.entry.seq)
+        finally:
+            conn.close()
+        self.app.call_from_thread(self.show_check, check)
+
+    def show_check(self, check: EntryCheck | None) -> None:
+        self.check = check
+        t = self.audit_app.t
+        target = self.query_one("#detail-chain", Static)
+        if check is None:
+            target.update(plain(t("audit.detail.missing")).stylize("bold $error"))
+            return
+        lines = [
+            Content(t("audit.detail.chain")).stylize("bold underline"),
+            Content(f"{t('audit.detail.prev_hash')}: ").stylize("bold") + plain(check.prev_hash),
+            Content(f"{t('audit.detail.hash')}: ").stylize("bold") + plain(check.hash),
+            plain(t("audit.detail.verified")).stylize("bold $success")
+            if check.ok
+            else plain(t("audit.detail.altered")).stylize("bold $error"),
+        ]
+        if check.sealed_at_seq is None:
+            lines.append(plain(t("audit.detail.unsealed")))
+        elif check.seal_ok is False:
+            lines.append(plain(t("audit.detail.seal_bad", seq=check.sealed_at_seq)).stylize("bold $error"))
+        else:
+            lines.append(plain(t("audit.detail.sealed", seq=check.sealed_at_seq)))
+        target.update(Content("\n").join(lines))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class VerifyScreen(ModalScreen[VerifyResult | None]):
+    """Recompute every chain and check every seal in a thread, with a progress bar and a clear verdict."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
+
+    def __init__(self, log_path: Path, t: Translator) -> None:
+        super().__init__()
+        self.log_path = log_path
+        self.t = t
+        self.result: VerifyResult | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="verify"):
+            yield Static(Content(self.t("audit.verify.title")).stylize("bold"), id="verify-title")
+            yield ProgressBar(id="verify-progress", show_eta=False)
+            yield Static(id="verify-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_audit_bindings(self, self.t)
+        self.run_verify()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def run_verify(self) -> None:
+        worker = get_current_worker()
+        last = [0]
+
+        def progress(done: int, total: int) -> None:
+            if worker.is_cancelled:
+                raise _Cancelled
+            if done - last[0] >= 20_000 or done >= total:
+                last[0] = done
+                self.app.call_from_thread(self.show_progress, done, total)
+
+        try:
+            result = verify_log(self.log_path, None, progress)
+        except _Cancelled:
+            return
+        self.app.call_from_thread(self.show_result, result)
+
+    def show_progress(self, done: int, total: int) -> None:
+        self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
+        self.query_one("#verify-status", Static).update(
+            plain(self.t("audit.verify.running", done=done, total=total))
+        )
+
+    def show_result(self, result: VerifyResult) -> None:
+        self.result = result
+        t = self.t
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(result.entries, 1), progress=max(result.entries, 1))
+        lines = [
+            plain(t("audit.verify.ok", entries=result.entries)).stylize("bold $success")
+            if result.ok
+            else plain(t("audit.verify.bad")).stylize("bold $error")
+        ]
+        for s in result.stations:
+            if s.ok:
+                lines.append(
+                    plain(
+                        t(
+                            "audit.verify.station_ok",
+                            station=s.station_id,
+                            entries=s.entries,
+                            sealed=s.last_sealed_seq,
+                        )
+                    )
+                )
+            else:
+                lines.append(
+                    plain(
+                        t(
+                            "audit.verify.station_bad",
+                            station=s.station_id,
+                            seq=s.first_bad_seq,
+                            problem=s.problem,
+                        )
+                    ).stylize("$error")
+                )
+        self.query_one("#verify-status", Static).update(Content("\n").join(lines))
+        self.add_class("ok" if result.ok else "bad")
+
+    def action_close(self) -> None:
+        self.workers.cancel_all()
+        self.dismiss(self.result)
+
+
+class AuditHelpScreen(ModalScreen[None]):
+    """F1: what every key does."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "close", "Close")]
+
+    def __init__(self, t: Translator) -> None:
+        super().__init__()
+        self.t = t
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="audit-help"):
+            yield Static(Content(self.t("audit.help.text")))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_audit_bindings(self, self.t)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
