@@ -122,10 +122,14 @@ async def _replay(
     facts = Facts(direction=Direction.IN)
     latencies: list[float] = []
     decode_ms: list[float] = []
+    append_ms: list[float] = []
+    frames_late: list[int] = []
+    decided: list[float] = []
     allowed = 0
     store = await LogStore.open(db, "bench")
     worker = threading.Thread(target=work, daemon=True)
     started = time.monotonic()
+    cpu_started = time.process_time()
     worker.start()
     try:
         while (event := await events.get()) is not None:
@@ -137,20 +141,25 @@ async def _replay(
                 shift=Shift("bench", "-"),
                 raw_hash=raw_hash(detection.raw),
             )
+            appending = time.monotonic()
             await store.append(draft)
             logged = time.monotonic()
+            append_ms.append((logged - appending) * 1000)
             allowed += int(decision.allowed)
             decode_ms.append((detection.decoded_ts - detection.frame_ts) * 1000)
             index = first.get(detection.raw)
             if index is not None:  # a frame the offline pass missed but the pipeline read counts too
+                frames_late.append(max(0, detection.frame_index - index))
                 index = min(index, detection.frame_index)
             if index is not None and index in capture.arrivals:
                 latencies.append((logged - capture.arrivals[index]) * 1000)
+                decided.append((appending - capture.arrivals[index]) * 1000)
     finally:
         stop.set()
         worker.join(timeout=5)
         await store.close()
     elapsed = time.monotonic() - started
+    cpu = time.process_time() - cpu_started
     frames_in = len(capture.arrivals)
     info = {
         "passes": len(passes),
@@ -161,6 +170,12 @@ async def _replay(
         "frames_decoded": service.frames,
         "decoded_fps": service.frames / max(elapsed, 1e-9),
         "camera_fps": frames_in / max(elapsed, 1e-9),
+        "cpu_percent_of_one_core": 100 * cpu / max(elapsed, 1e-9),
+        "append_p50_ms": statistics.median(append_ms) if append_ms else float("nan"),
+        "append_p95_ms": _percentile(append_ms, 0.95),
+        "frames_late_max": max(frames_late, default=0),
+        "decided_p50_ms": statistics.median(decided) if decided else float("nan"),
+        "decided_p95_ms": _percentile(decided, 0.95),
     }
     return latencies, decode_ms, info
 
@@ -229,5 +244,14 @@ def register(group: click.Group) -> None:
         click.echo(
             f"frame -> decoded: p50 {figures['decode_p50_ms']:.1f} ms, p95 {figures['decode_p95_ms']:.1f} ms; "
             f"camera {info['camera_fps']:.1f} fps delivered, {info['decoded_fps']:.1f} fps decoded "
-            f"({info['frames_decoded']}/{info['frames_delivered']} frames)"
+            f"({info['frames_decoded']}/{info['frames_delivered']} frames); "
+            f"CPU {info['cpu_percent_of_one_core']:.0f} % of one core (capture + decode + verify + log)"
+        )
+        click.echo(
+            f"first decodable frame -> decision, before the log append: p50 {info['decided_p50_ms']:.1f} ms, "
+            f"p95 {info['decided_p95_ms']:.1f} ms"
+        )
+        click.echo(
+            f"log append (fsync): p50 {info['append_p50_ms']:.1f} ms, p95 {info['append_p95_ms']:.1f} ms; "
+            f"decided at most {info['frames_late_max']} frames after the first decodable one"
         )

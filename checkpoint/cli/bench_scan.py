@@ -24,6 +24,7 @@ from ..errors import CheckpointError
 from .context import progress_line
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CORPUS_TIME = datetime(2026, 2, 3, 4, 0, tzinfo=UTC)  # passes in the corpus are issued "now" = this
 HOLDERS = ("张三", "李四", "王五", "赵六", "陈静", "刘洋")
 ORGS = ("县人民医院", "镇卫生院", "县公安局", "镇政府", "县疾控中心", "县消防救援大队")
 
@@ -207,7 +208,7 @@ def register(group: click.Group) -> None:
             except ValueError as exc:
                 raise CheckpointError(str(exc)) from exc
         else:
-            texts, _trust = sample_passes(8, seed=seed)
+            texts, _trust = sample_passes(8, seed=seed, now=CORPUS_TIME)  # same texts, same frames
             samples = list(generate(texts, frames_per_category=frames_per_category, seed=seed))
             if corpus_dir is not None:
                 write_corpus(corpus_dir, samples)
