@@ -24,7 +24,6 @@ import binascii
 import json
 import re
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,11 +37,11 @@ from .fsutil import atomic_write
 from .keys import key_id_of, public_from_raw, raw_public, verify_signature
 from .models import Direction, Reason, Verdict
 from .passes import CHECKPOINT_ID
-from .store import LogStore, open_reader
+from .store import INSERT_COLUMNS, INSERT_SQL, LogStore, open_reader
 from .timeutil import to_micros, utcnow
 
-FORMAT = "checkpoint-bundle/1"
-COLUMNS = (*chain.CHAINED, "hash", "personal", "salt")
+FORMAT = "checkpoint-bundle/2"
+COLUMNS = INSERT_COLUMNS  # body (the hashed canonical JSON array), hash, personal, salt
 SHIFT_COLUMNS = ("id", "station_id", "operator", "leader", "started", "ended", "sealed_seq")
 MAX_BYTES = 2_000_000_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -176,7 +175,7 @@ async def export_bundle(
         ]
     finally:
         conn.close()
-    to_seq = int(entries[-1][1])
+    to_seq = start + len(entries) - 1
     body = {
         "station_id": station_id,
         "station_name": station_name,
@@ -198,7 +197,7 @@ async def export_bundle(
         "signature": _b64(key.sign(_message(body_bytes))),
     }
     atomic_write(out, json.dumps(wrapper, ensure_ascii=False).encode())
-    _remember(state_root, station_id, to_seq, str(entries[-1][COLUMNS.index("hash")]))
+    _remember(state_root, station_id, to_seq, str(entries[-1][1]))
     return ExportResult(out, station_id, start, to_seq, len(seals))
 
 
@@ -215,12 +214,12 @@ class Bundle:
     from_seq: int
     to_seq: int
     prev_hash: str
-    entries: list[tuple[Any, ...]]
+    entries: list[tuple[str, str, str | None, bytes | None]]
     seals: list[tuple[str, int, str, int, str, bytes]]
     shifts: list[tuple[Any, ...]]
 
     def hash_at(self, seq: int) -> str:
-        return str(self.entries[seq - self.from_seq][COLUMNS.index("hash")])
+        return self.entries[seq - self.from_seq][1]
 
 
 def read_bundle(path: Path) -> Bundle:
@@ -270,49 +269,54 @@ def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519Public
     raw_entries = body["entries"]
     if from_seq < 1 or to_seq - from_seq + 1 != len(raw_entries) or not _HEX64.match(prev):
         raise CheckpointError(f"{refuse} its entry range does not add up.")
-    memory = sqlite3.connect(":memory:")
-    entries: list[tuple[Any, ...]] = []
-    try:
-        hash_index = COLUMNS.index("hash")
-        for offset, values in enumerate(raw_entries):
-            seq = from_seq + offset
-            if not isinstance(values, list) or len(values) != len(COLUMNS):
-                raise CheckpointError(f"{refuse} entry {seq} is damaged.")
-            row = dict(zip(COLUMNS, values, strict=True))
-            for column, value in row.items():
-                if not (
-                    value is None or isinstance(value, str) or (isinstance(value, int) and value is not True)
-                ):
-                    raise CheckpointError(f"{refuse} entry {seq} has a bad {column}.")
-            if row["station_id"] != station_id:
-                raise CheckpointError(f"{refuse} entry {seq} belongs to another station.")
-            if row["seq"] != seq:
-                raise CheckpointError(f"{refuse} entry {seq} is missing (the next one is {row['seq']}).")
-            for column, allowed in _ENUMS.items():
-                if row[column] not in allowed:
-                    raise CheckpointError(f"{refuse} entry {seq} has an unknown {column}.")
-            if row["denied_for"] is not None and row["denied_for"] not in _REASONS:
-                raise CheckpointError(f"{refuse} entry {seq} has an unknown reason.")
-            if any(w not in _REASONS for w in str(row["warnings"]).split(",") if w):
-                raise CheckpointError(f"{refuse} entry {seq} has an unknown warning.")
-            if not isinstance(row["ts"], int) or not isinstance(row["fevers"], int):
-                raise CheckpointError(f"{refuse} entry {seq} has a bad time or fever count.")
-            if row["prev_hash"] != prev:
-                raise CheckpointError(
-                    f"{refuse} entry {seq} does not link to entry {seq - 1} (the chain is broken)."
-                )
-            canonical = memory.execute(chain.CANONICAL_PARAMS_SQL, values[: len(chain.CHAINED)]).fetchone()[0]
-            if chain.entry_hash(canonical) != row["hash"]:
-                raise CheckpointError(f"{refuse} entry {seq} was altered (its hash does not match).")
-            salt = None if row["salt"] is None else _unb64(row["salt"], f"the salt of entry {seq}")
-            if row["personal"] is not None and chain.commitment(salt, row["personal"]) != row["commitment"]:
-                raise CheckpointError(f"{refuse} the personal fields of entry {seq} were altered.")
-            fixed = list(values)
-            fixed[-1] = salt
-            entries.append(tuple(fixed))
-            prev = str(values[hash_index])
-    finally:
-        memory.close()
+    entries: list[tuple[str, str, str | None, bytes | None]] = []
+    for offset, item in enumerate(raw_entries):
+        seq = from_seq + offset
+        if not isinstance(item, list) or len(item) != len(COLUMNS):
+            raise CheckpointError(f"{refuse} entry {seq} is damaged.")
+        text, digest, personal, salt_text = item
+        if (
+            not isinstance(text, str)
+            or not isinstance(digest, str)
+            or not (personal is None or isinstance(personal, str))
+        ):
+            raise CheckpointError(f"{refuse} entry {seq} is damaged.")
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CheckpointError(f"{refuse} entry {seq} is damaged.") from exc
+        if not isinstance(values, list) or len(values) != len(chain.CHAINED):
+            raise CheckpointError(f"{refuse} entry {seq} is damaged.")
+        row = dict(zip(chain.CHAINED, values, strict=True))
+        for column, value in row.items():
+            if not (
+                value is None or isinstance(value, str) or (isinstance(value, int) and value is not True)
+            ):
+                raise CheckpointError(f"{refuse} entry {seq} has a bad {column}.")
+        if row["station_id"] != station_id:
+            raise CheckpointError(f"{refuse} entry {seq} belongs to another station.")
+        if row["seq"] != seq:
+            raise CheckpointError(f"{refuse} entry {seq} is missing (the next one is {row['seq']}).")
+        for column, allowed in _ENUMS.items():
+            if row[column] not in allowed:
+                raise CheckpointError(f"{refuse} entry {seq} has an unknown {column}.")
+        if row["denied_for"] is not None and row["denied_for"] not in _REASONS:
+            raise CheckpointError(f"{refuse} entry {seq} has an unknown reason.")
+        if any(w not in _REASONS for w in str(row["warnings"]).split(",") if w):
+            raise CheckpointError(f"{refuse} entry {seq} has an unknown warning.")
+        if not all(isinstance(row[c], int) for c in ("ts", "mono", "fevers")):
+            raise CheckpointError(f"{refuse} entry {seq} has a bad time or fever count.")
+        if row["prev_hash"] != prev:
+            raise CheckpointError(
+                f"{refuse} entry {seq} does not link to entry {seq - 1} (the chain is broken)."
+            )
+        if chain.canonical(values) != text or chain.entry_hash(text) != digest:
+            raise CheckpointError(f"{refuse} entry {seq} was altered (its hash does not match).")
+        salt = None if salt_text is None else _unb64(salt_text, f"the salt of entry {seq}")
+        if personal is not None and chain.commitment(salt, personal) != row["commitment"]:
+            raise CheckpointError(f"{refuse} the personal fields of entry {seq} were altered.")
+        entries.append((text, digest, personal, salt))
+        prev = digest
     bundle = Bundle(
         station_id=station_id,
         station_name=str(body.get("station_name", ""))[:80],
@@ -420,15 +424,13 @@ async def _merge(store: LogStore, bundle: Bundle, path: Path) -> ImportResult:
                         f"{refuse} its entry {seq} differs from the one already imported (a forked or altered log)."
                     )
             result.already = overlap_hi - bundle.from_seq + 1
-        new = [e for e in bundle.entries if int(e[1]) > head_seq]
+        new = bundle.entries[max(0, head_seq + 1 - bundle.from_seq) :]
         if pinned is None:
             await db.execute(
                 "INSERT INTO stations VALUES (?, ?, ?, ?)",
                 (bundle.station_id, raw_public(bundle.public_key), bundle.station_name, to_micros(utcnow())),
             )
-        await db.executemany(
-            f"INSERT INTO entries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", new
-        )
+        await db.executemany(INSERT_SQL, new)
         for seal in bundle.seals:
             if seal[1] < bundle.from_seq:
                 async with db.execute(

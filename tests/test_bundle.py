@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from checkpoint import bundle
+from checkpoint import bundle, chain
 from checkpoint.keys import read_private_key
 from checkpoint.paths import Home
 from checkpoint.store import LogStore, verify_log
@@ -118,8 +118,15 @@ def _rewrite(path: Path, change, key: Ed25519PrivateKey | None) -> None:  # type
     path.write_text(json.dumps(wrapper, ensure_ascii=False))
 
 
+def _edit_body(entry: list, column: str, value: object) -> None:  # type: ignore[type-arg]
+    """Change one chained field inside an entry's canonical body (the hash is left as it was)."""
+    values = json.loads(entry[0])
+    values[chain.CHAINED.index(column)] = value
+    entry[0] = chain.canonical(values)
+
+
 def _plate_of_entry_3(body: dict) -> None:  # type: ignore[type-arg]
-    body["entries"][2][bundle.COLUMNS.index("plate")] = "鄂A00000"
+    _edit_body(body["entries"][2], "plate", "鄂A00000")
 
 
 def _drop_entry_3(body: dict) -> None:  # type: ignore[type-arg]
@@ -128,11 +135,11 @@ def _drop_entry_3(body: dict) -> None:  # type: ignore[type-arg]
 
 
 def _unlink_entry_3(body: dict) -> None:  # type: ignore[type-arg]
-    body["entries"][2][bundle.COLUMNS.index("prev_hash")] = "0" * 64
+    _edit_body(body["entries"][2], "prev_hash", "0" * 64)
 
 
 def _fever_erased(body: dict) -> None:  # type: ignore[type-arg]
-    body["entries"][1][bundle.COLUMNS.index("personal")] = '{"holder":"张三","temperatures":[365]}'
+    body["entries"][1][2] = '{"holder":"张三","temperatures":[365]}'
 
 
 @pytest.mark.parametrize(
