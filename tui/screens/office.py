@@ -312,8 +312,8 @@ def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object])
     """Ask for a reason behind a confirmation, then revoke and republish the list."""
     from .office_forms import RevokeScreen
 
-    def finish(reason: str | None) -> None:
-        if reason is None:
+    def finish(reason: object) -> None:
+        if not isinstance(reason, str):
             return
         try:
             revoked, rlist = app.revoke(issued.data.pass_id, reason)
@@ -331,11 +331,12 @@ def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object])
 def start_renew(app: OfficeApp, issued: IssuedPass, done: Callable[[str], object]) -> None:
     from .office_forms import RenewScreen
 
-    def finish(window: tuple[datetime, datetime] | None) -> None:
-        if window is None:
+    def finish(window: object) -> None:
+        if not isinstance(window, tuple):
             return
+        start, end = window
         try:
-            old, new = app.renew(issued.data.pass_id, *window)
+            old, new = app.renew(issued.data.pass_id, start, end)
         except CheckpointError as exc:
             app.report_error(exc)
             return
@@ -422,9 +423,16 @@ class IssueScreen(Screen[None]):
             values, t, tz=self.office.settings.ui.timezone, valid_days=self.office.settings.office.valid_days,
             now=self.office.clock(),
         )  # fmt: skip
+        # The dates alone, even while another field is still wrong.
+        dates_only = {**values, "plate": "鄂A00000", "category": "medical", "holder": "", "org": "",
+                      "checkpoints": "", "occupants": "1"}  # fmt: skip
+        window, _ = validate_form(
+            dates_only, t, tz=self.office.settings.ui.timezone, valid_days=self.office.settings.office.valid_days,
+            now=self.office.clock(),
+        )  # fmt: skip
         valid = "—"
-        if request is not None:
-            valid = f"{fmt_local(request.valid_from, self.office.tz)} → {fmt_local(request.valid_until, self.office.tz)}"
+        if window is not None:
+            valid = f"{fmt_local(window.valid_from, self.office.tz)} → {fmt_local(window.valid_until, self.office.tz)}"
         zh, en = ("", "") if category is None else (t(f"category.{category.value}"), "")
         text = CardText(
             title="",
@@ -445,7 +453,9 @@ class IssueScreen(Screen[None]):
 
     def show_errors(self, errors: dict[str, str]) -> None:
         for name in FORM_FIELDS:
-            self.query_one(f"#e-{name}", Static).update(plain(errors.get(name, "")))
+            note = self.query_one(f"#e-{name}", Static)
+            note.update(plain(errors.get(name, "")))
+            note.display = name in errors
 
     def action_submit(self) -> None:
         t = self.office.t
