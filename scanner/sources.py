@@ -192,10 +192,8 @@ class ImageFolderSource:
         sequence = _sequence_pattern(files)
         self.uses_video_capture = False
         if sequence is not None:
-            pattern, start = sequence
+            pattern, _start = sequence  # CAP_IMAGES finds the first number itself
             capture = cv2.VideoCapture(str(path / pattern), cv2.CAP_IMAGES)
-            if start != 0:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
             if capture.isOpened():
                 try:
                     self._sequence = _CaptureSource(capture, str(path))

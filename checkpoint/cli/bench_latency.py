@@ -182,7 +182,7 @@ async def _replay(
 
 def register(group: click.Group) -> None:
     @group.command("latency")
-    @click.option("--passes", "count", default=20, show_default=True, help="Passes shown one after another.")
+    @click.option("--passes", "count", default=30, show_default=True, help="Passes shown one after another.")
     @click.option("--hold", default=15, show_default=True, help="Frames each pass stays in view.")
     @click.option("--gap", default=10, show_default=True, help="Empty frames between passes.")
     @click.option("--fps", default=30.0, show_default=True, help="Replay rate (frames per second).")
