@@ -41,14 +41,19 @@ def register(cli: click.Group) -> None:
     help="Vehicles entering or leaving.",
 )
 @click.option(
-    "--decoder", type=click.Choice(["auto", "zbar", "zxing"]), default=None, help="[default: station.decoder]"
+    "--decoder",
+    type=click.Choice(["auto", "zbar", "zxing"]),
+    default=None,
+    help="QR decoder [default: station.decoder].",
 )
 @click.option(
     "--at",
     "at",
     type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S"]),
     default=None,
-    help="Decide as of this time (UTC unless it has an offset), e.g. to replay a recording; default: now.",
+    metavar="TIME",
+    help="Decide as of this time, e.g. 2026-02-03T12:00:00+0800 (UTC without an offset) to replay a "
+    "recording; default: now.",
 )
 @pass_ctx
 def scan(
