@@ -10,6 +10,7 @@ flat whatever the size of the log.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import sqlite3
@@ -95,26 +96,6 @@ class _Rows:
         ]  # fmt: skip
 
 
-def _write_csv(handle: TextIO, records: Any, progress: Progress | None) -> int:
-    writer = csv.writer(handle, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    n = 0
-    for batch in records:
-        out = []
-        for record in batch:
-            for i in _TEXT_INDEXES:
-                value = record[i]
-                if value and value[0] in _FORMULA_FIRST:
-                    record[i] = "'" + value
-            record[23] = "yes" if record[23] else ""
-            out.append(record)
-        writer.writerows(out)
-        n += len(out)
-        if progress is not None:
-            progress(n)
-    return n
-
-
 _TEXT_INDEXES = tuple(
     i
     for i, name in enumerate(COLUMNS)
@@ -145,6 +126,119 @@ def _write_jsonl(handle: TextIO, records: Any, progress: Progress | None) -> int
     return n
 
 
+def _fixed_offset(conn: sqlite3.Connection, tz: ZoneInfo) -> timedelta | None:
+    """The zone's UTC offset if it is the same over the whole log (no DST in the log's years), else None."""
+    low, high = conn.execute("SELECT MIN(ts), MAX(ts) FROM entries").fetchone()
+    if low is None:
+        return None
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    first = (epoch + timedelta(microseconds=low)).astimezone(tz)
+    last = (epoch + timedelta(microseconds=high)).astimezone(tz)
+    probes = [first, last]
+    for year in range(first.year, last.year + 1):
+        probes += [datetime(year, month, 15, 12, tzinfo=tz) for month in (1, 4, 7, 10)]
+    offsets = {p.utcoffset() for p in probes}
+    offset = offsets.pop() if len(offsets) == 1 else None
+    return offset if offset is not None and offset.total_seconds() % 60 == 0 else None
+
+
+def _sql_text(expr: str) -> str:
+    """A quoted CSV cell from a text expression, neutralised when it starts like a formula."""
+    starts = "('=', '+', '-', '@', char(9), char(13))"
+    return (
+        f"CASE WHEN {expr} IS NULL THEN '' ELSE '\"' || "
+        f"CASE WHEN substr({expr}, 1, 1) IN {starts} THEN '''' ELSE '' END || "
+        f"replace({expr}, '\"', '\"\"') || '\"' END"
+    )
+
+
+def _csv_line_sql(offset: timedelta | None) -> str:
+    """SQL that writes one whole CSV line per entry, so a million rows cost one Python string each."""
+
+    def number(expr: str) -> str:
+        return f"ifnull({expr}, '')"
+
+    if offset is not None:
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        suffix = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        time_sql = (
+            f"strftime('%Y-%m-%dT%H:%M:%S', ts / 1000000, 'unixepoch', '{minutes:+d} minutes') || '{suffix}'"
+        )
+    else:
+        time_sql = "checkpoint_local_time(ts)"
+    temps = (
+        "(SELECT ifnull(group_concat(printf('%.1f', value / 10.0), ' '), '') "
+        "FROM json_each(personal, '$.temperatures'))"
+    )
+    purged = f"CASE WHEN personal IS NULL AND commitment != '{_EMPTY_COMMITMENT}' THEN 'yes' ELSE '' END"
+    parts = [
+        _sql_text("station_id"), number("seq"), time_sql, "direction", "verdict", "reason",
+        "ifnull(denied_for, '')", _sql_text("warnings"), "ifnull(category, '')", _sql_text("plate"),
+        _sql_text("pass_id"), _sql_text("json_extract(personal, '$.holder')"), _sql_text("org"),
+        number("occupants"), f"CASE WHEN personal IS NULL THEN '' ELSE {temps} END", number("fevers"),
+        _sql_text("operator"), _sql_text("leader"), _sql_text("override_by"), _sql_text("override_reason"),
+        _sql_text("vehicle"), _sql_text("note"), "ifnull(refers_to, '')", purged, "id", "hash",
+    ]  # fmt: skip
+    return " || ',' || ".join(parts)
+
+
+# A line made only of these characters needs no cleaning; any other line is redone in Python.
+_SAFE_LINE = re.compile(r"[\x20-\x7e\u00b7\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]*")
+
+
+def _careful_line(conn: sqlite3.Connection, rows: _Rows, rowid: int) -> str:
+    """One entry's CSV line through the careful path: every text cell cleaned, then neutralised."""
+    raw = conn.execute(f"SELECT {', '.join(_SQL_COLUMNS)} FROM entries WHERE rowid = ?", (rowid,)).fetchone()
+    record = rows.record(raw)
+    for i in _TEXT_INDEXES:
+        value = record[i]
+        if value and value[0] in _FORMULA_FIRST:
+            record[i] = "'" + value
+    record[23] = "yes" if record[23] else ""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(record)
+    return out.getvalue()
+
+
+def _export_csv(
+    conn: sqlite3.Connection,
+    where: str,
+    params: list[Any],
+    handle: TextIO,
+    tz: ZoneInfo,
+    progress: Progress | None,
+    batch: int,
+) -> int:
+    offset = _fixed_offset(conn, tz)
+    if offset is None:
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        conn.create_function(
+            "checkpoint_local_time",
+            1,
+            lambda ts: (epoch + timedelta(microseconds=ts)).astimezone(tz).isoformat(timespec="seconds"),
+            deterministic=True,
+        )
+    cursor = conn.execute(
+        f"SELECT rowid, {_csv_line_sql(offset)} FROM entries WHERE {where} ORDER BY ts, station_id, seq",
+        params,
+    )
+    csv.writer(handle, lineterminator="\r\n").writerow(COLUMNS)
+    rows = _Rows(tz)
+    safe = _SAFE_LINE.fullmatch
+    n = 0
+    while True:
+        chunk = cursor.fetchmany(batch)
+        if not chunk:
+            break
+        lines = [line if safe(line) else _careful_line(conn, rows, rowid) for rowid, line in chunk]
+        handle.write("\r\n".join(lines) + "\r\n")
+        n += len(chunk)
+        if progress is not None:
+            progress(n)
+    return n
+
+
 def export_log(
     conn: sqlite3.Connection,
     flt: Filter,
@@ -159,24 +253,28 @@ def export_log(
     if fmt not in FORMATS:
         raise CheckpointError(f"Unknown export format {fmt!r}; use csv or jsonl.")
     where, params = flt.where()
-    cursor = conn.execute(
-        f"SELECT {', '.join(_SQL_COLUMNS)} FROM entries WHERE {where} ORDER BY ts, station_id, seq", params
-    )
-    rows = _Rows(tz)
-
-    def records() -> Any:
-        while True:
-            chunk = cursor.fetchmany(batch)
-            if not chunk:
-                return
-            yield [rows.record(row) for row in chunk]
-
     partial = out.with_name(out.name + ".partial")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-        with partial.open("w", encoding=encoding, newline="") as handle:
-            n = (_write_csv if fmt == "csv" else _write_jsonl)(handle, records(), progress)
+        if fmt == "csv":
+            with partial.open("w", encoding="utf-8-sig", newline="") as handle:
+                n = _export_csv(conn, where, params, handle, tz, progress, batch)
+        else:
+            cursor = conn.execute(
+                f"SELECT {', '.join(_SQL_COLUMNS)} FROM entries WHERE {where} ORDER BY ts, station_id, seq",
+                params,
+            )
+            rows = _Rows(tz)
+
+            def records() -> Any:
+                while True:
+                    chunk = cursor.fetchmany(batch)
+                    if not chunk:
+                        return
+                    yield [rows.record(row) for row in chunk]
+
+            with partial.open("w", encoding="utf-8", newline="") as handle:
+                n = _write_jsonl(handle, records(), progress)
         partial.replace(out)
     except OSError as exc:
         partial.unlink(missing_ok=True)

@@ -99,3 +99,25 @@ def test_bad_input_is_one_sentence(home: Home, tmp_path: Path) -> None:
     result = run_cli(empty, "log", "export", "--out", str(tmp_path / "y.csv"))
     assert result.exit_code == 2 and "nothing to export" in result.output
     assert not (tmp_path / "y.csv").exists()
+
+
+@pytest.mark.parametrize("zone_name", ["Asia/Shanghai", "Europe/Berlin"])
+def test_fast_lines_equal_the_careful_path(home: Home, tmp_path: Path, zone_name: str) -> None:
+    """The SQL-built CSV lines (fast path) read back exactly like the Python-built ones (careful path)."""
+    from zoneinfo import ZoneInfo
+
+    from checkpoint import export
+    from checkpoint.audit import Filter
+    from checkpoint.store import open_reader
+
+    tz = ZoneInfo(zone_name)
+    conn = open_reader(home.log_db)
+    offset = export._fixed_offset(conn, tz)
+    assert (offset is None) == (zone_name == "Europe/Berlin")
+    out = tmp_path / "fast.csv"
+    export.export_log(conn, Filter(), out, "csv", tz)
+    fast = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))[1:]
+    rows = export._Rows(tz)
+    rowids = [r[0] for r in conn.execute("SELECT rowid FROM entries ORDER BY ts, station_id, seq")]
+    careful = [next(csv.reader([export._careful_line(conn, rows, rowid)])) for rowid in rowids]
+    assert fast == careful
