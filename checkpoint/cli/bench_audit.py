@@ -19,7 +19,7 @@ TARGET_VERIFY = 300_000
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 @click.command("audit")
@@ -94,11 +94,11 @@ def bench_audit(entries: int, log_path: Path | None, repeat: int, as_json: bool)
                 after = None
                 for _page in range(3):  # the first page and two more, as scrolling does
                     started = time.perf_counter()
-                    rows = page(conn, vocab.resolve(conn, flt), after)
+                    found = page(conn, vocab.resolve(conn, flt), after)
                     runs.append((time.perf_counter() - started) * 1000)
-                    if not rows:
+                    if not found:
                         break
-                    after = key_of(rows[-1])
+                    after = key_of(found[-1])
             per_filter[name] = round(_percentile(runs, 0.95), 1)
             timings.extend(runs)
         figures["query_p50_ms"] = round(statistics.median(timings), 1)
@@ -135,7 +135,7 @@ def bench_audit(entries: int, log_path: Path | None, repeat: int, as_json: bool)
         return "meets target" if ok else "BELOW TARGET"
 
     say(f"{'figure':<28}{'measured':>14}{'target':>14}")
-    rows = [
+    summary: list[tuple[str, str, str, bool]] = [
         ("filter page p95", f"{figures['query_p95_ms']} ms", f"≤ {TARGET_P95_MS:.0f} ms",
          figures["query_p95_ms"] <= TARGET_P95_MS),
         ("CSV export", f"{figures['export_rows_per_s']:,}/s", f"≥ {TARGET_EXPORT:,}/s",
@@ -143,7 +143,7 @@ def bench_audit(entries: int, log_path: Path | None, repeat: int, as_json: bool)
         ("full verification", f"{figures['verify_entries_per_s']:,}/s", f"≥ {TARGET_VERIFY:,}/s",
          figures["verify_entries_per_s"] >= TARGET_VERIFY and figures["verify_ok"]),
     ]  # fmt: skip
-    for label, measured, target, ok in rows:
+    for label, measured, target, ok in summary:
         say(f"{label:<28}{measured:>14}{target:>14}  {verdict(ok)}")
 
 
