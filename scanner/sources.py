@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 # OpenCV's V4L2 backend waits up to 10 s in select() for a frame by default; a stalled camera must not
-# block the capture thread that long. Set before cv2 reads it (read when a camera is opened).
+# block the capture thread that long. The value is in seconds and read once, at the first V4L2 frame
+# read of the process (a function-level static in cap_v4l.cpp), so setting it at import is early enough.
 os.environ.setdefault("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", "1")
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -306,12 +307,13 @@ class LiveSource:
 
 
 def _open_camera(index: int) -> Any:
-    os.environ.setdefault("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", "1")
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 2000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 1000]
-    capture = cv2.VideoCapture(index, cv2.CAP_V4L2, params)
+    # No open/read timeout parameters here: OpenCV's V4L2 backend does not support
+    # CAP_PROP_OPEN_TIMEOUT_MSEC / CAP_PROP_READ_TIMEOUT_MSEC, and OpenCV refuses to open a camera with a
+    # backend that leaves a parameter unused. The select() timeout comes from the environment (above).
+    capture = cv2.VideoCapture(index, cv2.CAP_V4L2)
     if not capture.isOpened():
         capture.release()
-        capture = cv2.VideoCapture(index, cv2.CAP_ANY, params)
+        capture = cv2.VideoCapture(index, cv2.CAP_ANY)
     if not capture.isOpened():
         capture.release()
         raise SourceError(f"There is no camera number {index}; check that it is plugged in.")
