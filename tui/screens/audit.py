@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 PAGE = audit.PAGE_SIZE
 PREFETCH = 40  # load the next page when the cursor comes this close to the last loaded row
 COUNT_CAP = 100_000  # count matches up to this many; beyond, say "more than"
-COLUMNS = {"time": 14, "station": 11, "seq": 5, "direction": 3, "decision": 5, "reason": 18, "category": 9,
-           "plate": 10, "pass": 8, "operator": 8, "fevers": 3, "flag": 8}  # fmt: skip
+COLUMNS = {"time": 11, "station": 10, "seq": 4, "direction": 3, "decision": 8, "reason": 13, "category": 8,
+           "plate": 10, "pass": 8, "operator": 7, "fevers": 4, "flag": 8}  # fmt: skip
 
 
 def translate_audit_bindings(node: DOMNode, t: Translator) -> None:
@@ -272,7 +272,7 @@ class AuditScreen(Screen[None]):
         )
         flag = t("audit.clone.flag") if (entry.station_id, entry.seq) in self.flagged else ""
         return [
-            plain(entry.ts.astimezone(tz).strftime("%m-%d %H:%M:%S")),
+            plain(entry.ts.astimezone(tz).strftime("%m-%d %H:%M")),
             cell(entry.station_id, limit=16),
             plain(str(entry.seq)),
             plain(t(f"direction.{entry.direction.value}")),
