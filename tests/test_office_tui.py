@@ -266,6 +266,9 @@ def test_snapshot_issue_form(office_home: Home, snap_compare, language: str) -> 
     async def open_form(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.press("f2")
         await pilot.pause()
+        for widget in pilot.app.screen.query(Input):
+            widget.cursor_blink = False
+        await pilot.pause()
 
     assert snap_compare(office_app(office_home, language), terminal_size=SIZE, run_before=open_form)
 
@@ -273,4 +276,41 @@ def test_snapshot_issue_form(office_home: Home, snap_compare, language: str) -> 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_snapshot_pass_list(office_home: Home, snap_compare, language: str) -> None:  # type: ignore[no-untyped-def]
     seed(office_home)
-    assert snap_compare(office_app(office_home, language), terminal_size=SIZE)
+
+    async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+        for widget in pilot.app.screen.query(Input):
+            widget.cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(office_app(office_home, language), terminal_size=SIZE, run_before=settle)
+
+
+async def test_batch_screen_all_or_nothing(office_home: Home, tmp_path: Path) -> None:
+    source = tmp_path / "batch.csv"
+    header = "plate,category,holder,org,valid_from,valid_until,checkpoints,occupants\n"
+    good = "鄂A30001,医护人员,张三,县人民医院,2026-02-03,2026-02-20,,4\n鄂A30002,emergency,李四,,,,,2\n"
+    source.write_bytes((header + good + "XX,medical,x,y,,,,1\n").encode("gbk"))
+    out = tmp_path / "out"
+    app = office_app(office_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f8")
+        app.screen.query_one("#file", Input).value = str(source)
+        app.screen.query_one("#out", Input).value = str(out)
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "line 4:" in text_of(app.screen.query_one("#row-errors", Static))
+        assert app.registry.list() == []
+        source.write_bytes((header + good).encode("gbk"))
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(app.registry.list()) == 2
+        assert "Issued 2 new pass(es)" in text_of(app.screen.query_one("#result", Static))
+        assert len(list(out.glob("*_鄂A3000*.png"))) == 2 and (out / "cards.pdf").exists()
+        await pilot.press("ctrl+s")  # again: nothing new
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Issued 0 new pass(es); 2 already existed" in text_of(app.screen.query_one("#result", Static))
+        await pilot.press("escape")
+        assert len(rows_of(app)) == 2

@@ -157,6 +157,7 @@ class PassListScreen(Screen[None]):
         Binding("f5", "renew", "Renew"),
         Binding("f6", "export", "Export"),
         Binding("f7", "rotate", "New key"),
+        Binding("f8", "batch", "Batch"),
     ]
 
     def __init__(self) -> None:
@@ -235,7 +236,7 @@ class PassListScreen(Screen[None]):
                 key=d.pass_id,
             )
             shown += 1
-        total = len(self.office.registry.list())
+        total = int(self.office.registry.conn.execute("SELECT COUNT(*) FROM passes").fetchone()[0])
         self.query_one("#summary", Static).update(plain(t("office.list.summary", shown=shown, total=total)))
         if current is not None and current in self.passes:
             table.move_cursor(row=table.get_row_index(current))
@@ -306,6 +307,16 @@ class PassListScreen(Screen[None]):
         from .office_forms import RotateScreen
 
         self.app.push_screen(RotateScreen())
+
+    def action_batch(self) -> None:
+        from .office_forms import BatchScreen
+
+        stamp = self.office.clock().astimezone(self.office.tz).strftime("%Y%m%d-%H%M")
+
+        def finished(_: object) -> None:
+            self.refresh_list()
+
+        self.app.push_screen(BatchScreen(self.office.home.exports / f"batch-{stamp}"), finished)
 
 
 def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
@@ -18,12 +19,13 @@ from textual.worker import get_current_worker
 from checkpoint.batch import renewal_window
 from checkpoint.errors import CheckpointError
 from checkpoint.plates import display_plate
-from checkpoint.registry import IssuedPass
+from checkpoint.registry import IssuedPass, PassRequest
 from checkpoint.text import has_unsafe
 from checkpoint.timeutil import fmt_local, parse_when
 
 from ..safe import plain
-from .office import translate_office_bindings
+from ..widgets.office_card import plain_lines
+from .office import translate_office_bindings, validate_form
 
 if TYPE_CHECKING:
     from ..office_app import OfficeApp
@@ -250,3 +252,119 @@ class OfficeHelpScreen(OfficeModal):
         with Vertical():
             yield Static(Content(self.office.t("office.help")))
         yield Footer()
+
+
+class BatchScreen(OfficeModal):
+    """Issue every row of a CSV file (all or nothing): PNGs, passes.csv and the A4 sheet into a folder."""
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="BatchScreen")
+        + """
+    BatchScreen #rows { height: auto; max-height: 12; color: $error; }
+    """
+    )
+
+    def __init__(self, out: Path) -> None:
+        super().__init__()
+        self.out = out
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        t = self.office.t
+        with Vertical():
+            yield Static(plain(t("office.batch.title")), classes="title")
+            yield Static(plain(t("office.batch.explain")), classes="warning")
+            yield Label(t("office.batch.file"))
+            yield Input(placeholder="/media/usb/passes.csv", id="file")
+            yield Label(t("office.batch.out"))
+            yield Input(str(self.out), id="out")
+            yield ProgressBar(total=100, show_eta=False, id="progress")
+            yield Static(Content(""), id="result")
+            with VerticalScroll(id="rows"):
+                yield Static(Content(""), id="row-errors")
+            yield Static(Content(""), id="error", classes="error")
+        yield Footer()
+
+    @on(Input.Submitted, "#file")
+    def _file_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#out", Input).focus()
+
+    def action_confirm(self) -> None:
+        if self.running:
+            return
+        source = self.query_one("#file", Input).value.strip()
+        out = self.query_one("#out", Input).value.strip()
+        if not source or not out:
+            self.error(self.office.t("office.batch.need_paths"))
+            return
+        self.running = True
+        self.error("")
+        self.query_one("#row-errors", Static).update(Content(""))
+        self.run_batch(Path(source).expanduser(), Path(out).expanduser())
+
+    def _maker(self) -> Callable[..., PassRequest]:
+        office = self.office
+
+        def make(**fields: object) -> PassRequest:
+            values = {k: "" if v is None else str(v) for k, v in fields.items() if k != "now"}
+            request, errors = validate_form(
+                values, office.t, tz=office.settings.ui.timezone, valid_days=office.settings.office.valid_days,
+                now=office.clock(),
+            )  # fmt: skip
+            if request is None:
+                raise CheckpointError(
+                    "; ".join(f"{office.t(f'office.form.{name}')}: {text}" for name, text in errors.items())
+                )
+            return request
+
+        return make
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="batch")
+    def run_batch(self, source: Path, out: Path) -> None:
+        from checkpoint.batch import issue_rows, parse_rows, read_rows, write_outputs
+
+        office = self.office
+        call = self.app.call_from_thread
+        try:
+            rows = read_rows(source)
+            if not rows:
+                raise CheckpointError(office.t("office.batch.empty"))
+            good, errors = parse_rows(rows, self._maker(), tz=office.settings.ui.timezone, now=office.clock())
+            if errors:
+                call(self._bad_rows, [(e.line, e.reason) for e in errors])
+                return
+            result = issue_rows(
+                office.registry, good, now=office.clock(), progress=lambda d, n: call(self._progress, d, n, 0)
+            )
+            write_outputs(
+                result, out, office=office.settings.office.name, tz=office.settings.ui.timezone,
+                sheet=out / "cards.pdf", progress=lambda d, n: call(self._progress, d, n, 1),
+            )  # fmt: skip
+        except CheckpointError as exc:
+            call(self._failed, exc.message)
+            return
+        call(self._done, result.issued, result.existing, str(out))
+
+    def _progress(self, done: int, total: int, phase: int) -> None:
+        # Signing is the first fifth of the bar, writing PNGs and cards the rest.
+        share = 20 * done / max(total, 1) if phase == 0 else 20 + 80 * done / max(total, 1)
+        self.query_one("#progress", ProgressBar).update(progress=share)
+
+    def _bad_rows(self, errors: list[tuple[int, str]]) -> None:
+        self.running = False
+        t = self.office.t
+        self.error(t("office.batch.bad", count=len(errors)))
+        lines = [t("office.batch.line", line=line, reason=reason) for line, reason in errors]
+        self.query_one("#row-errors", Static).update(plain_lines(lines))
+
+    def _failed(self, message: str) -> None:
+        self.running = False
+        self.error(message)
+
+    def _done(self, issued: int, existing: int, out: str) -> None:
+        self.running = False
+        self.query_one("#progress", ProgressBar).update(progress=100)
+        text = self.office.t("office.batch.done", issued=issued, existing=existing, out=out)
+        self.query_one("#result", Static).update(plain(text))
+        self.office.notify(text, markup=False, timeout=8)
