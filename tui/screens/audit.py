@@ -127,7 +127,7 @@ class AuditScreen(Screen[None]):
     def on_mount(self) -> None:
         translate_audit_bindings(self, self.t)
         self.title = self.t("audit.title")
-        self.sub_title = str(self.audit_app.log_path)
+        self.sub_title = self.audit_app.log_path.name
         table = self.query_one("#entries", DataTable)
         for key, width in COLUMNS.items():
             table.add_column(self.t(f"audit.col.{key}"), key=key, width=width)
