@@ -240,6 +240,17 @@ def build_log(
                 "SELECT seq, hash FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1", (sid,)
             ).fetchone()
             heads[sid] = (0, chain.GENESIS) if row is None else (int(row[0]), str(row[1]))
+        conn.execute("PRAGMA cache_size = -262144")  # 256 MB of page cache for the bulk insert
+        # Bulk load without the secondary indexes, then build each index once, in sorted order.
+        indexes = [
+            (name, sql)
+            for name, sql in conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' "
+                "AND sql IS NOT NULL AND name != 'entries_seq'"
+            )
+        ]
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
         conn.execute("BEGIN")
         for sid, key in keys.items():
             conn.execute(
@@ -299,6 +310,8 @@ def build_log(
                 for (sid, day), (op, lead, started, ended, seq) in shifts.items()
             ],
         )
+        for _, sql in indexes:
+            conn.execute(sql)
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
