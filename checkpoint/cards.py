@@ -113,8 +113,16 @@ def _codepoints(path: str) -> frozenset[int]:
         return frozenset(font.getBestCmap())
 
 
-def _printable_factory(font_paths: Sequence[str]) -> Callable[[str], str]:
-    known = frozenset().union(*(_codepoints(p) for p in font_paths))
+# Stand-ins for typographic characters when no font at hand has them.
+_SUBSTITUTES = {"→": "->", "≤": "<=", "…": "...", "—": "-", "·": "."}
+# What fpdf2's built-in Helvetica can print (Latin-1), the fallback when no Latin TrueType font is installed.
+_CORE_POINTS = frozenset(range(0x20, 0x7F)) | frozenset(range(0xA0, 0x100))
+
+
+def _printable_factory(
+    font_paths: Sequence[str], extra: frozenset[int] = frozenset()
+) -> Callable[[str], str]:
+    known = frozenset().union(extra, *(_codepoints(p) for p in font_paths))
 
     def printable(text: str) -> str:
         out = []
@@ -122,6 +130,8 @@ def _printable_factory(font_paths: Sequence[str]) -> Callable[[str], str]:
             code = ord(ch)
             if code in known or ch == " ":
                 out.append(ch)
+            elif ch in _SUBSTITUTES:
+                out.append(_SUBSTITUTES[ch])
             elif 0x2400 <= code < 0x2420:  # a control picture from clean(): print the control's code
                 out.append(f"\\x{code - 0x2400:02x}")
             elif code == 0x2421:
@@ -151,13 +161,17 @@ class CardWriter:
         latin = _latin_fonts()
         paths = [cjk]
         self.pdf.add_font("cjk", "", cjk)
-        self.latin_points: frozenset[int] = frozenset()
         if latin is not None:
             self.pdf.add_font("latin", "", latin[0])
             self.pdf.add_font("latin", "B", latin[1])
+            self.latin_family = "latin"
             self.latin_points = _codepoints(latin[0]) & _codepoints(latin[1])
             paths.append(latin[0])
-        self.printable = _printable_factory(paths)
+            self.printable = _printable_factory(paths)
+        else:  # Droid Sans Fallback has no Latin glyphs: use the PDF's own Helvetica for them
+            self.latin_family = "helvetica"
+            self.latin_points = _CORE_POINTS
+            self.printable = _printable_factory(paths, _CORE_POINTS)
         self.size = 10.0
         self.bold = False
         self.widths: dict[tuple[str, float, bool], float] = {}
@@ -180,7 +194,10 @@ class CardWriter:
         return runs
 
     def _set(self, family: str) -> None:
-        self.pdf.set_font(family, "B" if self.bold and family == "latin" else "", self.size)
+        if family == "latin":
+            self.pdf.set_font(self.latin_family, "B" if self.bold else "", self.size)
+        else:
+            self.pdf.set_font("cjk", "", self.size)
 
     def _width(self, text: str) -> float:
         """Width in mm at the current size: the sum of cached per-character widths (fpdf2 does not kern)."""
@@ -252,11 +269,12 @@ class CardWriter:
             lines = self._wrap(value, value_w)
             size = 6
             if len(lines) > max_lines:
+                ellipsis = self.printable("…")
                 lines = [*lines[: max_lines - 1], "".join(lines[max_lines - 1 :])]
                 lines[-1] = lines[-1][: max(len(lines[-1]) - 1, 0)]
-                while lines[-1] and self._width(lines[-1] + "…") > value_w:
+                while lines[-1] and self._width(lines[-1] + ellipsis) > value_w:
                     lines[-1] = lines[-1][:-1]
-                lines[-1] += "…"
+                lines[-1] += ellipsis
         step = size * 0.3528 + 1.0
         for index, line in enumerate(lines):
             self._text(x + label_w, y + index * step, line)
@@ -331,7 +349,7 @@ class CardWriter:
         # Fields.
         x = x0 + 6
         y = y0 + 37 + QR_SIZE + 4
-        y = self._field(x, y, p("持证人 Holder"), p(text.holder))
+        y = self._field(x, y, p("持证人 Holder"), p(text.holder), max_lines=2)
         y = self._field(x, y, p("单位 Organisation"), p(text.org), max_lines=2)
         y = self._field(x, y, p("有效期 Valid"), p(text.valid))
         y = self._field(

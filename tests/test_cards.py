@@ -144,3 +144,22 @@ def test_long_organisation_wraps_without_losing_the_card(issue, tmp_path: Path, 
     (page,) = render(pdf, tmp_path)
     assert decode(page) == [issued.payload]
     assert holder in pdf_text(pdf)
+
+
+def test_card_without_a_latin_truetype_font_still_prints_and_scans(
+    issue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from checkpoint import cards
+
+    monkeypatch.setattr(cards, "LATIN_CANDIDATES", ())
+    cards._latin_fonts.cache_clear()
+    try:
+        issued = issue(plate="鄂A12345", holder="张三 Zhang")
+        pdf = tmp_path / "card.pdf"
+        write_card(issued, pdf, office="Office", tz="Asia/Shanghai")
+        (page,) = render(pdf, tmp_path)
+        assert decode(page) == [issued.payload]
+        text = pdf_text(pdf)
+        assert "12345" in text and "张三 Zhang" in text and issued.data.pass_id in text
+    finally:
+        cards._latin_fonts.cache_clear()
