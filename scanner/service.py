@@ -14,10 +14,10 @@ It returns when `should_stop()` is true (checked at least every 0.25 s) or when 
 
 Native decoder hangs: decoding runs in a helper thread and the service waits at most `decode_timeout`
 seconds for it. If a decode takes longer, the helper is abandoned (it is a daemon thread), the service
-switches to the other decoder and says so in a `live` status. Both decoders are called through ctypes
-(ZBar) or pybind11 (zxing-cpp) on a private copy of the picture, so a hang in one does not hold the
-capture. A hard crash (a segfault) inside native code would still end the process; isolating decoders
-in a subprocess would cost a frame copy per frame and was not done — see docs/scanner.md.
+switches to the other decoder and says so in a `live` status. Both decoders let go of the GIL while they
+decode, so a hung decode does not hold the capture thread. A hard crash (a segfault) inside native code
+ends the process running the service: the station runs it in a child process for that reason (see
+docs/scanner.md).
 """
 
 from __future__ import annotations
