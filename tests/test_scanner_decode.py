@@ -51,7 +51,8 @@ def test_text_is_for_display_and_raw_is_the_truth() -> None:
 def test_inverted_code_is_read(decoder: str) -> None:
     inverted = 255 - single_frame(b"DARK MODE")
     assert [d.raw for d in make_decoder(decoder).decode(inverted)] == [b"DARK MODE"]
-    assert make_decoder(decoder).decode(inverted, invert=False) == [] or decoder == "zxing"
+    if decoder == "zbar":  # ZBar itself cannot read light-on-dark: the inverted retry is what reads it
+        assert make_decoder(decoder).decode(inverted, invert=False) == []
 
 
 def test_zbar_would_see_only_the_blue_channel_so_colour_is_refused() -> None:
