@@ -6,6 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from pyzbar import pyzbar
 from textual.widgets import DataTable, Input, Select, Static
 
 from checkpoint.keys import Keyring, TrustList, load_trust, read_json
@@ -88,6 +90,14 @@ async def test_issue_find_revoke_renew_export(office_home: Home, tmp_path: Path)
         assert issued.data.plate == "鄂A54321" and issued.data.holder == "孙七"
         assert issued.data.max_occupants == 3
         assert "Pass " in text_of(app.screen.query_one("#issued-note", Static))
+        # F9: the card to print and the QR image for a phone, into <home>/exports.
+        await pilot.press("f9")
+        await pilot.pause()
+        png = office_home.exports / f"{issued.data.pass_id}_鄂A54321.png"
+        assert png.with_suffix(".pdf").stat().st_size > 0
+        with Image.open(png) as image:
+            (symbol,) = pyzbar.decode(image.convert("L"))
+        assert symbol.data.decode() == issued.payload
         # Ctrl+S again: the same vehicle, category and dates → no duplicate.
         await pilot.press("ctrl+s")
         await pilot.pause()

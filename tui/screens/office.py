@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on
@@ -359,13 +360,42 @@ def start_renew(app: OfficeApp, issued: IssuedPass, done: Callable[[str], object
     app.push_screen(RenewScreen(issued), finish)
 
 
+def save_card(app: OfficeApp, issued: IssuedPass) -> Path | None:
+    """The card (PDF, to print) and the QR (PNG, to send to a phone) into `<home>/exports`."""
+    from checkpoint.batch import png_name
+    from checkpoint.cards import matrix_png, write_card
+
+    png = app.home.exports / png_name(issued)
+    pdf = png.with_suffix(".pdf")
+    try:
+        write_card(issued, pdf, office=app.settings.office.name, tz=app.settings.ui.timezone)
+        matrix_png(fast_matrix(issued.payload), png)
+    except CheckpointError as exc:
+        app.report_error(exc)
+        return None
+    app.notify(app.t("office.detail.saved", pdf=str(pdf), png=png.name), markup=False, timeout=8)
+    return pdf
+
+
 class IssueScreen(Screen[None]):
     """The issue form, validated field by field, with a live preview of the card."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "submit", "Issue", priority=True),
+        Binding("f9", "save_card", "Save card"),
         Binding("escape", "back", "Back"),
     ]
+
+    last: IssuedPass | None = None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save_card" and self.last is None:
+            return None
+        return True
+
+    def action_save_card(self) -> None:
+        if self.last is not None:
+            save_card(self.office, self.last)
 
     @property
     def office(self) -> OfficeApp:
@@ -497,6 +527,8 @@ class IssueScreen(Screen[None]):
         )
 
     def show_issued(self, issued: IssuedPass) -> None:
+        self.last = issued
+        self.refresh_bindings()
         text = card_text(issued, office=self.office.settings.office.name, tz=self.office.settings.ui.timezone)
         text = replace(text, category_en=self.office.t(f"category.{issued.data.category.value}"))
         if self.office.t.lang == "zh":
@@ -587,16 +619,4 @@ class PassDetailScreen(Screen[None]):
         start_renew(self.office, self.issued, renewed)
 
     def action_save_card(self) -> None:
-        from checkpoint.cards import write_card
-
-        issued = self.issued
-        folder = self.office.home.exports
-        path = folder / f"{issued.data.pass_id}_{issued.data.plate}.pdf"
-        try:
-            write_card(
-                issued, path, office=self.office.settings.office.name, tz=self.office.settings.ui.timezone
-            )
-        except CheckpointError as exc:
-            self.office.report_error(exc)
-            return
-        self.notify(self.office.t("office.detail.saved", path=str(path)), markup=False, timeout=8)
+        save_card(self.office, self.issued)
