@@ -269,6 +269,10 @@ class PassListScreen(Screen[None]):
     def _row_selected(self) -> None:
         self.action_detail()
 
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self.refresh_bindings()  # revoke / renew are greyed on a revoked pass
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("detail", "revoke", "renew"):
             issued = self.selected() if self.is_mounted else None

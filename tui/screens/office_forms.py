@@ -325,7 +325,17 @@ class BatchScreen(OfficeModal):
         from checkpoint.batch import issue_rows, parse_rows, read_rows, write_outputs
 
         office = self.office
-        call = self.app.call_from_thread
+
+        def call(method: Callable[..., object], *args: object) -> None:
+            self.app.call_from_thread(method, *args)
+
+        def progress(phase: int) -> Callable[[int, int], None]:
+            def report(done: int, total: int) -> None:
+                if done == total or done % max(total // 50, 1) == 0:  # about 50 updates per phase
+                    call(self._progress, done, total, phase)
+
+            return report
+
         try:
             rows = read_rows(source)
             if not rows:
@@ -334,12 +344,10 @@ class BatchScreen(OfficeModal):
             if errors:
                 call(self._bad_rows, [(e.line, e.reason) for e in errors])
                 return
-            result = issue_rows(
-                office.registry, good, now=office.clock(), progress=lambda d, n: call(self._progress, d, n, 0)
-            )
+            result = issue_rows(office.registry, good, now=office.clock(), progress=progress(0))
             write_outputs(
                 result, out, office=office.settings.office.name, tz=office.settings.ui.timezone,
-                sheet=out / "cards.pdf", progress=lambda d, n: call(self._progress, d, n, 1),
+                sheet=out / "cards.pdf", progress=progress(1),
             )  # fmt: skip
         except CheckpointError as exc:
             call(self._failed, exc.message)
