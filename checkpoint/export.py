@@ -14,7 +14,7 @@ import io
 import json
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -143,12 +143,12 @@ def _fixed_offset(conn: sqlite3.Connection, tz: ZoneInfo) -> timedelta | None:
 
 
 def _sql_text(expr: str) -> str:
-    """A quoted CSV cell from a text expression, neutralised when it starts like a formula."""
-    starts = "('=', '+', '-', '@', char(9), char(13))"
+    """A quoted CSV cell from a text expression, with a leading ' when it starts like a formula
+    (=, +, -, @, tab, carriage return: code points 61, 43, 45, 64, 9, 13)."""
+    quoted = f"replace({expr}, '\"', '\"\"') || '\"'"
     return (
-        f"CASE WHEN {expr} IS NULL THEN '' ELSE '\"' || "
-        f"CASE WHEN substr({expr}, 1, 1) IN {starts} THEN '''' ELSE '' END || "
-        f"replace({expr}, '\"', '\"\"') || '\"' END"
+        f"CASE WHEN {expr} IS NULL THEN '' WHEN unicode({expr}) IN (61, 43, 45, 64, 9, 13) "
+        f"THEN '\"''' || {quoted} ELSE '\"' || {quoted} END"
     )
 
 
@@ -201,6 +201,39 @@ def _careful_line(conn: sqlite3.Connection, rows: _Rows, rowid: int) -> str:
     return out.getvalue()
 
 
+def _prepare(conn: sqlite3.Connection, tz: ZoneInfo, offset: timedelta | None) -> None:
+    if offset is None:
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        conn.create_function(
+            "checkpoint_local_time",
+            1,
+            lambda ts: (epoch + timedelta(microseconds=ts)).astimezone(tz).isoformat(timespec="seconds"),
+            deterministic=True,
+        )
+
+
+def _lines(
+    conn: sqlite3.Connection,
+    where: str,
+    params: list[Any],
+    tz: ZoneInfo,
+    offset: timedelta | None,
+    batch: int,
+) -> Iterator[list[str]]:
+    """The CSV lines of the entries matching `where`, in (ts, station, seq) order, a batch at a time."""
+    cursor = conn.execute(
+        f"SELECT rowid, {_csv_line_sql(offset)} FROM entries WHERE {where} ORDER BY ts, station_id, seq",
+        params,
+    )
+    rows = _Rows(tz)
+    safe = _SAFE_LINE.fullmatch
+    while True:
+        chunk = cursor.fetchmany(batch)
+        if not chunk:
+            return
+        yield [line if safe(line) else _careful_line(conn, rows, rowid) for rowid, line in chunk]
+
+
 def _export_csv(
     conn: sqlite3.Connection,
     where: str,
@@ -211,29 +244,12 @@ def _export_csv(
     batch: int,
 ) -> int:
     offset = _fixed_offset(conn, tz)
-    if offset is None:
-        epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        conn.create_function(
-            "checkpoint_local_time",
-            1,
-            lambda ts: (epoch + timedelta(microseconds=ts)).astimezone(tz).isoformat(timespec="seconds"),
-            deterministic=True,
-        )
-    cursor = conn.execute(
-        f"SELECT rowid, {_csv_line_sql(offset)} FROM entries WHERE {where} ORDER BY ts, station_id, seq",
-        params,
-    )
+    _prepare(conn, tz, offset)
     csv.writer(handle, lineterminator="\r\n").writerow(COLUMNS)
-    rows = _Rows(tz)
-    safe = _SAFE_LINE.fullmatch
     n = 0
-    while True:
-        chunk = cursor.fetchmany(batch)
-        if not chunk:
-            break
-        lines = [line if safe(line) else _careful_line(conn, rows, rowid) for rowid, line in chunk]
+    for lines in _lines(conn, where, params, tz, offset, batch):
         handle.write("\r\n".join(lines) + "\r\n")
-        n += len(chunk)
+        n += len(lines)
         if progress is not None:
             progress(n)
     return n

@@ -121,3 +121,20 @@ def test_fast_lines_equal_the_careful_path(home: Home, tmp_path: Path, zone_name
     rowids = [r[0] for r in conn.execute("SELECT rowid FROM entries ORDER BY ts, station_id, seq")]
     careful = [next(csv.reader([export._careful_line(conn, rows, rowid)])) for rowid in rowids]
     assert fast == careful
+
+
+def test_formulas_are_neutralised_on_the_fast_path_too(tmp_path: Path) -> None:
+    """Plain printable text (no control characters) takes the SQL-built path: it must neutralise too."""
+    from tests.test_audit_data import draft
+
+    home = Home(tmp_path / "f").ensure()
+    plan = [
+        ("north-gate", 1.0, draft(note=value, operator=value, holder=value, plate="鄂A12345"))
+        for value in ("=1+1", "+1", "-1", "@SUM(A1)", 'say "hi", ok')
+    ]
+    build_sample(home.log_db, plan)
+    out = tmp_path / "f.csv"
+    assert run_cli(home, "log", "export", "--out", str(out)).exit_code == 0
+    rows = _csv(out)
+    assert [r["note"] for r in rows] == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", 'say "hi", ok']
+    assert [r["operator"] for r in rows] == [r["note"] for r in rows] == [r["holder"] for r in rows]
