@@ -6,6 +6,7 @@ For each frame, stop at the first step that finds a code:
    resolution — a held-up pass stays in about the same place from frame to frame.
 2. **The whole frame, downscaled** so its long side is at most `work_size` pixels (640): a quarter of the
    pixels of a 1280×720 frame, and downscaling with area averaging also evens out noise, moiré and blur.
+   A frame no larger than that (640×480) gets a cheap look at full size instead.
 3. **The whole frame at full resolution**, with the decoder's thorough options (zxing-cpp: its own
    image pyramid and inverted codes; ZBar: inverted), only when step 2 found nothing: for codes too small
    to survive the downscale (a pass held far away). So the pipeline reads at least what a plain
@@ -105,6 +106,11 @@ class Pipeline:
             if found:
                 self.last_step = "downscaled"
                 return self._remember([_shift(d, 0, 0, 1.0 / factor) for d in found], width, height, now)
+        if factor >= 1.0:  # a small frame: a cheap look at it first
+            found = self._decode(grey, invert=True)
+            if found:
+                self.last_step = "full"
+                return self._remember(found, width, height, now)
         found = self._decode(grey, invert=True, thorough=True)
         if found:
             self.last_step = "full"
