@@ -95,3 +95,9 @@ def test_bench_latency_in_miniature(station_home: Home) -> None:
     figures = json.loads(result.stdout)
     assert figures["decided"] == 2 and figures["allowed"] == 2
     assert figures["latency_p95_ms"] > 0
+
+
+def test_absent_webcam_is_one_sentence(station_home: Home) -> None:
+    result = run_cli(station_home, "scan", "--source", "47")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "checkpoint: There is no camera number 47; check that it is plugged in."
