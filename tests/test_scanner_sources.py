@@ -177,13 +177,43 @@ def states(events: list[ScanEvent]) -> list[str]:
     return out
 
 
+class StallingCapture:
+    """A real cv2.VideoCapture on a video file that plays like a camera, then stops delivering after
+    `deliver` frames: it blocks (a driver stuck in select()) or raises (a device unplugged)."""
+
+    def __init__(self, path: Path, deliver: int, then: str) -> None:
+        self.capture = cv2.VideoCapture(str(path))
+        self.deliver = deliver
+        self.then = then
+        self.count = 0
+        self.released = threading.Event()
+
+    def read(self) -> tuple[bool, Any]:
+        if self.count >= self.deliver:
+            if self.then == "stall":
+                self.released.wait(5)
+                return False, None
+            raise OSError("device disconnected")
+        ok, image = self.capture.read()
+        if not ok:  # loop the file, as a camera never ends
+            self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self.capture.read()
+        time.sleep(0.01)
+        self.count += 1
+        return ok, image
+
+    def release(self) -> None:
+        self.released.set()
+        self.capture.release()
+
+
 @pytest.mark.parametrize("then", ["stall", "raise"])
-def test_camera_that_stops_delivering_is_lost_then_reopened(then: str) -> None:
-    frames = list(code_frames(["HELLO"], hold=3, gap=2))
-    opened: list[FakeCamera] = []
+def test_camera_that_stops_delivering_is_lost_then_reopened(then: str, tmp_path: Path) -> None:
+    video = code_video(tmp_path / "camera.avi", ["HELLO"], hold=3, gap=2)
+    opened: list[StallingCapture] = []
 
     def opener(spec: str) -> LiveSource:
-        camera = FakeCamera(frames, deliver=8 if not opened else 10_000, then=then)
+        camera = StallingCapture(video, deliver=8 if not opened else 10_000, then=then)
         opened.append(camera)
         return LiveSource(lambda: camera, spec)
 
