@@ -391,6 +391,7 @@ class IssueScreen(Screen[None]):
     ]
 
     last: IssuedPass | None = None
+    issued_values: dict[str, str] | None = None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save_card" and self.last is None:
@@ -459,6 +460,8 @@ class IssueScreen(Screen[None]):
     def update_preview(self) -> None:
         t = self.office.t
         values = self.values()
+        if self.last is not None and values == self.issued_values:
+            return  # the issued card (with its QR) stays until the form changes
         try:
             plate = display_plate(normalise_plate(values["plate"]))
         except CheckpointError:
@@ -532,6 +535,7 @@ class IssueScreen(Screen[None]):
 
     def show_issued(self, issued: IssuedPass) -> None:
         self.last = issued
+        self.issued_values = self.values()
         self.refresh_bindings()
         text = card_text(issued, office=self.office.settings.office.name, tz=self.office.settings.ui.timezone)
         text = replace(text, category_en=self.office.t(f"category.{issued.data.category.value}"))
