@@ -222,12 +222,10 @@ def test_camera_that_stops_delivering_is_lost_then_reopened(then: str, tmp_path:
     def until(events: list[ScanEvent]) -> bool:
         return states(events)[-2:] == ["reconnecting", "live"] and len(events) > 10
 
-    started = time.monotonic()
     events = run_service(service, until)
     assert states(events)[:5] == ["opening", "live", "lost", "reconnecting", "live"]
     assert len(opened) == 2
     assert opened[0].released.is_set()  # the stalled camera was let go
-    assert time.monotonic() - started < 10
     codes = [e.detection.raw for e in events if isinstance(e, CodeEvent)]
     assert codes == [b"HELLO"]  # one scan, and the duplicate memory survived the reconnect
 
@@ -242,7 +240,7 @@ def test_no_camera_is_retried_with_backoff() -> None:
     service = ScanService("0", opener=opener, backoff=(0.05, 0.2))
     events = run_service(service, lambda ev: len(calls) >= 3)
     assert states(events)[:4] == ["opening", "no_camera", "reconnecting", "no_camera"]
-    assert calls[2] - calls[1] >= 0.2 - 0.01  # the second wait is the longer one
+    assert calls[2] - calls[1] >= 0.2 - 0.01  # the backoff grows: the second wait is at least 0.2 s
 
 
 def test_service_on_a_file_emits_codes_previews_and_ends(tmp_path: Path) -> None:
