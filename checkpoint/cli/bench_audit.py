@@ -112,6 +112,16 @@ def bench_audit(entries: int, log_path: Path | None, repeat: int, as_json: bool)
         elapsed = time.perf_counter() - started
         figures["export_rows_per_s"] = round(rows_out / elapsed)
         figures["export_mb"] = round(out.stat().st_size / 1e6, 1)
+        # peers, to read the figures against this machine: the bare cost of reading the same rows
+        sample = min(figures["entries"], 200_000)
+        started = time.perf_counter()
+        conn.execute("SELECT sum(length(hash)) FROM (SELECT hash FROM entries LIMIT ?)", (sample,)).fetchone()
+        figures["peer_sqlite_scan_rows_per_s"] = round(sample / (time.perf_counter() - started))
+        started = time.perf_counter()
+        cursor = conn.execute("SELECT * FROM entries LIMIT ?", (sample,))
+        while cursor.fetchmany(5000):
+            pass
+        figures["peer_python_fetch_rows_per_s"] = round(sample / (time.perf_counter() - started))
         conn.close()
 
         started = time.perf_counter()
@@ -145,6 +155,9 @@ def bench_audit(entries: int, log_path: Path | None, repeat: int, as_json: bool)
     ]  # fmt: skip
     for label, measured, target, ok in summary:
         say(f"{label:<28}{measured:>14}{target:>14}  {verdict(ok)}")
+    say("peers on this machine (the floor under the export):")
+    say(f"  {'SQLite scan of one column':<38}{figures['peer_sqlite_scan_rows_per_s']:>12,}/s")
+    say(f"  {'Python fetch of whole rows (sqlite3)':<38}{figures['peer_python_fetch_rows_per_s']:>12,}/s")
 
 
 def register(group: click.Group) -> None:
