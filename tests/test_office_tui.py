@@ -110,7 +110,7 @@ async def test_issue_find_revoke_renew_export(office_home: Home, tmp_path: Path)
         assert len(rows_of(app)) == 2
         await pilot.press("f3")
         await pilot.press(*"54321")
-        await pilot.pause()
+        await pilot.pause(0.5)  # the list waits for a pause in typing
         assert rows_of(app) == [issued.data.pass_id]
 
         # Revoke, behind a reason and a confirmation.
@@ -129,7 +129,7 @@ async def test_issue_find_revoke_renew_export(office_home: Home, tmp_path: Path)
 
         # Renew the other pass from its detail view.
         app.screen.query_one("#search", Input).value = "99999"
-        await pilot.pause()
+        await pilot.pause(0.5)
         (other_id,) = rows_of(app)
         app.screen.query_one("#passes", DataTable).focus()
         await pilot.press("enter")
@@ -221,7 +221,7 @@ async def test_list_filters_and_hostile_text_stays_literal(office_home: Home) ->
         await pilot.press("escape")
         app.screen.query_one("#category", Select).clear()
         app.screen.query_one("#search", Input).value = "AAAA0004"
-        await pilot.pause()
+        await pilot.pause(0.5)
         assert app.screen.check_action("revoke", ()) is None
         assert app.screen.check_action("renew", ()) is None
 
@@ -324,3 +324,18 @@ async def test_batch_screen_all_or_nothing(office_home: Home, tmp_path: Path) ->
         assert "Issued 0 new pass(es); 2 already existed" in text_of(app.screen.query_one("#result", Static))
         await pilot.press("escape")
         assert len(rows_of(app)) == 2
+
+
+async def test_long_list_is_capped_and_says_so(office_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.screens import office as office_screens
+
+    monkeypatch.setattr(office_screens, "MAX_ROWS", 3)
+    seed(office_home)
+    app = office_app(office_home)
+    async with app.run_test(size=SIZE) as pilot:
+        assert len(rows_of(app)) == 3
+        assert "First 3 of 5 matching passes (5 in all)" in text_of(app.screen.query_one("#summary", Static))
+        await pilot.press("f3")
+        await pilot.press(*"A1500", "enter")  # Enter searches at once
+        assert rows_of(app) == ["AAAA0005"]
+        assert text_of(app.screen.query_one("#summary", Static)) == "1 of 5 passes shown"

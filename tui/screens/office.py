@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
 from checkpoint.cards import CardText, card_text, fast_matrix
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from ..office_app import OfficeApp
 
 EXPIRING = timedelta(days=3)
+MAX_ROWS = 300  # rows on screen at once; the search and filters narrow a longer list
+SEARCH_DELAY = 0.25  # seconds of quiet typing before the list is rebuilt
 STATUSES = ("valid", "expiring", "expired", "revoked", "not_yet_valid")
 FORM_FIELDS = ("plate", "category", "holder", "org", "valid_from", "valid_until", "checkpoints", "occupants")
 
@@ -164,6 +167,7 @@ class PassListScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.passes: dict[str, IssuedPass] = {}
+        self._debounce: Timer | None = None
 
     @property
     def office(self) -> OfficeApp:
@@ -217,13 +221,16 @@ class PassListScreen(Screen[None]):
         current = select or self.selected_id()
         table.clear()
         self.passes = {}
-        shown = 0
+        shown = matched = 0
         for issued in self.office.registry.list(search=search):
             d = issued.data
             if category != Select.NULL and d.category.value != category:
                 continue
             state = pass_status(issued, now)
             if status != Select.NULL and state != status:
+                continue
+            matched += 1
+            if shown >= MAX_ROWS:
                 continue
             self.passes[d.pass_id] = issued
             table.add_row(
@@ -238,7 +245,8 @@ class PassListScreen(Screen[None]):
             )
             shown += 1
         total = int(self.office.registry.conn.execute("SELECT COUNT(*) FROM passes").fetchone()[0])
-        self.query_one("#summary", Static).update(plain(t("office.list.summary", shown=shown, total=total)))
+        key = "office.list.summary" if matched == shown else "office.list.summary_capped"
+        self.query_one("#summary", Static).update(plain(t(key, shown=shown, matched=matched, total=total)))
         if current is not None and current in self.passes:
             table.move_cursor(row=table.get_row_index(current))
 
@@ -257,12 +265,21 @@ class PassListScreen(Screen[None]):
         return None if pass_id is None else self.passes.get(pass_id)
 
     @on(Input.Changed, "#search")
+    def _search_changed(self) -> None:
+        # Wait for a pause in typing: rebuilding a long list on every key would lag.
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(SEARCH_DELAY, self.refresh_list)
+
     @on(Select.Changed)
     def _filters_changed(self) -> None:
         self.refresh_list()
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.refresh_list()
         self.query_one("#passes", DataTable).focus()
 
     @on(DataTable.RowSelected)
