@@ -12,7 +12,7 @@ from checkpoint.store import EntryDraft, LogStore, open_reader, verify_log
 
 
 def test_canonical_matches_sqlite_quote() -> None:
-    values = ["it's", 1, None, "鄂A12345", -5, "", "a,b", "x'y''z", "\x1b[31m\n\t\"\\\u202e😀", 2**62]
+    values = ["it's", 1, None, "鄂A12345", -5, "", "a,b", "x'y''z", '\x1b[31m\n\t"\\\u202e😀', 2**62]
     values += [None] * (len(chain.CHAINED) - len(values))
     conn = sqlite3.connect(":memory:")
     (expected,) = conn.execute(chain.CANONICAL_PARAMS_SQL, values).fetchone()
