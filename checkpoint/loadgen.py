@@ -1,7 +1,7 @@
 """A faithful bulk builder for big traffic logs (benchmarks, demos, tests).
 
 `build_log()` writes rows straight through sqlite3 with `executemany`, computing each entry's hash with
-the same canonical form the store uses (SQLite's `quote()` of every chained column), so the result passes
+the same canonical body the store uses (the compact JSON array of the chained fields), so the result passes
 `store.verify_log` exactly like a log written entry by entry through `LogStore.append`. It also pins a
 deterministic key per station, seals every station's chain once a day and records the shifts.
 """
@@ -60,19 +60,6 @@ _PASS_REASONS = frozenset(
     }
 )
 _PASS_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def quote(value: object) -> str:
-    """SQLite's `quote()` for the types the chain holds (TEXT, INTEGER, NULL)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    raise TypeError(f"cannot quote {type(value).__name__} for the chain")
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
