@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 PAGE = audit.PAGE_SIZE
 PREFETCH = 40  # load the next page when the cursor comes this close to the last loaded row
 COUNT_CAP = 100_000  # count matches up to this many; beyond, say "more than"
-COLUMNS = {"time": 11, "station": 10, "seq": 4, "direction": 3, "decision": 8, "reason": 13, "category": 8,
-           "plate": 10, "pass": 8, "operator": 7, "fevers": 4, "flag": 8}  # fmt: skip
+COLUMNS = {"time": 11, "station": 10, "seq": 7, "direction": 3, "decision": 8, "reason": 12, "category": 8,
+           "plate": 10, "pass": 8, "operator": 7, "fevers": 3, "flag": 6}  # fmt: skip
 
 
 def translate_audit_bindings(node: DOMNode, t: Translator) -> None:
