@@ -580,7 +580,10 @@ def render_pdf(report: DailyReport, lang: str) -> bytes:
         pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
 
     def section(name: str) -> None:
-        pdf.ln(3)
+        if pdf.will_page_break(24):  # never a heading alone at the foot of a page
+            pdf.add_page()
+        else:
+            pdf.ln(3)
         pdf.set_font(family, size=13)
         pdf.cell(0, 8, name, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(family, size=9)
