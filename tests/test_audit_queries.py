@@ -145,3 +145,20 @@ def test_clone_alert_flags_one_pass_in_at_two_stations(sample: Path) -> None:
     assert ("east-bridge", 1) in alerts.flagged()
     assert not audit.clone_alerts(conn, *audit.day_bounds(DAY, TZ), window=timedelta(minutes=3)).alerts
     assert not audit.clone_alerts(conn, *audit.day_bounds(DAY, TZ), station="south-road").alerts
+
+
+def test_the_audit_core_is_headless_and_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, checkpoint.audit, checkpoint.export, checkpoint.report, checkpoint.bundle, checkpoint.loadgen; "
+        "print(' '.join(sys.modules))"
+    )
+    modules = set(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "checkpoint.report" in modules
+    assert not {"textual", "cv2", "fpdf"} & modules
