@@ -218,3 +218,19 @@ def test_no_log_is_one_sentence(tmp_path: Path) -> None:
     home = Home(tmp_path / "empty").ensure()
     result = run_cli(home, "audit")
     assert result.exit_code == 2 and "There is no traffic log" in result.output
+
+
+async def test_chart_moves_a_day_with_the_bracket_keys(home: Home) -> None:
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        chart = screen.query_one("#chart")
+        assert "2026-02-04" in _text(chart)  # type: ignore[arg-type]  # the newest entry's day
+        screen.query_one("#entries", DataTable).focus()
+        await pilot.press("left_square_bracket")
+        await _settle(pilot, app)
+        assert "2026-02-03" in _text(chart) and "peak 6" in _text(chart)  # type: ignore[arg-type]
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await _settle(pilot, app)
+        assert "2026-02-01: no entries" in _text(chart)  # type: ignore[arg-type]

@@ -206,6 +206,12 @@ class AuditScreen(Screen[None]):
     def action_focus_table(self) -> None:
         self.query_one("#entries", DataTable).focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The chart keys apply once there is a day to chart; they are greyed until then."""
+        if action in ("prev_day", "next_day") and self.chart_day is None:
+            return None
+        return True
+
     def action_prev_day(self) -> None:
         if self.chart_day is not None:
             self.chart_day -= timedelta(days=1)
@@ -262,6 +268,7 @@ class AuditScreen(Screen[None]):
         if self.chart_day is None and self.entries:
             self.chart_day = self.entries[0].ts.astimezone(self.audit_app.tz).date()
             self.load_chart()
+            self.refresh_bindings()
 
     def _cells(self, entry: Entry) -> list[Content]:
         t = self.t
