@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system libraries checkpoint needs, with apt-get, only when they are missing.
-#   scripts/sysdeps.sh            runtime: libzbar0 (QR decoding), a CJK font for pass cards
+#   scripts/sysdeps.sh            runtime: libzbar0 (QR decoding), fonts for pass cards and reports
+#                                 (Droid Sans Fallback for Chinese, DejaVu Sans for Latin and digits)
 #   scripts/sysdeps.sh --test     also poppler-utils (pdftoppm renders PDFs in the tests)
 set -euo pipefail
 
@@ -8,6 +9,7 @@ need=()
 have_lib() { ldconfig -p 2>/dev/null | grep -F "$1" >/dev/null; }  # not grep -q: under pipefail, SIGPIPE would fail it
 have_lib 'libzbar.so.0' || need+=(libzbar0)
 [ -e /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || need+=(fonts-droid-fallback)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ "${1:-}" = "--test" ]; then
   command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 fi
