@@ -444,7 +444,9 @@ async def _merge(store: LogStore, bundle: Bundle, path: Path) -> ImportResult:
             cursor = await db.execute("INSERT OR IGNORE INTO seals VALUES (?, ?, ?, ?, ?, ?)", seal)
             result.seals += max(cursor.rowcount, 0)
         await db.executemany(
-            f"INSERT OR REPLACE INTO shifts ({', '.join(SHIFT_COLUMNS)}) VALUES ({', '.join('?' * len(SHIFT_COLUMNS))})",
+            f"INSERT INTO shifts ({', '.join(SHIFT_COLUMNS)}) VALUES ({', '.join('?' * len(SHIFT_COLUMNS))}) "
+            "ON CONFLICT (id) DO UPDATE SET ended = excluded.ended, sealed_seq = excluded.sealed_seq "
+            "WHERE shifts.station_id = excluded.station_id",  # a shift ends later; never another station's row
             bundle.shifts,
         )
         await db.execute("COMMIT")

@@ -209,3 +209,34 @@ def test_not_a_bundle(tmp_path: Path, office: Home) -> None:
     bad.write_text("hello")
     result = _import(office, bad)
     assert result.exit_code == 2 and "is not a checkpoint bundle" in result.output
+
+
+def test_shifts_travel_and_a_later_bundle_ends_them(tmp_path: Path, office: Home) -> None:
+    from checkpoint.store import Shift
+
+    station = _station(tmp_path, "north-gate")
+
+    async def start() -> str:
+        store = await LogStore.open(station.log_db, "north-gate")
+        async with store:
+            return await store.start_shift(Shift("李四", "王五"))
+
+    async def end(shift_id: str) -> None:
+        store = await LogStore.open(station.log_db, "north-gate")
+        async with store:
+            await store.end_shift(shift_id, 3)
+
+    shift_id = asyncio.run(start())
+    _append(station, "north-gate", 2)
+    _export(station, tmp_path / "b1.bundle")
+    assert _import(office, tmp_path / "b1.bundle").exit_code == 0
+    asyncio.run(end(shift_id))
+    _append(station, "north-gate", 1)
+    _export(station, tmp_path / "b2.bundle")
+    assert _import(office, tmp_path / "b2.bundle").exit_code == 0
+    conn = sqlite3.connect(office.log_db)
+    rows = conn.execute(
+        "SELECT station_id, operator, leader, ended IS NOT NULL, sealed_seq FROM shifts"
+    ).fetchall()
+    conn.close()
+    assert rows == [("north-gate", "李四", "王五", 1, 3)]
