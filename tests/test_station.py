@@ -22,12 +22,17 @@ from tests.conftest import NOW
 from tests.media import code_video
 from tests.station_helpers import entries, open_shift, screen_text, station_app, wait_for
 from tui.screens.station import StationScreen
-from tui.screens.station_forms import CheckScreen, HandoverScreen, NoPassScreen, OverrideScreen, SignInScreen
+from tui.screens.station_forms import HandoverScreen, NoPassScreen, OverrideScreen, SignInScreen
+from tui.widgets.station_check import CheckPanel
 from tui.widgets.verdict import VerdictPanel
 
 
 def station(app: object) -> StationScreen:
     return next(s for s in app.screen_stack if isinstance(s, StationScreen))  # type: ignore[attr-defined]
+
+
+def checking(app: object) -> bool:
+    return bool(station(app).query_one(CheckPanel).display)
 
 
 def shown_state(app: object) -> str:
@@ -55,7 +60,7 @@ async def test_valid_pass_on_video_is_allowed_and_logged(station_home: Home, iss
     await open_shift(station_home)
     app = station_app(station_home, camera=str(video))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckScreen))
+        await wait_for(pilot, lambda: checking(app))
         assert shown_state(app) == "check"
         assert entries(station_home) == []  # nothing decided yet: plate and temperatures come first
         await type_into(pilot, "#temperatures", "36.6 36.8")
@@ -98,7 +103,7 @@ async def test_fever_from_video_denies(station_home: Home, issue, tmp_path: Path
     await open_shift(station_home)
     app = station_app(station_home, camera=str(video))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckScreen))
+        await wait_for(pilot, lambda: checking(app))
         await type_into(pilot, "#temperatures", "36.6 38.1")
         await wait_for(pilot, lambda: shown_state(app) == "deny")
         [entry] = entries(station_home)
@@ -166,7 +171,7 @@ async def test_plate_mismatch_is_one_key(station_home: Home, issue) -> None:
     app = station_app(station_home)
     async with app.run_test(size=(120, 40)) as pilot:
         await manual(pilot, issued.payload)
-        assert isinstance(app.screen, CheckScreen)
+        assert checking(app)
         await pilot.press("f3")
         await wait_for(pilot, lambda: shown_state(app) == "deny")
         [entry] = entries(station_home)
@@ -179,7 +184,7 @@ async def test_bad_temperature_is_one_sentence_and_nothing_is_logged(station_hom
     async with app.run_test(size=(120, 40)) as pilot:
         await manual(pilot, issue().payload)
         await type_into(pilot, "#temperatures", "3.7")
-        assert isinstance(app.screen, CheckScreen)
+        assert checking(app)
         assert "did you mean 37.x?" in screen_text(app)
         assert entries(station_home) == []
         await type_into(pilot, "#temperatures", "37.0")
@@ -241,7 +246,7 @@ async def test_direction_and_anti_passback(station_home: Home, issue) -> None:
             station(app)._last_code = None  # a later vehicle, not a second scan of the same one
             before = len(entries(station_home))
             await manual(pilot, issued.payload)
-            if isinstance(app.screen, CheckScreen):
+            if checking(app):
                 await type_into(pilot, "#temperatures", "36.5")
             await wait_for(pilot, lambda n=before: len(entries(station_home)) == n + 1)
         logged = entries(station_home)

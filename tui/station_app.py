@@ -7,6 +7,7 @@ revocation list, and the clock; the station screen collects facts and asks `poli
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -75,6 +76,10 @@ class StationApp(CheckpointApp):
             self.exit(return_code=2)
             return
         await self.push_screen(StationScreen())
+        # Everything built so far lives as long as the app: keep it out of the garbage collector's
+        # full collections, which otherwise stall the event loop now and then (`checkpoint bench ui`).
+        gc.collect()
+        gc.freeze()
 
     async def on_unmount(self) -> None:
         if self.store is not None:
@@ -116,6 +121,10 @@ def make_app(
         )
     trust = load_trust(home.trust)
     revocations = load_list(home.revocations, trust)
+    if camera is None or camera.strip().lower() not in NO_CAMERA:
+        from .station_camera import prepare
+
+        prepare()
     return StationApp(
         home,
         settings,

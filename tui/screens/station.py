@@ -29,26 +29,27 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import load_or_create_station_key
 from checkpoint.models import Direction, Reason, Verdict
 from checkpoint.passes import raw_hash
-from checkpoint.plates import display_plate
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
 from checkpoint.store import Entry, EntryDraft, LogStore, Shift
 from checkpoint.text import cell_width
 from checkpoint.timeutil import from_micros
 
 from ..messages import ScannerCode, ScannerPreview, ScannerStatus
-from ..safe import cell, plain
+from ..safe import plain
+from ..widgets.station_check import CheckPanel
+from ..widgets.station_keys import KeyBar
+from ..widgets.station_recent import RecentEntries
 from ..widgets.verdict import Shown, VerdictPanel
 from ..widgets.viewfinder import Viewfinder
 from .station_forms import (
     Check,
-    CheckScreen,
     HandoverScreen,
     NoPass,
     NoPassScreen,
@@ -106,6 +107,7 @@ class StationScreen(Screen[None]):
         self._last_code: tuple[str, datetime] | None = None
         self._newest: datetime | None = None
         self._refused_at = -1e9
+        self._binding_state: tuple[bool | None, ...] = ()
         self.recorded = 0  # entries this screen wrote (tests and the benchmark read it)
 
     @property
@@ -129,38 +131,30 @@ class StationScreen(Screen[None]):
             yield Static(plain(app.settings.station.name, limit=30), id="station-name")
             yield Static(id="direction")
             yield Static(id="camera")
-            yield Static(id="revocations")
-            yield Static(id="shift")
-            yield Static(id="clock-warning")
             yield Static(id="clock")
+        with Horizontal(id="status2"):
+            yield Static(id="shift")
+            yield Static(id="revocations")
+            yield Static(id="clock-warning")
         with Horizontal(id="main"):
             yield VerdictPanel(app.t, app.tz, id="verdict")
             with Vertical(id="side"):
                 yield Viewfinder(id="viewfinder")
                 yield Static(id="counters")
         yield Input(id="manual", placeholder=app.t("station.manual_hint"), compact=True)
-        yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield RecentEntries(app.t, app.tz, id="recent")
+        yield CheckPanel(app.t, id="check")
+        yield KeyBar(app.t("key.command_palette"), id="keys")
 
     async def on_mount(self) -> None:
         app = self.station
-        t = app.t
-        table = self.query_one("#recent", DataTable)
-        for key, width in (
-            ("time", 8),
-            ("direction", 4),
-            ("decision", 8),
-            ("reason", 30),
-            ("plate", 10),
-            ("category", 16),
-        ):
-            table.add_column(t(f"station.col.{key}"), key=key, width=width)
         self.query_one(Viewfinder).display = app.settings.station.viewfinder and app.camera is not None
         self.camera_state = "opening" if app.camera is not None else "no_camera"
         await self._resume_shift()
         await self.refresh_log()
         self.tick()
         self.set_interval(1.0, self.tick)
+        self._bindings_changed()
         self._show_status()
         self.query_one("#manual", Input).focus()
         if app.camera is not None:
@@ -174,20 +168,31 @@ class StationScreen(Screen[None]):
 
     # ----------------------------------------------------------------- status line
 
+    def _set(self, selector: str, content: Content) -> Static:
+        """Update a status item only when its text changed; lay out again only when its width did
+        (a layout pass of the whole screen is the costliest thing the event loop does here)."""
+        widget = self.query_one(selector, Static)
+        old = widget.content
+        if isinstance(old, Content) and old.plain == content.plain:
+            return widget
+        same_width = isinstance(old, Content) and old.cell_length == content.cell_length
+        widget.update(content, layout=not same_width)
+        return widget
+
     def watch_direction(self, direction: Direction) -> None:
         if self.is_mounted:
             self._show_status()
 
     def _show_status(self) -> None:
         t = self.station.t
-        direction = self.query_one("#direction", Static)
-        direction.update(Content(f" {t('field.direction')}: {t(f'direction.{self.direction.value}')} "))
+        direction = self._set(
+            "#direction", Content(f" {t('field.direction')}: {t(f'direction.{self.direction.value}')} ")
+        )
         direction.set_class(self.direction is Direction.OUT, "out")
         camera = t("status.camera", state=t(f"camera.{self.camera_state}"))
         if self.camera_state == "live":
             camera += " " + t("status.fps", fps=f"{self.camera_fps:.0f}")
-        widget = self.query_one("#camera", Static)
-        widget.update(Content(camera))
+        widget = self._set("#camera", Content(camera))
         for state in ("live", "lost", "reconnecting", "no_camera", "ended", "opening"):
             widget.set_class(self.camera_state == state, state)
         shift = self.query_one("#shift", Static)
@@ -204,20 +209,19 @@ class StationScreen(Screen[None]):
         app = self.station
         t = app.t
         now = app.clock()
-        self.query_one("#clock", Static).update(Content(now.astimezone(app.tz).strftime("%H:%M:%S")))
+        self._set("#clock", Content(now.astimezone(app.tz).strftime("%H:%M:%S")))
         issued = app.revocations.issued_at
-        widget = self.query_one("#revocations", Static)
         if issued is None:
-            widget.update(Content(t("status.revocations_none")))
+            widget = self._set("#revocations", Content(t("status.revocations_none")))
             widget.set_class(True, "warn")
         else:
             age = now - issued
-            widget.update(Content(t("status.revocations", age=self.age(age))))
+            widget = self._set("#revocations", Content(t("status.revocations", age=self.age(age))))
             widget.set_class(age > timedelta(days=2), "warn")
-        warning = self.query_one("#clock-warning", Static)
         behind = self._newest is not None and now < self._newest
-        warning.update(Content(t("status.clock_behind")) if behind else Content(""))
-        warning.display = behind
+        warning = self._set("#clock-warning", Content(t("status.clock_behind")) if behind else Content(""))
+        if warning.display != behind:
+            warning.display = behind
 
     def age(self, delta: timedelta) -> str:
         t = self.station.t
@@ -236,34 +240,29 @@ class StationScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="camera")
     def run_camera(self, spec: str) -> None:
-        """Capture and decode in this thread; report only through messages (never touch a widget)."""
+        """Wait for the scanner's events (it runs in a child process, see tui.station_camera) and
+        report them as messages; this thread never touches a widget."""
+        from ..station_camera import scan_in_child
+
         worker = get_current_worker()
         settings = self.station.settings.station
-        try:
-            from scanner.service import ScanService
-        except ImportError:
-            self.post_message(ScannerStatus("no_camera", "scanner is not installed"))
-            return
-        service = ScanService(
-            spec,
-            decoder=settings.decoder,
-            duplicate_seconds=settings.duplicate_seconds,
-            preview=(64, 48),
-            pace_fps=self.station.pace_fps,  # a video file plays at camera speed, not as fast as it decodes
-            loop=self.station.settings.demo,  # the demo feed starts again at its end
-        )
+        options = {
+            "decoder": settings.decoder,
+            "duplicate_seconds": settings.duplicate_seconds,
+            "preview": (64, 48),
+            "pace_fps": self.station.pace_fps,  # a video file plays at camera speed, not as fast as it decodes
+            "loop": self.station.settings.demo,  # the demo feed starts again at its end
+        }
 
-        def emit(event: Any) -> None:
-            kind = type(event).__name__
-            if kind == "CodeEvent":
-                detection = event.detection
-                self.post_message(ScannerCode(str(detection.text), bytes(detection.raw)))
-            elif kind == "PreviewEvent":
-                self.post_message(ScannerPreview(event.image))
-            elif kind == "StatusEvent":
-                self.post_message(ScannerStatus(str(event.state), str(event.detail), float(event.fps)))
+        def deliver(event: tuple[Any, ...]) -> None:
+            if event[0] == "code":
+                self.post_message(ScannerCode(str(event[1]), bytes(event[2])))
+            elif event[0] == "preview":
+                self.post_message(ScannerPreview(event[1]))
+            elif event[0] == "status":
+                self.post_message(ScannerStatus(str(event[1]), str(event[2]), float(event[3])))
 
-        service.run(emit, lambda: worker.is_cancelled)
+        scan_in_child(spec, options, deliver, lambda: worker.is_cancelled)
 
     def on_scanner_status(self, message: ScannerStatus) -> None:
         self.camera_state = message.state if message.state in _CAMERA_STATES else "lost"
@@ -295,8 +294,8 @@ class StationScreen(Screen[None]):
     # ----------------------------------------------------------------- the flow
 
     def _busy(self) -> bool:
-        """True while a form is open over this screen: scans wait until it is done."""
-        return self.app.screen is not self
+        """True while a form is open or a vehicle is being checked: scans wait until it is done."""
+        return self.app.screen is not self or self.pending is not None
 
     def _refuse(self, key: str, scanned: bool) -> None:
         """Say why a code was not taken; for the camera at most every few seconds (it keeps seeing it)."""
@@ -345,7 +344,8 @@ class StationScreen(Screen[None]):
                     warnings=decision.warnings,
                 )
             )
-            self.app.push_screen(CheckScreen(app.t, data), callback=self._checked)
+            self.query_one(RecentEntries).display = False
+            self.query_one(CheckPanel).start(data)
         else:
             await self.record(vehicle, decision)
 
@@ -361,6 +361,13 @@ class StationScreen(Screen[None]):
             vehicle.facts,
             app.clock(),
         )
+
+    async def on_check_panel_done(self, message: CheckPanel.Done) -> None:
+        message.stop()
+        self.query_one(CheckPanel).display = False
+        self.query_one(RecentEntries).display = True
+        self.query_one("#manual", Input).focus()
+        await self._checked(message.result)
 
     async def _checked(self, result: object) -> None:
         vehicle, self.pending = self.pending, None
@@ -418,7 +425,7 @@ class StationScreen(Screen[None]):
             panel.add_class("flash")
             self.set_timer(0.4, lambda: panel.remove_class("flash"))
         await self.refresh_log()
-        self.refresh_bindings()
+        self._bindings_changed()
         return entry
 
     def _show_entry(self, vehicle: Vehicle, decision: Decision, entry: Entry) -> None:
@@ -452,25 +459,9 @@ class StationScreen(Screen[None]):
 
     async def refresh_log(self) -> None:
         app = self.station
-        t = app.t
         entries = await self.store.recent(RECENT, station_id=app.settings.station.id)
         self._newest = await self.store.newest_time()
-        table = self.query_one("#recent", DataTable)
-        table.clear()
-        for entry in entries:
-            decision = Content.styled(
-                t(f"verdict.{entry.verdict.value}"),
-                "bold $success" if entry.verdict is Verdict.ALLOW else "bold $error",
-            )
-            table.add_row(
-                Content(entry.ts.astimezone(app.tz).strftime("%H:%M:%S")),
-                Content(t(f"direction.{entry.direction.value}")),
-                decision,
-                Content(t(f"reason.{entry.reason.value}")),
-                cell(display_plate(entry.plate) if entry.plate else "", limit=16),
-                Content(t(f"category.{entry.category}") if entry.category else ""),
-                key=entry.id,
-            )
+        self.query_one(RecentEntries).show(entries)
         now = app.clock()
         day_start = now.astimezone(app.tz).replace(hour=0, minute=0, second=0, microsecond=0)
         day = await self.store.counts_since(day_start)
@@ -519,7 +510,7 @@ class StationScreen(Screen[None]):
         self.shift, self.shift_started = shift, now
         self._show_status()
         await self.refresh_log()
-        self.refresh_bindings()
+        self._bindings_changed()
         self.query_one("#manual", Input).focus()
 
     async def action_handover(self) -> None:
@@ -579,7 +570,15 @@ class StationScreen(Screen[None]):
         self.current = None
         self.query_one(VerdictPanel).show(Shown("idle"))
         self.query_one("#manual", Input).focus()
-        self.refresh_bindings()
+        self._bindings_changed()
+
+    def _bindings_changed(self) -> None:
+        """Refresh the footer only when a key's availability changed (rebuilding it is not free)."""
+        state = (self.check_action("override", ()), self.check_action("no_pass", ()))
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
+            self.query_one(KeyBar).show_keys()
 
     def action_viewfinder(self) -> None:
         viewfinder = self.query_one(Viewfinder)

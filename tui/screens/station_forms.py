@@ -20,9 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from checkpoint.errors import CheckpointError
-from checkpoint.models import PassData
-from checkpoint.plates import display_plate, normalise_plate
-from checkpoint.temperature import TemperatureError, parse_temperature
+from checkpoint.plates import normalise_plate
 
 from ..i18n import Translator
 from ..safe import plain
@@ -76,8 +74,9 @@ class StationForm(ModalScreen[object]):
                           border: thick $primary; background: $surface; padding: 0 1; }
     StationForm #title { text-style: bold; width: 1fr; content-align: center middle; }
     StationForm #error { color: $error; text-style: bold; height: auto; }
-    StationForm Input { width: 1fr; }
-    StationForm Label { margin-top: 1; }
+    StationForm .keys { color: $text-muted; margin-top: 1; }
+    StationForm Input { width: 1fr; margin-bottom: 1; }
+    StationForm Select { margin-bottom: 1; }
     """
 
     def __init__(self, t: Translator) -> None:
@@ -96,7 +95,21 @@ class StationForm(ModalScreen[object]):
             yield Static(self.title_text(), id="title")
             yield from self.fields()
             yield Static(id="error")
-        yield Footer()
+            yield Static(self.keys_line(), classes="keys")
+
+    def keys_line(self) -> Content:
+        """The form's keys, shown at its foot. (A Footer here would be rebuilt every time a form opens,
+        which stalls the event loop for tens of milliseconds on a busy 2-core laptop.)"""
+        parts = []
+        for bindings in self._bindings.key_to_bindings.values():
+            for binding in bindings:
+                if binding.show and binding.description:
+                    parts.append(
+                        Content.assemble(
+                            (self.app.get_key_display(binding), "bold $accent"), " ", binding.description
+                        )
+                    )
+        return Content("   ").join(parts)
 
     first_field: str | None = None  # the input that has the focus when the form opens (default: first)
 
@@ -155,9 +168,9 @@ class SignInScreen(StationForm):
 
     def fields(self) -> ComposeResult:
         yield Label(self.t("field.operator"))
-        yield Input(self.operator, id="operator", max_length=MAX_TEXT)
+        yield Input(self.operator, id="operator", max_length=MAX_TEXT, compact=True)
         yield Label(self.t("field.leader"))
-        yield Input(self.leader, id="leader", max_length=MAX_TEXT)
+        yield Input(self.leader, id="leader", max_length=MAX_TEXT, compact=True)
         yield Static(self.t("signin.hint"), classes="hint")
 
     def action_cancel(self) -> None:
@@ -181,7 +194,7 @@ class NoPassScreen(StationForm):
 
     def fields(self) -> ComposeResult:
         yield Label(self.t("field.plate"))
-        yield Input(id="plate", placeholder="鄂A·12345", max_length=24)
+        yield Input(id="plate", placeholder="鄂A·12345", max_length=24, compact=True)
         yield Label(self.t("nopass.vehicle"))
         yield Select(
             [(self.t(f"vehicle.{kind}"), kind) for kind in VEHICLE_KINDS],
@@ -190,7 +203,7 @@ class NoPassScreen(StationForm):
             id="vehicle",
         )
         yield Label(self.t("nopass.reason"))
-        yield Input(id="reason", placeholder=self.t("nopass.reason_hint"), max_length=MAX_TEXT)
+        yield Input(id="reason", placeholder=self.t("nopass.reason_hint"), max_length=MAX_TEXT, compact=True)
 
     def check_field(self, field: Input) -> bool:
         if field.id == "plate":
@@ -229,9 +242,11 @@ class OverrideScreen(StationForm):
     def fields(self) -> ComposeResult:
         yield Static(Content(self.t("override.denied", reason=self.denied_for)))
         yield Label(self.t("field.supervisor"))
-        yield Input(id="supervisor", max_length=MAX_TEXT)
+        yield Input(id="supervisor", max_length=MAX_TEXT, compact=True)
         yield Label(self.t("override.reason"))
-        yield Input(id="reason", placeholder=self.t("override.reason_hint"), max_length=MAX_TEXT)
+        yield Input(
+            id="reason", placeholder=self.t("override.reason_hint"), max_length=MAX_TEXT, compact=True
+        )
 
     def submit(self) -> None:
         supervisor = self.required("supervisor", "field.supervisor")
@@ -273,76 +288,12 @@ def temperature_problem(t: Translator, typed: str) -> str:
     return t("temp.range", typed=shown)
 
 
-class CheckScreen(StationForm):
-    """After a valid scan: plate check, occupants, one temperature each. Enter records; F3: mismatch."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("f3", "mismatch", "Plate mismatch"),
-    ]
-    DEFAULT_CSS = """
-    CheckScreen { align: center bottom; }
-    CheckScreen #plate { text-style: bold; width: 1fr; content-align: center middle;
-                         background: $warning 30%; }
-    """
-
-    def __init__(self, t: Translator, data: PassData) -> None:
-        super().__init__(t)
-        self.data = data
-
-    def title_text(self) -> Content:
-        return Content(self.t("check.title"))
-
-    def fields(self) -> ComposeResult:
-        yield Static(plain(self.t("check.plate", plate=display_plate(self.data.plate)), limit=80), id="plate")
-        yield Label(self.t("check.occupants", most=self.data.max_occupants))
-        yield Input(id="occupants", type="integer", max_length=2, placeholder=self.t("check.occupants_hint"))
-        yield Label(self.t("check.temperatures"))
-        yield Input(id="temperatures", placeholder="36.6 36.8", max_length=400)
-        yield Static(self.t("check.keys"), classes="hint")
-
-    first_field = "temperatures"
-
-    def action_mismatch(self) -> None:
-        self.dismiss(Check(0, (), plate_mismatch=True))
-
-    def submit(self) -> None:
-        readings: list[int] = []
-        for typed in split_readings(self.query_one("#temperatures", Input).value):
-            try:
-                readings.append(parse_temperature(typed))
-            except TemperatureError:
-                self.fail(temperature_problem(self.t, typed))
-                self.query_one("#temperatures", Input).focus()
-                return
-        if not readings:
-            self.fail(self.t("check.no_readings"))
-            self.query_one("#temperatures", Input).focus()
-            return
-        count_text = self.query_one("#occupants", Input).value.strip()
-        occupants = len(readings)
-        if count_text:
-            try:
-                occupants = int(count_text)
-            except ValueError:
-                occupants = -1
-            if not 1 <= occupants <= 60:
-                self.fail(self.t("check.bad_occupants"))
-                self.query_one("#occupants", Input).focus()
-                return
-            if occupants != len(readings):
-                self.fail(self.t("check.count", count=len(readings), occupants=occupants))
-                self.query_one("#temperatures", Input).focus()
-                return
-        self.dismiss(Check(occupants, tuple(readings)))
-
-
 class HandoverScreen(StationForm):
     """End of a shift: the summary, then Enter seals the log and ends the shift."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "confirm", "Seal and hand over", priority=True),
+        Binding("enter", "seal", "Seal and hand over", priority=True),
     ]
 
     def __init__(self, t: Translator, summary: Content) -> None:
@@ -354,9 +305,8 @@ class HandoverScreen(StationForm):
 
     def fields(self) -> ComposeResult:
         yield Static(self.summary, id="summary")
-        yield Static(self.t("handover.keys"), classes="hint")
 
-    def action_confirm(self) -> None:
+    def action_seal(self) -> None:
         self.dismiss(True)
 
 

@@ -1,0 +1,47 @@
+"""The station's key bar: every key of the screen with its description, like Textual's Footer, but a
+single line of text built once and rebuilt only when a key's availability changes.
+
+Textual's Footer rebuilds all its key widgets whenever the focus moves (every field of the check, every
+manual entry); on a busy 2-core laptop that alone cost tens of milliseconds of event-loop time per
+vehicle (`checkpoint bench ui`). Keys that do not apply now are greyed, as `check_action` says.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import Static
+
+
+class KeyBar(Static):
+    DEFAULT_CSS = """
+    KeyBar { dock: bottom; height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def __init__(self, palette_label: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.palette_label = palette_label
+
+    def show_keys(self) -> None:
+        """Describe the keys of the screen this bar is on (and the app's), greying unavailable ones."""
+        screen = self.screen
+        parts: list[Content] = []
+        seen: set[str] = set()
+        for node in (screen, self.app):
+            for bindings in node._bindings.key_to_bindings.values():
+                for binding in bindings:
+                    if not binding.show or not binding.description or binding.action in seen:
+                        continue
+                    seen.add(binding.action)
+                    available = node.check_action(binding.action, ()) if node is screen else True
+                    key = self.app.get_key_display(binding)
+                    if available:
+                        parts.append(Content.assemble((key, "bold $accent"), " ", binding.description))
+                    else:
+                        parts.append(Content.styled(f"{key} {binding.description}", "$text-disabled"))
+        palette = Binding(self.app.COMMAND_PALETTE_BINDING, "command_palette", self.palette_label)
+        if self.app.ENABLE_COMMAND_PALETTE:
+            parts.append(
+                Content.assemble((self.app.get_key_display(palette), "bold $accent"), " ", self.palette_label)
+            )
+        self.update(Content("  ").join(parts))
