@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -107,8 +108,13 @@ class Vocabulary:
         self.plates: set[str] = set()
         self.operators: set[str] = set()
         self._rowid = 0
+        self._lock = threading.Lock()  # the TUI's query workers share one vocabulary
 
     def refresh(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            self._refresh(conn)
+
+    def _refresh(self, conn: sqlite3.Connection) -> None:
         top = conn.execute("SELECT MAX(rowid) FROM entries").fetchone()[0] or 0
         if top == self._rowid:
             return
@@ -130,7 +136,11 @@ class Vocabulary:
         """`flt` with its partial plate/operator turned into exact lists when that makes the query fast."""
         if not flt.plate and not flt.operator:
             return flt
-        self.refresh(conn)
+        with self._lock:
+            self._refresh(conn)
+            return self._resolve(flt)
+
+    def _resolve(self, flt: Filter) -> Filter:
         plate_in = operator_in = None
         needle = normalise_partial_plate(flt.plate or "")
         if needle:
