@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import os
 import re
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -234,6 +239,48 @@ def _lines(
         yield [line if safe(line) else _careful_line(conn, rows, rowid) for rowid, line in chunk]
 
 
+PARALLEL_ROWS = 50_000
+"""From this many matching rows on, a CSV export is cut into time ranges built by one process per core
+(SQLite's line building is the cost; processes do not share a GIL) and the parts are joined in order."""
+
+
+def _ranges(
+    conn: sqlite3.Connection, where: str, params: list[Any], total: int, parts: int
+) -> list[tuple[int, int]]:
+    """`parts` [low, high) ts ranges holding about the same number of matching rows (cut between timestamps)."""
+    cuts: list[int] = []
+    for i in range(1, parts):
+        row = conn.execute(
+            f"SELECT ts FROM entries WHERE {where} ORDER BY ts LIMIT 1 OFFSET ?",
+            (*params, total * i // parts),
+        ).fetchone()
+        if row is not None and (not cuts or row[0] > cuts[-1]):
+            cuts.append(int(row[0]))
+    bounds = [-(2**63), *cuts, 2**63 - 1]
+    return list(itertools.pairwise(bounds))
+
+
+def _export_range(
+    database: str, where: str, params: list[Any], span: tuple[int, int], zone_key: str, out: str, batch: int
+) -> int:
+    """In a worker process: the CSV lines of one time range, written to `out` (no header, no BOM)."""
+    tz = ZoneInfo(zone_key)
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        offset = _fixed_offset(conn, tz)
+        _prepare(conn, tz, offset)
+        n = 0
+        with open(out, "w", encoding="utf-8", newline="") as handle:
+            for lines in _lines(
+                conn, f"({where}) AND ts >= ? AND ts < ?", [*params, *span], tz, offset, batch
+            ):
+                handle.write("\r\n".join(lines) + "\r\n")
+                n += len(lines)
+        return n
+    finally:
+        conn.close()
+
+
 def _export_csv(
     conn: sqlite3.Connection,
     where: str,
@@ -242,16 +289,66 @@ def _export_csv(
     tz: ZoneInfo,
     progress: Progress | None,
     batch: int,
+    part_prefix: Path,
 ) -> int:
     offset = _fixed_offset(conn, tz)
     _prepare(conn, tz, offset)
     csv.writer(handle, lineterminator="\r\n").writerow(COLUMNS)
+    cores = min(os.cpu_count() or 1, 4)
+    database = conn.execute("PRAGMA database_list").fetchone()[2]
+    total = conn.execute(f"SELECT COUNT(*) FROM entries WHERE {where}", params).fetchone()[0]
+    if cores >= 2 and total >= PARALLEL_ROWS and database:
+        try:
+            return _export_parts(
+                conn, database, where, params, handle, tz, progress, batch, part_prefix, cores, total
+            )
+        except BrokenProcessPool:
+            pass  # no worker processes here (e.g. run from a pipe): the one-process way below
     n = 0
     for lines in _lines(conn, where, params, tz, offset, batch):
         handle.write("\r\n".join(lines) + "\r\n")
         n += len(lines)
         if progress is not None:
             progress(n)
+    return n
+
+
+def _export_parts(
+    conn: sqlite3.Connection,
+    database: str,
+    where: str,
+    params: list[Any],
+    handle: TextIO,
+    tz: ZoneInfo,
+    progress: Progress | None,
+    batch: int,
+    part_prefix: Path,
+    cores: int,
+    total: int,
+) -> int:
+    """Build the time ranges in worker processes; only when every part is written, join them in order."""
+    from multiprocessing import get_context
+
+    spans = _ranges(conn, where, params, total, cores * 2)
+    parts = [part_prefix.with_name(f"{part_prefix.name}.{i}") for i in range(len(spans))]
+    n = 0
+    try:
+        with ProcessPoolExecutor(max_workers=cores, mp_context=get_context("spawn")) as pool:
+            futures = [
+                pool.submit(_export_range, database, where, params, span, tz.key, str(part), batch)
+                for span, part in zip(spans, parts, strict=True)
+            ]
+            for future in futures:
+                n += future.result()
+                if progress is not None:
+                    progress(n)
+        for part in parts:
+            with part.open(encoding="utf-8", newline="") as source:
+                shutil.copyfileobj(source, handle, 1 << 20)
+            part.unlink()
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
     return n
 
 
@@ -274,7 +371,7 @@ def export_log(
         out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
             with partial.open("w", encoding="utf-8-sig", newline="") as handle:
-                n = _export_csv(conn, where, params, handle, tz, progress, batch)
+                n = _export_csv(conn, where, params, handle, tz, progress, batch, partial)
         else:
             cursor = conn.execute(
                 f"SELECT {', '.join(_SQL_COLUMNS)} FROM entries WHERE {where} ORDER BY ts, station_id, seq",

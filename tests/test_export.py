@@ -138,3 +138,55 @@ def test_formulas_are_neutralised_on_the_fast_path_too(tmp_path: Path) -> None:
     rows = _csv(out)
     assert [r["note"] for r in rows] == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", 'say "hi", ok']
     assert [r["operator"] for r in rows] == [r["note"] for r in rows] == [r["holder"] for r in rows]
+
+
+def test_parallel_parts_join_into_the_same_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above PARALLEL_ROWS the CSV is built in time ranges by worker processes: the file must be identical."""
+    from zoneinfo import ZoneInfo
+
+    from checkpoint import export
+    from checkpoint.audit import Filter
+    from checkpoint.loadgen import build_log
+    from checkpoint.store import open_reader
+
+    path = tmp_path / "log.db"
+    build_log(path, 2000, stations=3, seed=9)
+    conn = open_reader(path)
+    tz = ZoneInfo("Asia/Shanghai")
+    flt = Filter(verdict=None)
+    one = export.export_log(conn, flt, tmp_path / "one.csv", "csv", tz)
+    monkeypatch.setattr(export, "PARALLEL_ROWS", 10)
+    monkeypatch.setattr(export.os, "cpu_count", lambda: 2)
+    seen: list[int] = []
+    many = export.export_log(conn, flt, tmp_path / "many.csv", "csv", tz, progress=seen.append)
+    assert one == many == 2000
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "many.csv").read_bytes()
+    assert len(seen) == 4 and seen[-1] == 2000  # two ranges per core, joined in order
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_without_worker_processes_the_export_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+    from zoneinfo import ZoneInfo
+
+    from checkpoint import export
+    from checkpoint.audit import Filter
+    from checkpoint.loadgen import build_log
+    from checkpoint.store import open_reader
+
+    path = tmp_path / "log.db"
+    build_log(path, 500, stations=2, seed=4)
+    conn = open_reader(path)
+    tz = ZoneInfo("Asia/Shanghai")
+    export.export_log(conn, Filter(), tmp_path / "one.csv", "csv", tz)
+
+    def broken(*args: object) -> int:
+        raise BrokenProcessPool("no processes here")
+
+    monkeypatch.setattr(export, "PARALLEL_ROWS", 10)
+    monkeypatch.setattr(export.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(export, "_export_parts", broken)
+    assert export.export_log(conn, Filter(), tmp_path / "two.csv", "csv", tz) == 500
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
