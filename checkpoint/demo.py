@@ -170,6 +170,8 @@ def build_demo(root: Path, *, now: datetime | None = None) -> Demo:
         "[station]\n"
         f'id = "{STATION_ID}"\n'
         f'name = "{STATION_NAME}"\n'
+        "# The sample feed comes round again and again: warn (not deny) when a pass enters twice.\n"
+        'anti_passback = "warn"\n'
         f"camera = {json.dumps(str((root / FEED_NAME).resolve()), ensure_ascii=False)}\n",
         encoding="utf-8",
     )

@@ -168,9 +168,9 @@ class SignInScreen(StationForm):
 
     def fields(self) -> ComposeResult:
         yield Label(self.t("field.operator"))
-        yield Input(self.operator, id="operator", max_length=MAX_TEXT, compact=True)
+        yield Input(self.operator, id="operator", max_length=MAX_TEXT)
         yield Label(self.t("field.leader"))
-        yield Input(self.leader, id="leader", max_length=MAX_TEXT, compact=True)
+        yield Input(self.leader, id="leader", max_length=MAX_TEXT)
         yield Static(self.t("signin.hint"), classes="hint")
 
     def action_cancel(self) -> None:
@@ -194,7 +194,7 @@ class NoPassScreen(StationForm):
 
     def fields(self) -> ComposeResult:
         yield Label(self.t("field.plate"))
-        yield Input(id="plate", placeholder="鄂A·12345", max_length=24, compact=True)
+        yield Input(id="plate", placeholder="鄂A·12345", max_length=24)
         yield Label(self.t("nopass.vehicle"))
         yield Select(
             [(self.t(f"vehicle.{kind}"), kind) for kind in VEHICLE_KINDS],
@@ -203,7 +203,7 @@ class NoPassScreen(StationForm):
             id="vehicle",
         )
         yield Label(self.t("nopass.reason"))
-        yield Input(id="reason", placeholder=self.t("nopass.reason_hint"), max_length=MAX_TEXT, compact=True)
+        yield Input(id="reason", placeholder=self.t("nopass.reason_hint"), max_length=MAX_TEXT)
 
     def check_field(self, field: Input) -> bool:
         if field.id == "plate":
@@ -242,11 +242,9 @@ class OverrideScreen(StationForm):
     def fields(self) -> ComposeResult:
         yield Static(Content(self.t("override.denied", reason=self.denied_for)))
         yield Label(self.t("field.supervisor"))
-        yield Input(id="supervisor", max_length=MAX_TEXT, compact=True)
+        yield Input(id="supervisor", max_length=MAX_TEXT)
         yield Label(self.t("override.reason"))
-        yield Input(
-            id="reason", placeholder=self.t("override.reason_hint"), max_length=MAX_TEXT, compact=True
-        )
+        yield Input(id="reason", placeholder=self.t("override.reason_hint"), max_length=MAX_TEXT)
 
     def submit(self) -> None:
         supervisor = self.required("supervisor", "field.supervisor")

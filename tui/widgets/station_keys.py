@@ -44,4 +44,4 @@ class KeyBar(Static):
             parts.append(
                 Content.assemble((self.app.get_key_display(palette), "bold $accent"), " ", self.palette_label)
             )
-        self.update(Content("  ").join(parts))
+        self.update(Content(" ").join(parts))

@@ -61,10 +61,11 @@ class RecentEntries(VerticalScroll):
         lines = []
         for entry in entries:
             allowed = entry.verdict is Verdict.ALLOW
-            cells = [
+            before = [
                 fit(entry.ts.astimezone(self.tz).strftime("%H:%M:%S"), 8),
                 fit(t(f"direction.{entry.direction.value}"), 4),
-                None,
+            ]
+            after = [
                 fit(t(f"reason.{entry.reason.value}"), 28),
                 fit(clean(display_plate(entry.plate)) if entry.plate else "", 11),
                 fit(t(f"category.{entry.category}") if entry.category else "", 16),
@@ -73,8 +74,6 @@ class RecentEntries(VerticalScroll):
                 fit(t(f"verdict.{entry.verdict.value}"), 8),
                 "bold $success" if allowed else "bold $error",
             )
-            line = Content.assemble(
-                " ".join(cells[:2]) + " ", decision, " " + " ".join(c for c in cells[3:] if c is not None)
-            )
+            line = Content.assemble(" ".join(before) + " ", decision, " " + " ".join(after))
             lines.append(line)
         self.query_one("#recent-rows", Static).update(Content("\n").join(lines))

@@ -67,6 +67,11 @@ def big_text(word: str, width: int) -> str:
     return f"\n{spaced}\n"
 
 
+def _short(moment: datetime, tz: ZoneInfo) -> str:
+    """A validity bound without the year (passes last weeks), so the line fits an 80-column screen."""
+    return moment.astimezone(tz).strftime("%m-%d %H:%M")
+
+
 class BigWord(Static):
     """A verdict word drawn in large type; re-laid out when the panel is resized."""
 
@@ -197,7 +202,7 @@ class VerdictPanel(Vertical):
         if shown.org is not None:
             rows.append((t("field.org"), plain(shown.org, limit=60)))
         if shown.valid_from is not None and shown.valid_until is not None:
-            span = f"{fmt_local(shown.valid_from, self.tz)} – {fmt_local(shown.valid_until, self.tz)}"
+            span = f"{_short(shown.valid_from, self.tz)} – {_short(shown.valid_until, self.tz)}"
             rows.append((t("station.validity"), Content(span)))
         if shown.occupants is not None:
             rows.append((t("field.occupants"), Content(str(shown.occupants))))
