@@ -322,3 +322,43 @@ def test_make_app_refuses_an_unconfigured_home(tmp_path: Path) -> None:
 
 def test_keyring_fixture_is_real(office_home: Home) -> None:
     assert Keyring(office_home.office_keys, "x").exists()
+
+
+async def test_help_palette_and_viewfinder_keys(station_home: Home) -> None:
+    from tui.screens.station_forms import HelpScreen
+    from tui.widgets.viewfinder import Viewfinder
+
+    await open_shift(station_home)
+    app = station_app(station_home, language="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen) and "车辆通行流程" in screen_text(app)
+        await pilot.press("escape")
+        assert isinstance(app.screen, StationScreen)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"进/出", "无通行证", "特批放行", "交班", "帮助"} <= set(titles)
+        viewfinder = station(app).query_one(Viewfinder)
+        before = viewfinder.display
+        await pilot.press("f5")
+        assert viewfinder.display is not before
+
+
+async def test_clock_behind_the_log_is_flagged_and_old_health_data_purged(station_home: Home, issue) -> None:
+    from checkpoint.models import Verdict as V
+    from checkpoint.store import EntryDraft, LogStore
+
+    store = await LogStore.open(station_home.log_db, "north-gate")
+    draft = EntryDraft(Direction.IN, V.DENY, Reason.FEVER, "甲", "乙", holder="张三", temperatures=(385,))
+    await store.append(draft, now=NOW - timedelta(days=40))  # older than the 28 days kept
+    await store.append(
+        EntryDraft(Direction.IN, V.DENY, Reason.NO_PASS, "甲", "乙"), now=NOW + timedelta(hours=2)
+    )
+    await store.close()
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "CLOCK IS EARLIER THAN THE LOG" in screen_text(app)
+    old = entries(station_home)[0]
+    assert old.purged and old.holder is None and old.temperatures == ()
+    assert verify_log(station_home.log_db).ok
