@@ -346,6 +346,7 @@ class StationScreen(Screen[None]):
             )
             self.query_one(RecentEntries).display = False
             self.query_one(CheckPanel).start(data)
+            self._bindings_changed()
         else:
             await self.record(vehicle, decision)
 
@@ -371,6 +372,7 @@ class StationScreen(Screen[None]):
 
     async def _checked(self, result: object) -> None:
         vehicle, self.pending = self.pending, None
+        self._bindings_changed()
         if vehicle is None:
             return
         if not isinstance(result, Check):
@@ -556,6 +558,8 @@ class StationScreen(Screen[None]):
     # ----------------------------------------------------------------- other actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.pending is not None and action in ("override", "no_pass", "handover", "clear"):
+            return None  # a vehicle is being checked: finish it (Enter, F3) or cancel it (Esc) first
         if action == "override":
             entry = None if self.current is None else self.current.entry
             return True if entry is not None and entry.verdict is Verdict.DENY else None
@@ -573,8 +577,8 @@ class StationScreen(Screen[None]):
         self._bindings_changed()
 
     def _bindings_changed(self) -> None:
-        """Refresh the footer only when a key's availability changed (rebuilding it is not free)."""
-        state = (self.check_action("override", ()), self.check_action("no_pass", ()))
+        """Refresh the key bar only when a key's availability changed (rebuilding it is not free)."""
+        state = tuple(self.check_action(name, ()) for name in ("override", "no_pass", "handover"))
         if state != self._binding_state:
             self._binding_state = state
             self.refresh_bindings()
