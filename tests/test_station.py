@@ -362,3 +362,24 @@ async def test_clock_behind_the_log_is_flagged_and_old_health_data_purged(statio
     old = entries(station_home)[0]
     assert old.purged and old.holder is None and old.temperatures == ()
     assert verify_log(station_home.log_db).ok
+
+
+async def test_every_verdict_is_in_the_log_before_it_shows(station_home: Home, issue) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    logged_when_shown: list[tuple[str, int]] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = station(app).query_one(VerdictPanel)
+        original = panel.show
+
+        def spy(shown) -> None:  # type: ignore[no-untyped-def]
+            if shown.state in ("allow", "deny"):
+                logged_when_shown.append((shown.state, len(entries(station_home))))
+            original(shown)
+
+        panel.show = spy  # type: ignore[method-assign]
+        await manual(pilot, "not a pass")
+        await manual(pilot, issue().payload)
+        await type_into(pilot, "#temperatures", "36.6")
+        await wait_for(pilot, lambda: len(logged_when_shown) == 2)
+    assert logged_when_shown == [("deny", 1), ("allow", 2)]
