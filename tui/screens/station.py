@@ -34,7 +34,7 @@ from textual.worker import get_current_worker
 
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import load_or_create_station_key
-from checkpoint.models import Direction, Reason, Verdict
+from checkpoint.models import Direction, PassData, Reason, Verdict
 from checkpoint.passes import raw_hash
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
 from checkpoint.store import Entry, EntryDraft, LogStore, Shift
@@ -344,9 +344,9 @@ class StationScreen(Screen[None]):
                     warnings=decision.warnings,
                 )
             )
-            self.query_one(RecentEntries).display = False
-            self.query_one(CheckPanel).start(data)
-            self._bindings_changed()
+            # The CHECK verdict is drawn first, the check panel on the next frame: two short redraws
+            # rather than one long one (the event loop's longest stall is what staff feel).
+            self.call_after_refresh(self._open_check, data)
         else:
             await self.record(vehicle, decision)
 
@@ -362,6 +362,13 @@ class StationScreen(Screen[None]):
             vehicle.facts,
             app.clock(),
         )
+
+    def _open_check(self, data: PassData) -> None:
+        if self.pending is None:
+            return
+        self.query_one(RecentEntries).display = False
+        self.query_one(CheckPanel).start(data)
+        self._bindings_changed()
 
     async def on_check_panel_done(self, message: CheckPanel.Done) -> None:
         message.stop()
