@@ -38,7 +38,7 @@ from checkpoint.models import Direction, PassData, Reason, Verdict
 from checkpoint.passes import raw_hash
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
 from checkpoint.store import Entry, EntryDraft, LogStore, Shift
-from checkpoint.text import cell_width
+from checkpoint.text import cell_width, clean
 from checkpoint.timeutil import from_micros
 
 from ..messages import ScannerCode, ScannerPreview, ScannerStatus
@@ -107,6 +107,7 @@ class StationScreen(Screen[None]):
         self._last_code: tuple[str, datetime] | None = None
         self._newest: datetime | None = None
         self._refused_at = -1e9
+        self._camera_problem = ""
         self._binding_state: tuple[bool | None, ...] = ()
         self.recorded = 0  # entries this screen wrote (tests and the benchmark read it)
 
@@ -269,6 +270,18 @@ class StationScreen(Screen[None]):
         self.camera_fps = message.fps
         if message.state == "no_camera":
             self.query_one(Viewfinder).display = False
+        if (
+            message.state in ("no_camera", "lost")
+            and message.detail
+            and message.detail != self._camera_problem
+        ):
+            self._camera_problem = message.detail  # say why once, not at every retry
+            self.app.notify(
+                clean(self.station.t("notify.camera", detail=message.detail), limit=300),
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         self._show_status()
 
     def on_scanner_preview(self, message: ScannerPreview) -> None:
