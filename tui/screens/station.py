@@ -503,7 +503,7 @@ class StationScreen(Screen[None]):
             label = row[0] + " " * (widths[0] - cell_width(row[0]))
             values = "  ".join(" " * (widths[i] - cell_width(row[i])) + row[i] for i in (1, 2))
             lines.append(f"{label}  {values}")
-        self.query_one("#counters", Static).update(Content("\n".join(lines)))
+        self.query_one("#counters", Static).update(Content("\n".join(lines)), layout=False)  # always 5 lines
 
     # ----------------------------------------------------------------- shifts
 

@@ -51,11 +51,12 @@ def _pixels(word: str) -> list[str]:
     return rows
 
 
-def big_text(word: str, width: int) -> str:
-    """`word` in large type that fits `width` columns; Chinese (no glyphs here) is spaced out."""
+def big_text(word: str, width: int, height: int = 5) -> str:
+    """`word` in large type that fits `width` columns and `height` rows (full blocks need 5, half
+    blocks 3); Chinese (no glyphs here) is spaced out."""
     if word and all(ch in _FONT for ch in word):
         rows = _pixels(word)
-        if len(rows[0]) * 2 <= width:
+        if len(rows[0]) * 2 <= width and height >= 5:
             return "\n".join(row.replace("#", "██").replace(".", "  ") for row in rows)
         if len(rows[0]) <= width:
             pairs = [(rows[0], rows[1]), (rows[2], rows[3]), (rows[4], "." * len(rows[4]))]
@@ -76,7 +77,7 @@ class BigWord(Static):
     """A verdict word drawn in large type; re-laid out when the panel is resized."""
 
     DEFAULT_CSS = """
-    BigWord { width: 1fr; height: auto; min-height: 3; content-align: center middle; text-style: bold; }
+    BigWord { width: 1fr; height: 5; content-align: center middle; text-style: bold; }
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -92,7 +93,8 @@ class BigWord(Static):
 
     def _draw(self) -> None:
         width = max(self.size.width - 2, 10) if self.size.width else 40
-        self.update(Content(big_text(self.word, width)) if self.word else Content(""))
+        height = self.size.height or 5
+        self.update(Content(big_text(self.word, width, height)) if self.word else Content(""), layout=False)
 
 
 @dataclass
@@ -135,9 +137,9 @@ class VerdictPanel(Vertical):
     VerdictPanel.check BigWord { background: $warning; color: $background; }
     VerdictPanel.error BigWord { background: $error-darken-2; }
     VerdictPanel.flash { background: $error 40%; }
-    VerdictPanel #reason { text-style: bold; width: 1fr; content-align: center middle; }
-    VerdictPanel #plate { text-style: bold; width: 1fr; content-align: center middle; color: $text; }
-    VerdictPanel #fields { width: 1fr; }
+    VerdictPanel #reason { text-style: bold; width: 1fr; height: 2; content-align: center middle; }
+    VerdictPanel #plate { text-style: bold; width: 1fr; height: 1; content-align: center middle; color: $text; }
+    VerdictPanel #fields { width: 1fr; height: 1fr; }
     """
 
     def __init__(self, t: Translator, tz: ZoneInfo, **kwargs: object) -> None:
@@ -167,12 +169,14 @@ class VerdictPanel(Vertical):
             "error": t("station.word.error"),
         }.get(shown.state, "")
         self.query_one(BigWord).show_word(word)
-        self.query_one("#reason", Static).update(self._reason_line(shown))
+        # Every part has a fixed height (CSS), so a new verdict is a redraw of this panel only, with
+        # no layout pass of the whole screen.
+        self.query_one("#reason", Static).update(self._reason_line(shown), layout=False)
         plate = shown.plate
         self.query_one("#plate", Static).update(
-            plain(" ".join(display_plate(plate)), limit=40) if plate else Content("")
+            plain(" ".join(display_plate(plate)), limit=40) if plate else Content(""), layout=False
         )
-        self.query_one("#fields", Static).update(self._fields(shown))
+        self.query_one("#fields", Static).update(self._fields(shown), layout=False)
 
     def _reason_line(self, shown: Shown) -> Content:
         t = self.t
