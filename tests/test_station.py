@@ -23,7 +23,6 @@ from tests.media import code_video
 from tests.station_helpers import entries, open_shift, screen_text, station_app, wait_for
 from tui.screens.station import StationScreen
 from tui.screens.station_forms import HandoverScreen, NoPassScreen, OverrideScreen, SignInScreen
-from tui.widgets.station_check import CheckPanel
 from tui.widgets.verdict import VerdictPanel
 
 
@@ -32,7 +31,7 @@ def station(app: object) -> StationScreen:
 
 
 def checking(app: object) -> bool:
-    return bool(station(app).query_one(CheckPanel).display)
+    return station(app).pending is not None
 
 
 def shown_state(app: object) -> str:
@@ -63,7 +62,7 @@ async def test_valid_pass_on_video_is_allowed_and_logged(station_home: Home, iss
         await wait_for(pilot, lambda: checking(app))
         assert shown_state(app) == "check"
         assert entries(station_home) == []  # nothing decided yet: plate and temperatures come first
-        await type_into(pilot, "#temperatures", "36.6 36.8")
+        await type_into(pilot, "#manual", "36.6 36.8")
         await wait_for(pilot, lambda: shown_state(app) == "allow")
         logged = entries(station_home)
         assert [(e.verdict, e.reason) for e in logged] == [(Verdict.ALLOW, Reason.OK)]
@@ -104,7 +103,7 @@ async def test_fever_from_video_denies(station_home: Home, issue, tmp_path: Path
     app = station_app(station_home, camera=str(video))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: checking(app))
-        await type_into(pilot, "#temperatures", "36.6 38.1")
+        await type_into(pilot, "#manual", "36.6 38.1")
         await wait_for(pilot, lambda: shown_state(app) == "deny")
         [entry] = entries(station_home)
         assert (entry.verdict, entry.reason) == (Verdict.DENY, Reason.FEVER)
@@ -183,11 +182,11 @@ async def test_bad_temperature_is_one_sentence_and_nothing_is_logged(station_hom
     app = station_app(station_home)
     async with app.run_test(size=(120, 40)) as pilot:
         await manual(pilot, issue().payload)
-        await type_into(pilot, "#temperatures", "3.7")
+        await type_into(pilot, "#manual", "3.7")
         assert checking(app)
         assert "did you mean 37.x?" in screen_text(app)
         assert entries(station_home) == []
-        await type_into(pilot, "#temperatures", "37.0")
+        await type_into(pilot, "#manual", "37.0")
         await wait_for(pilot, lambda: shown_state(app) == "allow")
         assert [e.temperatures for e in entries(station_home)] == [(370,)]
 
@@ -247,7 +246,7 @@ async def test_direction_and_anti_passback(station_home: Home, issue) -> None:
             before = len(entries(station_home))
             await manual(pilot, issued.payload)
             if checking(app):
-                await type_into(pilot, "#temperatures", "36.5")
+                await type_into(pilot, "#manual", "36.5")
             await wait_for(pilot, lambda n=before: len(entries(station_home)) == n + 1)
         logged = entries(station_home)
         assert [(e.direction, e.reason) for e in logged] == [
@@ -270,7 +269,7 @@ async def test_sign_in_and_handover_seal_the_chain(station_home: Home, issue) ->
         assert isinstance(app.screen, StationScreen)
         await manual(pilot, "https://weixin.qq.com/r/abc")
         await manual(pilot, issue(plate="鄂A67890").payload)
-        await type_into(pilot, "#temperatures", "36.4")
+        await type_into(pilot, "#manual", "36.4")
         await wait_for(pilot, lambda: len(entries(station_home)) == 2)
         await pilot.press("f8")
         assert isinstance(app.screen, HandoverScreen)
@@ -299,7 +298,7 @@ async def test_chinese_screen_uses_the_word_list(station_home: Home, issue) -> N
     app = station_app(station_home, language="zh")
     async with app.run_test(size=(120, 40)) as pilot:
         await manual(pilot, issue().payload)
-        await type_into(pilot, "#temperatures", "36.6")
+        await type_into(pilot, "#manual", "36.6")
         await wait_for(pilot, lambda: shown_state(app) == "allow")
         text = screen_text(app)
         assert "放 行" in text and "医护人员" in text and "持证人" in text and "值班 李四 · 带班 王五" in text
@@ -380,6 +379,6 @@ async def test_every_verdict_is_in_the_log_before_it_shows(station_home: Home, i
         panel.show = spy  # type: ignore[method-assign]
         await manual(pilot, "not a pass")
         await manual(pilot, issue().payload)
-        await type_into(pilot, "#temperatures", "36.6")
+        await type_into(pilot, "#manual", "36.6")
         await wait_for(pilot, lambda: len(logged_when_shown) == 2)
     assert logged_when_shown == [("deny", 1), ("allow", 2)]

@@ -59,14 +59,13 @@ def _summary(lags: list[float]) -> dict[str, Any]:
 
 async def _measure(station_root: Path, video: Path | None, seconds: float, fps: float) -> dict[str, Any]:
     """Probe the event loop of the station app for `seconds`, scanning `video` (None: camera off)."""
-    from textual.widgets import Input, Static
+    from textual.widgets import Input
 
     from checkpoint.paths import Home
     from checkpoint.settings import load_settings
     from checkpoint.store import LogStore, Shift
     from tui.screens.station import StationScreen
     from tui.station_app import make_app
-    from tui.widgets.station_check import CheckPanel
 
     home = Home(station_root)
     settings = load_settings(home.config)
@@ -89,16 +88,11 @@ async def _measure(station_root: Path, video: Path | None, seconds: float, fps: 
             before = time.perf_counter()
             await asyncio.sleep(PROBE_SECONDS)
             lags.append(time.perf_counter() - before - PROBE_SECONDS)
-            panel = screen.query_one(CheckPanel)
-            if (
-                panel.display
-                and screen.pending is not None
-                and not panel.query_one("#check-error", Static).content
-            ):
-                field = panel.query_one("#temperatures", Input)
+            if screen.pending is not None:
+                field = screen.query_one("#manual", Input)
                 if field.value != "36.6":
                     field.value = "36.6"
-                    panel.post_message(Input.Submitted(field, field.value))
+                    field.post_message(Input.Submitted(field, field.value))
                     answered += 1
             if screen.camera_fps:
                 fps_seen.append(screen.camera_fps)

@@ -34,7 +34,7 @@ from textual.worker import get_current_worker
 
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import load_or_create_station_key
-from checkpoint.models import Direction, PassData, Reason, Verdict
+from checkpoint.models import Direction, Reason, Verdict
 from checkpoint.passes import raw_hash
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
 from checkpoint.store import Entry, EntryDraft, LogStore, Shift
@@ -43,7 +43,6 @@ from checkpoint.timeutil import from_micros
 
 from ..messages import ScannerCode, ScannerPreview, ScannerStatus
 from ..safe import plain
-from ..widgets.station_check import CheckPanel
 from ..widgets.station_keys import KeyBar
 from ..widgets.station_recent import RecentEntries
 from ..widgets.verdict import Shown, VerdictPanel
@@ -57,6 +56,7 @@ from .station_forms import (
     OverrideScreen,
     SignIn,
     SignInScreen,
+    read_check,
     translate_bindings,
 )
 
@@ -85,10 +85,12 @@ class Vehicle:
 class StationScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "direction", "In/Out"),
+        Binding("f3", "mismatch", "Plate mismatch"),
         Binding("f3", "no_pass", "No pass"),
         Binding("f4", "override", "Override"),
         Binding("f5", "viewfinder", "Viewfinder"),
         Binding("f8", "handover", "Handover"),
+        Binding("escape", "cancel_check", "Cancel"),
         Binding("escape", "clear", "Clear"),
         Binding("f6", "manual", "Type a pass", show=False),
     ]
@@ -144,7 +146,6 @@ class StationScreen(Screen[None]):
                 yield Static(id="counters")
         yield Input(id="manual", placeholder=app.t("station.manual_hint"), compact=True)
         yield RecentEntries(app.t, app.tz, id="recent")
-        yield CheckPanel(app.t, id="check")
         yield KeyBar(app.t("key.command_palette"), id="keys")
 
     async def on_mount(self) -> None:
@@ -298,7 +299,18 @@ class StationScreen(Screen[None]):
     async def _manual(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         event.input.clear()
-        if text:
+        if self.pending is not None and self.pending.decision is not None:
+            # A vehicle is being checked: this line takes its temperatures (Enter = the plate matches).
+            data = self.pending.decision.pass_data
+            result = read_check(self.station.t, "", text, data.max_occupants if data else 60)
+            if isinstance(result, str):
+                event.input.value = text  # keep what was typed, selected: correct it or type over it
+                event.input.select_all()
+                self.query_one(VerdictPanel).say(result)
+                self.app.bell()
+                return
+            await self._checked(result)
+        elif text:
             await self.submit_code(text, text.encode("utf-8", errors="surrogatepass"))
 
     def action_manual(self) -> None:
@@ -342,6 +354,7 @@ class StationScreen(Screen[None]):
         vehicle = Vehicle(code=text, raw_hash=raw_hash(raw), facts=Facts(direction=self.direction))
         decision = await self._decide(vehicle)
         if decision.allowed and decision.pass_data is not None:
+            vehicle.decision = decision
             self.pending = vehicle
             data = decision.pass_data
             self.query_one(VerdictPanel).show(
@@ -357,9 +370,12 @@ class StationScreen(Screen[None]):
                     warnings=decision.warnings,
                 )
             )
-            # The CHECK verdict is drawn first, the check panel on the next frame: two short redraws
-            # rather than one long one (the event loop's longest stall is what staff feel).
-            self.call_after_refresh(self._open_check, data)
+            # The check happens in the manual-entry line, which already has the focus: no panel to
+            # open, no layout pass, no focus change (the event loop's longest stall is what staff feel).
+            manual = self.query_one("#manual", Input)
+            manual.placeholder = app.t("check.manual_hint", most=data.max_occupants)
+            manual.add_class("checking")
+            self._bindings_changed()
         else:
             await self.record(vehicle, decision)
 
@@ -376,22 +392,12 @@ class StationScreen(Screen[None]):
             app.clock(),
         )
 
-    def _open_check(self, data: PassData) -> None:
-        if self.pending is None:
-            return
-        self.query_one(RecentEntries).display = False
-        self.query_one(CheckPanel).start(data)
-        self._bindings_changed()
-
-    async def on_check_panel_done(self, message: CheckPanel.Done) -> None:
-        message.stop()
-        self.query_one(CheckPanel).display = False
-        self.query_one(RecentEntries).display = True
-        self.query_one("#manual", Input).focus()
-        await self._checked(message.result)
-
     async def _checked(self, result: object) -> None:
         vehicle, self.pending = self.pending, None
+        manual = self.query_one("#manual", Input)
+        manual.placeholder = self.station.t("station.manual_hint")
+        manual.remove_class("checking")
+        manual.value = ""
         self._bindings_changed()
         if vehicle is None:
             return
@@ -578,7 +584,11 @@ class StationScreen(Screen[None]):
     # ----------------------------------------------------------------- other actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.pending is not None and action in ("override", "no_pass", "handover", "clear"):
+        if action in ("mismatch", "cancel_check"):
+            return self.pending is not None  # F3 and Esc mean these only while a vehicle is checked
+        if self.pending is not None and action in ("no_pass", "clear"):
+            return False  # hidden: F3 and Esc belong to the check now
+        if self.pending is not None and action in ("override", "handover"):
             return None  # a vehicle is being checked: finish it (Enter, F3) or cancel it (Esc) first
         if action == "override":
             entry = None if self.current is None else self.current.entry
@@ -586,6 +596,14 @@ class StationScreen(Screen[None]):
         if action in ("no_pass",):
             return True if self.shift is not None else None
         return True
+
+    async def action_mismatch(self) -> None:
+        if self.pending is not None:
+            await self._checked(Check(0, (), plate_mismatch=True))
+
+    async def action_cancel_check(self) -> None:
+        if self.pending is not None:
+            await self._checked(None)
 
     def action_direction(self) -> None:
         self.direction = self.direction.flipped()
@@ -598,7 +616,7 @@ class StationScreen(Screen[None]):
 
     def _bindings_changed(self) -> None:
         """Refresh the key bar only when a key's availability changed (rebuilding it is not free)."""
-        state = tuple(self.check_action(name, ()) for name in ("override", "no_pass", "handover"))
+        state = tuple(self.check_action(name, ()) for name in ("override", "no_pass", "handover", "mismatch"))
         if state != self._binding_state:
             self._binding_state = state
             self.refresh_bindings()

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from checkpoint.errors import CheckpointError
 from checkpoint.plates import normalise_plate
+from checkpoint.temperature import TemperatureError, parse_temperature
 
 from ..i18n import Translator
 from ..safe import plain
@@ -284,6 +285,29 @@ def temperature_problem(t: Translator, typed: str) -> str:
         celsius = ((value - 32) * 5 / 9).quantize(Decimal("0.1"))
         return t("temp.fahrenheit", typed=shown, celsius=celsius)
     return t("temp.range", typed=shown)
+
+
+def read_check(t: Translator, occupants_text: str, temperatures_text: str, most: int) -> Check | str:
+    """What staff typed as a Check, or the one sentence that says what is wrong."""
+    readings: list[int] = []
+    for typed in split_readings(temperatures_text):
+        try:
+            readings.append(parse_temperature(typed))
+        except TemperatureError:
+            return temperature_problem(t, typed)
+    if not readings:
+        return t("check.no_readings")
+    occupants = len(readings)
+    if occupants_text.strip():
+        try:
+            occupants = int(occupants_text.strip())
+        except ValueError:
+            occupants = -1
+        if not 1 <= occupants <= 60:
+            return t("check.bad_occupants")
+        if occupants != len(readings):
+            return t("check.count", count=len(readings), occupants=occupants)
+    return Check(occupants, tuple(readings))
 
 
 class HandoverScreen(StationForm):

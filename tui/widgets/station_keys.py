@@ -32,8 +32,10 @@ class KeyBar(Static):
                 for binding in bindings:
                     if not binding.show or not binding.description or binding.action in seen:
                         continue
-                    seen.add(binding.action)
                     available = node.check_action(binding.action, ()) if node is screen else True
+                    if available is False:
+                        continue  # hidden: the key means something else now (F3, Esc during a check)
+                    seen.add(binding.action)
                     key = self.app.get_key_display(binding)
                     if available:
                         parts.append(Content.assemble((key, "bold $accent"), " ", binding.description))

@@ -16,7 +16,7 @@ from textual.widgets import Static
 from checkpoint.models import Category, Direction, Reason
 from checkpoint.plates import display_plate
 from checkpoint.temperature import format_tenths
-from checkpoint.text import cell_width
+from checkpoint.text import cell_width, clean
 from checkpoint.timeutil import fmt_local
 
 from ..i18n import Translator
@@ -177,6 +177,10 @@ class VerdictPanel(Vertical):
             plain(" ".join(display_plate(plate)), limit=40) if plate else Content(""), layout=False
         )
         self.query_one("#fields", Static).update(self._fields(shown), layout=False)
+
+    def say(self, message: str) -> None:
+        """A sentence in place of the reason line (a typing mistake during the check)."""
+        self.query_one("#reason", Static).update(Content.styled(clean(message), "bold $error"), layout=False)
 
     def _reason_line(self, shown: Shown) -> Content:
         t = self.t
