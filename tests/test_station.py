@@ -382,3 +382,18 @@ async def test_every_verdict_is_in_the_log_before_it_shows(station_home: Home, i
         await type_into(pilot, "#manual", "36.6")
         await wait_for(pilot, lambda: len(logged_when_shown) == 2)
     assert logged_when_shown == [("deny", 1), ("allow", 2)]
+
+
+async def test_a_pass_scanned_during_the_check_is_not_taken_for_temperatures(
+    station_home: Home, issue
+) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issue(plate="鄂A11111").payload)
+        assert checking(app)
+        await manual(pilot, issue(plate="鄂A22222").payload)  # the USB scanner, next car
+        assert checking(app) and entries(station_home) == []
+        await manual(pilot, "36.5")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        assert [e.plate for e in entries(station_home)] == ["鄂A11111"]

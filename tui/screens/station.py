@@ -35,7 +35,7 @@ from textual.worker import get_current_worker
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import load_or_create_station_key
 from checkpoint.models import Direction, Reason, Verdict
-from checkpoint.passes import raw_hash
+from checkpoint.passes import is_ours, raw_hash
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
 from checkpoint.store import Entry, EntryDraft, LogStore, Shift
 from checkpoint.text import cell_width, clean
@@ -301,6 +301,9 @@ class StationScreen(Screen[None]):
         event.input.clear()
         if self.pending is not None and self.pending.decision is not None:
             # A vehicle is being checked: this line takes its temperatures (Enter = the plate matches).
+            if is_ours(text) or len(text) > 60:  # a USB scanner read the next pass: not temperatures
+                self._refuse("notify.busy", False)
+                return
             data = self.pending.decision.pass_data
             result = read_check(self.station.t, "", text, data.max_occupants if data else 60)
             if isinstance(result, str):
