@@ -29,7 +29,7 @@ from .models import Direction, Reason, Verdict
 from .policy import Decision
 from .timeutil import from_micros, to_micros, utcnow
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _entry_columns() -> str:
@@ -98,7 +98,15 @@ _SCHEMA = [
     """
     CREATE INDEX entries_fevers_ts ON entries (ts) WHERE fevers > 0;
     """,
+    # version 4: corrections and overrides name the entry they supersede
+    """
+    CREATE INDEX entries_refers_to ON entries (refers_to) WHERE refers_to IS NOT NULL;
+    """,
 ]
+
+# An entry that a later entry refers to (an override of a denial, a correction) is superseded: totals
+# count each vehicle once, by its latest entry. Use in a WHERE clause over `entries`.
+CURRENT_ONLY = "id NOT IN (SELECT refers_to FROM entries WHERE refers_to IS NOT NULL)"
 
 # What a writer inserts: the body and its hash, and the personal data (not chained) with its salt.
 INSERT_COLUMNS = ("body", "hash", "personal", "salt")
@@ -554,14 +562,14 @@ class LogStore:
     async def counts_since(self, since: datetime) -> dict[str, int]:
         """Counters for the station screen: in, out, denied, fevers, overrides since `since`."""
         async with self.db.execute(
-            """
+            f"""
             SELECT
               SUM(verdict = 'allow' AND direction = 'in'),
               SUM(verdict = 'allow' AND direction = 'out'),
               SUM(verdict = 'deny'),
               SUM(fevers > 0),
               SUM(reason = 'override')
-            FROM entries WHERE station_id = ? AND ts >= ?
+            FROM entries WHERE station_id = ? AND ts >= ? AND {CURRENT_ONLY}
             """,
             (self.station_id, to_micros(since)),
         ) as cursor:

@@ -233,6 +233,23 @@ async def test_anti_passback_state_and_counters(tmp_path: Path) -> None:
     assert counts == {"in": 2, "out": 1, "denied": 1, "fevers": 1, "overrides": 0}
 
 
+async def test_an_overridden_denial_counts_once(tmp_path: Path) -> None:
+    """A fever denial let through on an override is one vehicle: allowed, one fever, not turned back."""
+    store = await LogStore.open(tmp_path / "log.db", STATION)
+    async with store:
+        denied = await store.append(
+            draft(1, verdict=Verdict.DENY, reason=Reason.FEVER, temperatures=(365, 381), fevers=1), now=NOW
+        )
+        override = draft(
+            1, reason=Reason.OVERRIDE, denied_for=Reason.FEVER, temperatures=(365, 381), fevers=1,
+            override_by="王主任", override_reason="救护车",
+        )  # fmt: skip
+        override.refers_to = denied.id
+        await store.append(override, now=NOW)
+        counts = await store.counts_since(NOW - timedelta(hours=1))
+    assert counts == {"in": 1, "out": 0, "denied": 0, "fevers": 1, "overrides": 1}
+
+
 async def test_a_file_that_is_not_a_log_is_one_sentence(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
     path.write_bytes(b"this is not a database" * 100)
