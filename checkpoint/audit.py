@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from . import chain
 from .keys import public_from_raw, verify_signature
 from .models import Category, Direction, Reason, Verdict
-from .store import ENTRY_COLUMNS, Entry, entry_from_row
+from .store import CURRENT_ONLY, ENTRY_COLUMNS, Entry, entry_from_row
 from .timeutil import from_micros, to_micros
 
 CLONE_WINDOW = timedelta(minutes=10)
@@ -56,6 +56,9 @@ class Filter:
     """Set by `Vocabulary.resolve`: the exact plates the partial `plate` matches (an indexed IN list)."""
     operator_in: tuple[str, ...] | None = None
     """Set by `Vocabulary.resolve`: the exact operators the partial `operator` matches."""
+    current_only: bool = False
+    """Leave out superseded entries (a denial a later override refers to): for totals, which count each
+    vehicle once by its latest entry. The browse table lists every entry (it is the log)."""
 
     def where(self) -> tuple[str, list[Any]]:
         """A SQL condition (without WHERE) and its parameters; `1` when nothing is asked."""
@@ -89,6 +92,8 @@ class Filter:
                 params.append(partial)
         if self.fevers_only:
             parts.append("fevers > 0")
+        if self.current_only:
+            parts.append(CURRENT_ONLY)
         return (" AND ".join(parts) or "1"), params
 
     def for_day(self, day: date, tz: ZoneInfo) -> Filter:
@@ -296,8 +301,9 @@ class HourCount:
 
 
 def hourly(conn: sqlite3.Connection, flt: Filter, day: date, tz: ZoneInfo) -> list[HourCount]:
-    """Traffic per local hour of `day` (24 buckets; 23 or 25 on a DST change are folded by clock hour)."""
-    where, params = flt.for_day(day, tz).where()
+    """Vehicles per local hour of `day` (24 buckets; 23 or 25 on a DST change are folded by clock hour).
+    A total: each vehicle counts once, by its latest entry (superseded entries are left out)."""
+    where, params = replace(flt.for_day(day, tz), current_only=True).where()
     hours = [HourCount(h) for h in range(24)]
     rows = conn.execute(
         f"SELECT ts / 3600000000, verdict, direction, COUNT(*) FROM entries WHERE {where} GROUP BY 1, 2, 3",

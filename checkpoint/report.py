@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
@@ -234,9 +234,14 @@ def build_report(
     fever_threshold: float = 37.3,
     now: datetime | None = None,
 ) -> DailyReport:
-    """Count one local day of the log (optionally one station)."""
+    """Count one local day of the log (optionally one station).
+
+    Every total counts each vehicle once, by its latest entry: a denial that a later entry refers to (an
+    override) is superseded and left out (`store.CURRENT_ONLY`); the override entry carries the
+    temperatures. The shifts table counts log entries, superseded ones included."""
     flt = Filter(station=station).for_day(day, tz)
-    where, params = flt.where()
+    where, params = replace(flt, current_only=True).where()
+    all_where, all_params = flt.where()
     categories = {c: CategoryCount(c) for c in CATEGORIES}
     for category, verdict, direction, n in conn.execute(
         f"SELECT category, verdict, direction, COUNT(*) FROM entries WHERE {where} GROUP BY 1, 2, 3", params
@@ -269,9 +274,9 @@ def build_report(
     shifts = [
         ShiftLine(str(sid), str(op), str(lead), from_micros(first), from_micros(last), int(n))
         for sid, op, lead, first, last, n in conn.execute(
-            f"SELECT station_id, operator, leader, MIN(ts), MAX(ts), COUNT(*) FROM entries WHERE {where} "
+            f"SELECT station_id, operator, leader, MIN(ts), MAX(ts), COUNT(*) FROM entries WHERE {all_where} "
             "GROUP BY 1, 2, 3 ORDER BY 1, 4",
-            params,
+            all_params,
         )
     ]
     names = {str(r[0]): str(r[1]) for r in conn.execute("SELECT station_id, name FROM stations")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -125,6 +125,31 @@ def sample_plan() -> list[tuple[str, float, EntryDraft]]:
     return plan
 
 
+PREVIOUS = "@previous"
+"""A plan's `refers_to` placeholder: the id of the entry appended just before at the same station."""
+
+
+def override_plan() -> list[tuple[str, float, EntryDraft]]:
+    """The sample plus a fever denial that a supervisor then let through: two entries for one vehicle,
+    the override's `refers_to` naming the denial (which it supersedes)."""
+    fever = draft(reason=Reason.FEVER, temperatures=(381,), plate="鄂A88888", pass_id="FEVR0002")
+    allowed = replace(
+        draft(
+            reason=Reason.OVERRIDE,
+            temperatures=(381,),
+            plate="鄂A88888",
+            pass_id="FEVR0002",
+            override_by="陈镇长",
+            override_reason="发热病人送医",
+        ),
+        denied_for=Reason.FEVER,
+        refers_to=PREVIOUS,
+    )
+    plan = sample_plan()
+    plan[-1:-1] = [("north-gate", 100, fever), ("north-gate", 102, allowed)]
+    return plan
+
+
 async def _write(
     path: Path, plan: list[tuple[str, float, EntryDraft]], keys: dict[str, Ed25519PrivateKey]
 ) -> None:
@@ -132,9 +157,12 @@ async def _write(
         store = await LogStore.open(path, station)
         async with store:
             await store.start_shift(Shift("李四", "王五"), now=DAY_START)
+            previous = None
             for sid, minutes, entry in plan:
                 if sid == station:
-                    await store.append(entry, now=DAY_START + timedelta(minutes=minutes))
+                    if entry.refers_to == PREVIOUS:
+                        entry = replace(entry, refers_to=None if previous is None else previous.id)
+                    previous = await store.append(entry, now=DAY_START + timedelta(minutes=minutes))
             await store.seal(keys[station], now=DAY_START + timedelta(days=2))
 
 

@@ -15,7 +15,7 @@ from checkpoint.report import build_report, render_html, render_markdown
 from checkpoint.store import LogStore, open_reader, verify_log
 from checkpoint.timeutil import to_micros
 from tests.conftest import run_cli
-from tests.test_audit_data import HOSTILE, alter, build_sample, raw_rows
+from tests.test_audit_data import HOSTILE, alter, build_sample, override_plan, raw_rows
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 2, 3)
@@ -30,6 +30,16 @@ def home(tmp_path: Path):  # type: ignore[no-untyped-def]
     return home
 
 
+@pytest.fixture
+def override_home(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The sample plus a fever denial (38.1) that a supervisor then let through on an override."""
+    from checkpoint.paths import Home
+
+    home = Home(tmp_path / "office-override").ensure()
+    build_sample(home.log_db, override_plan())
+    return home
+
+
 def _day_rows(path: Path, station: str | None = None) -> list:  # type: ignore[type-arg]
     start, end = (to_micros(t) for t in audit.day_bounds(DAY, TZ))
     return [
@@ -39,9 +49,22 @@ def _day_rows(path: Path, station: str | None = None) -> list:  # type: ignore[t
     ]
 
 
+def _current(path: Path, rows: list) -> list:  # type: ignore[type-arg]
+    """The rule, modelled independently: an entry a later entry refers to is superseded."""
+    superseded = {r["refers_to"] for r in raw_rows(path) if r["refers_to"]}
+    return [r for r in rows if r["id"] not in superseded]
+
+
+@pytest.mark.parametrize("with_override", [False, True])
 @pytest.mark.parametrize("station", [None, "north-gate", "east-bridge"])
-def test_totals_equal_counts_from_the_raw_rows(home, station: str | None) -> None:  # type: ignore[no-untyped-def]
-    rows = _day_rows(home.log_db, station)
+def test_totals_equal_counts_from_the_raw_rows(  # type: ignore[no-untyped-def]
+    home, override_home, station: str | None, with_override: bool
+) -> None:
+    if with_override:
+        home = override_home
+    every = _day_rows(home.log_db, station)
+    rows = _current(home.log_db, every)
+    assert len(rows) == len(every) - (with_override and station != "east-bridge")
     expected: Counter[tuple[str, str]] = Counter()
     for r in rows:
         kind = "denied" if r["verdict"] == "deny" else r["direction"]
@@ -63,7 +86,27 @@ def test_totals_equal_counts_from_the_raw_rows(home, station: str | None) -> Non
         (r["station_id"], r["seq"]) for r in rows if r["reason"] == "override"
     ]
     assert sum(h.total for h in report.hours) == len(rows)
-    assert sum(s.entries for s in report.shifts) == len(rows)
+    assert sum(s.entries for s in report.shifts) == len(every)  # the shifts table counts log entries
+
+
+def test_an_overridden_fever_denial_counts_once(override_home) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli(override_home, "report", "--date", "2026-02-03")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert text.count("38.1") == 1  # listed once, by the override entry that carries it
+    assert "| Allowed (Override) |" not in text
+    line = next(x for x in text.splitlines() if "38.1" in x)
+    assert "鄂A·88888" in line and "allowed" in line
+    assert "| Fever | 1 |" in text  # FEVR0001 only: FEVR0002 was let through
+    assert "| Medical staff | 4 | 1 | 2 | 7 |" in text  # 鄂A88888 once, allowed in (not also denied)
+    assert "| Total | 7 | 2 | 4 | 13 |" in text
+    overrides = text.split("## Overrides")[1].split("##")[0]
+    assert "发热病人送医" in overrides and "| Fever |" in overrides
+    conn = open_reader(override_home.log_db)
+    hours = audit.hourly(conn, audit.Filter(), DAY, TZ)
+    assert sum(h.total for h in hours) == 13 and sum(h.denied for h in hours) == 4
+    # the browse table is the log: both entries are there
+    assert len(audit.page(conn, audit.Filter(plate="鄂A88888"))) == 2
 
 
 def test_markdown_has_every_section_and_the_clone_alert(home) -> None:  # type: ignore[no-untyped-def]
