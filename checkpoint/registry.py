@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .errors import CheckpointError
-from .keys import Keyring
+from .keys import Keyring, read_json
 from .models import Category, PassData
 from .passes import PassFormatError, new_pass_id, sign_pass, validate_fields
-from .revocations import Revocation, RevocationList, save_list, sign_list
+from .revocations import Revocation, RevocationList, parse_list, save_list, sign_list
 from .timeutil import from_micros, to_micros, utcnow
 
 _SCHEMA = """
@@ -254,7 +254,25 @@ class Registry:
         return rlist
 
     def publish_revocations(self, office: str, home_list: Path) -> RevocationList:
-        """Sign a new list and make it this (office) home's own list, so its `verify` sees revocations."""
+        """The current signed list, made this (office) home's own list so its `verify` sees revocations.
+
+        A new number is taken only when the list changed since the last one published: exporting twice
+        gives stations the same list, and the number a revocation message names is the one they get.
+        """
+        current = self.revocation_list(office, bump=False)
+        if home_list.exists():
+            try:
+                published = parse_list(read_json(home_list), str(home_list))
+            except CheckpointError:
+                published = None
+            if (
+                published is not None
+                and published.seq == current.seq
+                and published.key_id == current.key_id
+                and [(e.pass_id, e.reason) for e in published.entries]
+                == [(e.pass_id, e.reason) for e in current.entries]
+            ):
+                return published
         rlist = self.revocation_list(office)
         save_list(home_list, rlist)
         return rlist

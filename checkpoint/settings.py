@@ -6,6 +6,7 @@ Environment variables win over the file: `CHECKPOINT_STATION__ID=north-gate`,
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -153,12 +154,14 @@ def load_settings(path: Path | None, *, required: bool = False) -> Settings:
         data = read_toml(path)
     elif path is not None and required:
         raise CheckpointError(f"The settings file {path} does not exist.")
-    where = f" in {path}" if path is not None and path.exists() else ""
+    in_file = f" in {path}" if path is not None and path.exists() else ""
     try:
         return Settings(**data)
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"])
+        variable = "CHECKPOINT_" + "__".join(str(part) for part in error["loc"]).upper()
+        where = f" (from the environment variable {variable})" if variable in os.environ else in_file
         if error["type"] == "extra_forbidden":
             raise CheckpointError(f"Unknown setting {key}{where}; check its spelling.") from exc
         value = error.get("input")

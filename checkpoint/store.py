@@ -367,6 +367,28 @@ def open_reader(path: Path) -> sqlite3.Connection:
     return conn
 
 
+INSIDE_SQL = """
+    SELECT e.pass_id FROM entries e
+    JOIN (SELECT pass_id, MAX(seq) AS seq FROM entries
+          WHERE station_id = ? AND verdict = 'allow' AND pass_id IS NOT NULL GROUP BY pass_id) last
+      ON e.station_id = ? AND e.seq = last.seq
+    WHERE e.direction = 'in'
+"""
+
+
+def inside_now(path: Path, station_id: str) -> frozenset[str]:
+    """`LogStore.inside()` for a reader that does not write the log (empty when there is no log)."""
+    if not path.exists():
+        return frozenset()
+    conn = open_reader(path)
+    try:
+        return frozenset(str(r[0]) for r in conn.execute(INSIDE_SQL, (station_id, station_id)))
+    except sqlite3.DatabaseError as exc:
+        raise CheckpointError(f"{path} is damaged and cannot be read ({exc}).") from exc
+    finally:
+        conn.close()
+
+
 class LogStore:
     """The traffic log. One instance owns the single writer connection; everything else asks it."""
 
@@ -539,16 +561,7 @@ class LogStore:
 
     async def inside(self) -> frozenset[str]:
         """Pass ids whose last allowed movement at this station was IN."""
-        async with self.db.execute(
-            """
-            SELECT e.pass_id FROM entries e
-            JOIN (SELECT pass_id, MAX(seq) AS seq FROM entries
-                  WHERE station_id = ? AND verdict = 'allow' AND pass_id IS NOT NULL GROUP BY pass_id) last
-              ON e.station_id = ? AND e.seq = last.seq
-            WHERE e.direction = 'in'
-            """,
-            (self.station_id, self.station_id),
-        ) as cursor:
+        async with self.db.execute(INSIDE_SQL, (self.station_id, self.station_id)) as cursor:
             rows = await cursor.fetchall()
         return frozenset(str(r[0]) for r in rows)
 

@@ -237,3 +237,77 @@ def test_log_seal_verify_and_tamper_through_the_cli(station_home: Home) -> None:
     )
     bad = run_cli(station_home, "log", "verify")
     assert bad.exit_code == 1 and "first bad entry 2" in bad.stdout
+
+
+def test_an_older_or_foreign_trust_file_is_refused(office_home: Home, tmp_path: Path) -> None:
+    station = Home(tmp_path / "station")
+    first = tmp_path / "trust-1.json"
+    second = tmp_path / "trust-2.json"
+    assert run_cli(office_home, "keys", "export-trust", str(first)).exit_code == 0
+    assert run_cli(station, "keys", "import-trust", str(first)).exit_code == 0
+    assert run_cli(office_home, "keys", "rotate").exit_code == 0
+    assert run_cli(office_home, "keys", "export-trust", str(second)).exit_code == 0
+    assert "added" in run_cli(station, "keys", "import-trust", str(second)).stdout
+    before = station.trust.read_bytes()
+    rollback = run_cli(station, "keys", "import-trust", str(first))
+    assert rollback.exit_code == 2 and "would stop trusting" in rollback.stderr
+    assert station.trust.read_bytes() == before
+    other = Home(tmp_path / "other-office")
+    assert run_cli(other, "keys", "init").exit_code == 0
+    foreign = tmp_path / "foreign.json"
+    assert run_cli(other, "keys", "export-trust", str(foreign)).exit_code == 0
+    assert run_cli(station, "keys", "import-trust", str(foreign)).exit_code == 2
+    assert station.trust.read_bytes() == before
+    replaced = run_cli(station, "keys", "import-trust", str(foreign), "--replace")
+    assert replaced.exit_code == 0 and "removed" in replaced.stdout
+
+
+def test_a_pass_whose_files_cannot_be_written_is_not_issued(office_home: Home, tmp_path: Path) -> None:
+    bad = run_cli(
+        office_home, "pass", "issue", "--plate", "鄂A·61111", "--category", "medical",
+        "--png", str(tmp_path / "ok.png"), "--pdf", "/proc/no/card.pdf",
+    )  # fmt: skip
+    assert bad.exit_code == 2 and "Cannot write" in bad.stderr
+    assert "No passes" in run_cli(office_home, "pass", "list").stdout
+    first = run_cli(office_home, "pass", "issue", "--plate", "鄂A·61111", "--category", "medical")
+    assert first.exit_code == 0 and "already has" not in first.stderr
+    again = run_cli(office_home, "pass", "issue", "--plate", "鄂A·61111", "--category", "medical")
+    assert again.exit_code == 0 and "already has live pass" in again.stderr
+
+
+def test_global_options_may_follow_the_command() -> None:
+    from checkpoint.cli import hoist_global_options
+
+    assert hoist_global_options(["office", "--home", "/h"]) == ["--home", "/h", "office"]
+    assert hoist_global_options(["log", "list", "--config=/c.toml", "--json"]) == [
+        "--config=/c.toml",
+        "log",
+        "list",
+        "--json",
+    ]
+    assert hoist_global_options(["--home", "/h", "verify"]) == ["--home", "/h", "verify"]
+    assert hoist_global_options(["pass", "revoke", "X", "--", "--home"]) == [
+        "pass",
+        "revoke",
+        "X",
+        "--",
+        "--home",
+    ]
+
+
+def test_the_revocation_list_number_changes_only_with_the_list(
+    office_home: Home, issue, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    today = dt.datetime.now(dt.UTC)
+    first, second = (issue(plate=p, valid_until=today + timedelta(days=5)) for p in ("鄂A11111", "鄂A22222"))
+    revoked = run_cli(office_home, "pass", "revoke", first.data.pass_id, "--reason", "lost")
+    assert "revocation list number 1" in revoked.stdout
+    for name in ("a.json", "b.json"):
+        out = run_cli(office_home, "revocations", "export", str(tmp_path / name))
+        assert "number 1 with 1 pass" in out.stdout
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    run_cli(office_home, "pass", "revoke", second.data.pass_id, "--reason", "duty ended")
+    assert (
+        "number 2 with 2 pass"
+        in run_cli(office_home, "revocations", "export", str(tmp_path / "c.json")).stdout
+    )

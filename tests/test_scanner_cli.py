@@ -101,3 +101,15 @@ def test_absent_webcam_is_one_sentence(station_home: Home) -> None:
     result = run_cli(station_home, "scan", "--source", "47")
     assert result.exit_code == 2
     assert result.stderr.strip() == "checkpoint: There is no camera number 47; check that it is plugged in."
+
+
+def test_without_log_the_log_still_says_who_is_inside(station_home: Home, tmp_path: Path, issue) -> None:  # type: ignore[no-untyped-def]
+    """`scan` without --log decides like the station: a pass logged IN is already inside."""
+    good = issue(plate="鄂A12345")
+    video = code_video(tmp_path / "in.avi", [good.payload], hold=4, gap=2)
+    first = run_cli(station_home, "scan", "--source", str(video), "--json", "--log", "--at", AT)
+    assert [d["reason"] for d in lines(first.stdout)] == ["ok"]
+    again = run_cli(station_home, "scan", "--source", str(video), "--json", "--at", AT)
+    assert [(d["reason"], d["logged_seq"]) for d in lines(again.stdout)] == [("already_inside", None)]
+    empty = run_cli(station_home, "scan", "--source", "", "--json")
+    assert empty.exit_code == 2 and "--source" in empty.stderr

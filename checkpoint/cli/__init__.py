@@ -118,10 +118,42 @@ def _load(name: str) -> None:
 _loaded: set[str] = set()
 
 
+GLOBAL_OPTIONS = ("--home", "--config")
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Accept `checkpoint office --home DIR` as well as `checkpoint --home DIR office`.
+
+    People put options after the command; the global ones are moved in front of it.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--":
+            rest.extend(argv[index:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS and rest:
+            if "=" in arg:
+                front.append(arg)
+            elif index + 1 < len(argv):
+                front.extend(argv[index : index + 2])
+                index += 1
+            else:
+                rest.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn every error into one sentence and an exit code."""
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     try:
-        cli.main(args=argv, prog_name="checkpoint", standalone_mode=False)
+        cli.main(args=args, prog_name="checkpoint", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

@@ -69,19 +69,33 @@ def export_trust(ctx: Context, file: Path) -> None:
 
 @keys_group.command("import-trust")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Accept a file that drops keys this home trusts (another office, or a deliberate clean-up).",
+)
 @pass_ctx
-def import_trust(ctx: Context, file: Path) -> None:
-    """Make this home trust the office keys in FILE (replaces the keys it trusted)."""
+def import_trust(ctx: Context, file: Path, replace: bool) -> None:
+    """Make this home trust the office keys in FILE.
+
+    A newer trust file from the same office only adds keys or changes their windows. A file that would
+    drop a key this home trusts (an older file, or another office's) is refused unless --replace is given.
+    """
     if not file.exists():
         raise CheckpointError(f"There is no trust file {file}.")
     trust = TrustList.from_json(read_json(file), str(file))
     if not trust.keys:
         raise CheckpointError(f"{file} lists no keys; nothing was changed.")
     old = load_trust(ctx.home.trust)
-    ctx.home.ensure()
-    save_trust(ctx.home.trust, trust)
     added = {k.key_id for k in trust.keys} - {k.key_id for k in old.keys}
     removed = {k.key_id for k in old.keys} - {k.key_id for k in trust.keys}
+    if removed and not replace:
+        raise CheckpointError(
+            f"{file} would stop trusting key(s) {', '.join(sorted(removed))}: it is older than the trust file "
+            "this home has, or from another office; nothing was changed (use --replace if that is intended)."
+        )
+    ctx.home.ensure()
+    save_trust(ctx.home.trust, trust)
     say(
         f"This home now trusts {len(trust.keys)} office key(s)"
         + (f"; added {', '.join(sorted(added))}" if added else "")

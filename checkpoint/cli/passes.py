@@ -154,10 +154,21 @@ def issue(
     )  # fmt: skip
     registry = open_registry(ctx)
     try:
-        issued = registry.issue(request)
+        live = [p for p in registry.list(search=request.plate) if p.data.plate == request.plate]
+        live = [p for p in live if p.status(utcnow()) in ("valid", "not_yet_valid")]
+        data, payload = registry.build(request)
+        issued = IssuedPass(data, payload)
+        # The files first: a pass whose card or image could not be written is not issued at all.
+        write_outputs(issued, ctx, png, svg, pdf)
+        registry.store([(data, payload, None)])
     finally:
         registry.close()
-    write_outputs(issued, ctx, png, svg, pdf)
+    if live:
+        say(
+            f"Note: {display_plate(request.plate)} already has live pass(es) "
+            f"{', '.join(p.data.pass_id for p in live)}; revoke them if this one replaces them.",
+            err=True,
+        )
     if as_json:
         echo_json(issued.to_json(utcnow()))
         return

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from ..errors import CheckpointError
+from ..plates import display_plate
 from ..text import clean
 from .context import Context, echo_json, pass_ctx, say
 
@@ -48,12 +49,11 @@ def register(cli: click.Group) -> None:
 )
 @click.option(
     "--at",
-    "at",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S"]),
+    "at_text",
     default=None,
     metavar="TIME",
-    help="Decide as of this time, e.g. 2026-02-03T12:00:00+0800 (UTC without an offset) to replay a "
-    "recording; default: now.",
+    help="Decide as of this time (local time, as `verify --at`: 2026-02-03T12:00) to replay a recording; "
+    "default: now.",
 )
 @pass_ctx
 def scan(
@@ -65,15 +65,20 @@ def scan(
     leader: str,
     direction: str,
     decoder: str | None,
-    at: datetime | None,
+    at_text: str | None,
 ) -> None:
     """Scan passes headless and print one line per decision."""
     from scanner.sources import SourceError, open_source
 
+    from ..timeutil import parse_when, zone
+
     station = ctx.settings.station
     spec = spec if spec is not None else station.camera
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
+    if not spec.strip():
+        raise CheckpointError(
+            "Give a source with --source: a webcam index (0), a video file or an image folder."
+        )
+    at = parse_when(at_text, zone(ctx.settings.ui.timezone)) if at_text else None
     trust = ctx.trust()
     revocations = ctx.revocations(trust)
     try:
@@ -117,7 +122,7 @@ async def _scan(
     from ..models import Direction
     from ..passes import raw_hash
     from ..policy import Facts, LogState, decide
-    from ..store import EntryDraft, LogStore, Shift
+    from ..store import EntryDraft, LogStore, Shift, inside_now
 
     station = ctx.settings.station
     rules = station.rules()
@@ -162,7 +167,10 @@ async def _scan(
                 continue
             detection = event.detection
             now = at if at is not None else datetime.now(UTC)
-            state = LogState(inside=await store.inside()) if store is not None else LogState()
+            if store is not None:
+                state = LogState(inside=await store.inside())
+            else:  # not writing, but the log still says who is inside
+                state = LogState(inside=inside_now(ctx.home.log_db, station.id))
             decision = decide(detection.text, trust, revocations, rules, state, facts, now)
             digest = raw_hash(detection.raw)
             seq = None
@@ -181,7 +189,7 @@ async def _scan(
                 out["logged_seq"] = seq
                 echo_json(out)
             else:
-                plate = "-" if data is None else clean(data.plate, limit=12)
+                plate = "-" if data is None else clean(display_plate(data.plate), limit=12)
                 pass_id = "-" if data is None else data.pass_id
                 say(
                     f"frame {detection.frame_index:<6} {decision.verdict.value.upper():<5} "

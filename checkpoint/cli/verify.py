@@ -40,10 +40,17 @@ def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None
             f"This home ({ctx.home.root}) trusts no office key; run `checkpoint keys import-trust FILE`."
         )
     now = parse_when(at, zone(ctx.settings.ui.timezone)) if at else utcnow()
+    revocations = ctx.revocations(trust)
+    if revocations.issued_at is None and not ctx.home.is_office():
+        say(
+            "Warning: this home has no revocation list, so a revoked pass still verifies; "
+            "import one with `checkpoint revocations import FILE`.",
+            err=True,
+        )
     decision = decide(
         payload.strip(),
         trust,
-        ctx.revocations(trust),
+        revocations,
         ctx.settings.station.rules(),
         LogState(),
         Facts(direction=Direction.IN),
@@ -53,7 +60,9 @@ def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None
         echo_json(decision.to_json())
     else:
         verdict = "ALLOW" if decision.allowed else "DENY"
-        say(f"{verdict}  {decision.reason.value}: {REASON_TEXT[decision.reason]} ({decision.detail})")
+        explained = REASON_TEXT[decision.reason]
+        extra = "" if decision.detail.lower() in explained.lower() else f" ({decision.detail})"
+        say(f"{verdict}  {decision.reason.value}: {explained}{extra}")
         if decision.pass_data is not None:
             d = decision.pass_data
             say(
