@@ -10,6 +10,7 @@ import click
 
 from ..keys import load_or_create_station_key
 from ..store import LogStore, verify_log
+from ..plates import display_plate
 from ..text import clean
 from ..timeutil import fmt_local, utcnow, zone
 from .context import Context, echo_json, pass_ctx, progress_line, say
@@ -48,7 +49,7 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
         temps = " ".join(f"{t / 10:.1f}" for t in entry.temperatures)
         say(
             f"{entry.station_id}#{entry.seq:<6} {fmt_local(entry.ts, tz, seconds=True)}  {entry.direction.value:<3} "
-            f"{entry.verdict.value.upper():<5} {entry.reason.value:<18} {clean(entry.plate or '-', limit=12):<12} "
+            f"{entry.verdict.value.upper():<5} {entry.reason.value:<18} {clean(display_plate(entry.plate) if entry.plate else '-', limit=12):<12} "
             f"{entry.pass_id or '-':<8} {temps}"
         )
 
