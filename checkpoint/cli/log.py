@@ -9,8 +9,8 @@ from datetime import timedelta
 import click
 
 from ..keys import load_or_create_station_key
-from ..store import LogStore, verify_log
 from ..plates import display_plate
+from ..store import LogStore, verify_log
 from ..text import clean
 from ..timeutil import fmt_local, utcnow, zone
 from .context import Context, echo_json, pass_ctx, progress_line, say
