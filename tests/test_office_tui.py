@@ -339,3 +339,56 @@ async def test_long_list_is_capped_and_says_so(office_home: Home, monkeypatch: p
         await pilot.press(*"A1500", "enter")  # Enter searches at once
         assert rows_of(app) == ["AAAA0005"]
         assert text_of(app.screen.query_one("#summary", Static)) == "1 of 5 passes shown"
+
+
+def matrix_from_half_blocks(lines: list[str]) -> list[list[bool]]:
+    """The QR modules back from the on-screen text (two module rows per line)."""
+    top = {" ": False, "▀": True, "▄": False, "█": True}
+    bottom = {" ": False, "▀": False, "▄": True, "█": True}
+    rows: list[list[bool]] = []
+    for line in lines:
+        rows.append([top[ch] for ch in line])
+        rows.append([bottom[ch] for ch in line])
+    return rows
+
+
+@pytest.mark.parametrize("checkpoints", ["", "north-gate, east-road"])
+async def test_issued_qr_is_whole_on_screen_at_120x40(office_home: Home, checkpoints: str) -> None:
+    from checkpoint.cards import fast_matrix
+
+    app = office_app(office_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await fill_form(pilot, plate="鄂A54321", category="medical", holder="孙七李八", org="通山县人民医院",
+                        checkpoints=checkpoints, occupants="3")  # fmt: skip
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        (issued,) = app.registry.list()
+        matrix = fast_matrix(issued.payload)
+        qr = app.screen.query_one("#card-qr", Static)
+        lines = text_of(qr).split("\n")
+        # Every module row, the 4-module quiet zone included, and nothing else.
+        assert len(lines) == (len(matrix) + 1) // 2
+        assert matrix_from_half_blocks(lines)[: len(matrix)] == matrix
+        assert not any(matrix[0]) and not any(matrix[-1])  # the quiet zone rows are there
+        # ... and it is on screen, not clipped at the bottom nor hidden under anything.
+        app.clear_notifications()
+        await pilot.pause()
+        region = qr.region
+        assert region.height == len(lines) and region.bottom <= SIZE[1] - 1  # above the footer
+        for x, y in (
+            (region.x, region.y),
+            (region.right - 1, region.bottom - 1),
+            (region.x, region.bottom - 1),
+        ):
+            widget, _ = app.screen.get_widget_at(x, y)
+            assert widget is qr
+        # The text as shown scans.
+        n = len(matrix)
+        image = Image.new("L", (n * 4, n * 4), 255)
+        for r, row in enumerate(matrix_from_half_blocks(lines)[:n]):
+            for c, dark in enumerate(row):
+                if dark:
+                    image.paste(0, (c * 4, r * 4, c * 4 + 4, r * 4 + 4))
+        (symbol,) = pyzbar.decode(image)
+        assert symbol.data.decode() == issued.payload

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import Screen
@@ -448,7 +448,7 @@ class IssueScreen(Screen[None]):
                                 compact=True,
                             )
                     yield Static(Content(""), id=f"e-{name}", classes="field-error")
-            with Vertical(id="preview-side"):
+            with VerticalScroll(id="preview-side"):
                 yield CardPreview(card_labels(t), t("office.card.placeholder"), id="preview")
                 yield Static(Content(""), id="issued-note")
         yield Footer()

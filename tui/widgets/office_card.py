@@ -46,8 +46,8 @@ class CardPreview(Vertical):
     CardPreview > #card-band.official { background: $primary; }
     CardPreview > #card-band.medical { background: $success; }
     CardPreview > #card-plate { width: 100%; text-align: center; text-style: bold; }
-    CardPreview > #card-qr { width: auto; color: black; background: white; }
-    CardPreview > #card-fields { width: auto; margin: 0 0 1 0; }
+    CardPreview > #card-qr { width: auto; color: black; background: white; margin: 0 0 1 0; }
+    CardPreview > #card-fields { width: auto; }
     """
 
     def __init__(self, labels: dict[str, str], placeholder: str, *, id: str | None = None) -> None:
@@ -58,8 +58,9 @@ class CardPreview(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(Content(""), id="card-band")
         yield Static(Content(self.placeholder), id="card-plate")
-        yield Static(Content(""), id="card-fields")
+        # The QR before the fields: on a 40-line terminal it must be whole on screen to be scanned.
         yield Static(Content(""), id="card-qr")
+        yield Static(Content(""), id="card-fields")
 
     def show(
         self, text: CardText | None, category: Category | None, matrix: Sequence[Sequence[bool]] | None = None
