@@ -397,3 +397,116 @@ async def test_a_pass_scanned_during_the_check_is_not_taken_for_temperatures(
         await manual(pilot, "36.5")
         await wait_for(pilot, lambda: shown_state(app) == "allow")
         assert [e.plate for e in entries(station_home)] == ["鄂A11111"]
+
+
+# --------------------------------------------------------------------------- QA fixes (issue 5)
+
+
+async def test_an_overridden_fever_denial_counts_once(station_home: Home, issue) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issue().payload)
+        await type_into(pilot, "#manual", "38.1")
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        await pilot.press("f4")
+        await type_into(pilot, "#supervisor", "赵主任")
+        await type_into(pilot, "#reason", "fever clinic")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        assert len(entries(station_home)) == 2  # both entries are in the log
+        counters = str(station(app).query_one("#counters").render())
+        rows = {line.split()[0]: line.split()[1:] for line in counters.splitlines()[1:]}
+        assert rows == {"In": ["1", "1"], "Out": ["0", "0"], "Denied": ["0", "0"], "Fevers": ["1", "1"]}
+        counts = await station(app).store.counts_since(NOW - timedelta(hours=1))
+        assert (counts["in"], counts["denied"], counts["fevers"], counts["overrides"]) == (1, 0, 1, 1)
+        await pilot.press("f8")
+        summary = screen_text(app)
+        assert "Turned back: 0" in summary and "Vehicles with a fever: 1" in summary
+        assert "Overrides: 1" in summary and "Allowed in: 1" in summary
+
+
+@pytest.mark.parametrize("key", ["escape", "f3", "temperatures"])
+async def test_the_check_keeps_its_keys_wherever_tab_moves(station_home: Home, issue, key: str) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issue().payload)
+        assert checking(app)
+        await pilot.press("tab", "tab", "shift+tab")
+        assert app.focused is station(app).query_one("#manual")
+        if key == "temperatures":
+            await pilot.press(*"36.5", "enter")
+            await wait_for(pilot, lambda: shown_state(app) == "allow")
+            assert [e.temperatures for e in entries(station_home)] == [(365,)]
+        else:
+            await pilot.press(key)
+            await pilot.pause()
+            assert not checking(app)
+            assert shown_state(app) == ("idle" if key == "escape" else "deny")
+
+
+async def test_a_camera_scan_moves_the_focus_to_the_check(station_home: Home, issue) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        station(app).query_one("#recent").focus()
+        await pilot.pause()
+        await station(app).submit_code(issue().payload, b"x", scanned=True)
+        await pilot.pause()
+        assert checking(app) and app.focused is station(app).query_one("#manual")
+
+
+async def test_busy_notice_is_said_once_per_check(station_home: Home, issue) -> None:
+    first, other = issue(), issue(plate="鄂A67890")
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, first.payload)
+        screen = station(app)
+        screen._refused_at = -1e9
+        for _ in range(3):
+            await screen.submit_code(other.payload, b"x", scanned=True)
+            screen._refused_at = -1e9  # as if the quiet seconds had passed
+        await pilot.pause()
+        busy = [n for n in app._notifications if "Finish" in n.message]
+        assert len(busy) == 1
+
+
+async def test_warn_mode_shows_already_inside_during_the_check(station_home: Home, issue) -> None:
+    station_home.config.write_text(
+        '[station]\nid = "north-gate"\nname = "North gate"\nanti_passback = "warn"\n', encoding="utf-8"
+    )
+    issued = issue()
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issued.payload)
+        await type_into(pilot, "#manual", "36.5")
+        await wait_for(pilot, lambda: len(entries(station_home)) == 1)
+        station(app)._last_code = None
+        await manual(pilot, issued.payload)
+        assert checking(app) and entries(station_home)[-1:] and len(entries(station_home)) == 1
+        reason = str(station(app).query_one("#reason").render())
+        assert "⚠ Already entered, no exit recorded" in reason
+
+
+async def test_sign_in_offers_no_esc_and_says_why(station_home: Home) -> None:
+    app = station_app(station_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        keys = str(app.screen.query_one(".keys").render())
+        assert "esc" not in keys.lower()
+        await pilot.press("escape")
+        assert isinstance(app.screen, SignInScreen) and "Ctrl+Q" in screen_text(app)
+
+
+@pytest.mark.parametrize(("typed", "occupants"), [("36.5", "3"), ("36.5 36.6", "1")])
+def test_count_mismatch_wording(typed: str, occupants: str) -> None:
+    from tui.i18n import Translator
+    from tui.screens.station_forms import read_check
+
+    for lang in ("en", "zh"):
+        message = read_check(Translator(lang), occupants, typed, 60)
+        assert isinstance(message, str)
+        assert "temperatures typed for" not in message and "1 occupants" not in message
+        assert occupants in message and str(len(typed.split())) in message

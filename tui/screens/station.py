@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -80,6 +80,7 @@ class Vehicle:
     note: str | None = None
     entry: Entry | None = None  # the logged entry now on screen
     decision: Decision | None = None
+    told_busy: bool = False  # "finish the check first" was said once for this vehicle
 
 
 class StationScreen(Screen[None]):
@@ -341,8 +342,12 @@ class StationScreen(Screen[None]):
             self._refuse("notify.sign_in_first", scanned)
             return
         if self._busy():
-            if not (self.pending is not None and self.pending.code == text):  # the same car, still held up
+            pending = self.pending
+            if pending is None:
                 self._refuse("notify.busy", scanned)
+            elif pending.code != text and not pending.told_busy:  # the same car is simply still held up
+                pending.told_busy = True  # once per vehicle: the camera keeps seeing the queue behind it
+                self._refuse("notify.busy", False)
             return
         now = app.clock()
         if (
@@ -378,9 +383,18 @@ class StationScreen(Screen[None]):
             manual = self.query_one("#manual", Input)
             manual.placeholder = app.t("check.manual_hint", most=data.max_occupants)
             manual.add_class("checking")
+            if self.app.focused is not manual:
+                manual.focus()  # the temperatures go where the focus is (a camera scan may come at any time)
             self._bindings_changed()
         else:
             await self.record(vehicle, decision)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """While a vehicle is checked the focus stays in the line that takes its temperatures, so that
+        Enter, F3 and Esc and what is typed always reach the check (Tab does not lose it)."""
+        manual = self.query_one("#manual", Input)
+        if self.pending is not None and event.widget is not manual:
+            manual.focus()
 
     async def _decide(self, vehicle: Vehicle) -> Decision:
         app = self.station

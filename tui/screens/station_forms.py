@@ -158,7 +158,10 @@ class StationForm(ModalScreen[object]):
 
 
 class SignInScreen(StationForm):
-    """Start of a shift: the operator on duty and the shift leader."""
+    """Start of a shift: the operator on duty and the shift leader. It cannot be skipped (the log records
+    who is on duty), so Esc is not offered in its key line; pressed anyway, it says why (Ctrl+Q quits)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
 
     def __init__(self, t: Translator, operator: str = "", leader: str = "") -> None:
         super().__init__(t)

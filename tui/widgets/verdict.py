@@ -189,7 +189,12 @@ class VerdictPanel(Vertical):
         if shown.state == "error":
             return plain(shown.message)
         if shown.state == "check":
-            return Content(t("station.check_hint"))
+            hint = Content(t("station.check_hint"))
+            if not shown.warnings:
+                return hint
+            # A warning (warn mode: already inside) is shown while staff can still act on it.
+            warning = "⚠ " + ", ".join(t(f"reason.{w.value}") for w in shown.warnings)
+            return Content("\n").join([hint, Content.styled(warning, "bold $error")])
         assert shown.reason is not None
         text = t(f"reason.{shown.reason.value}")
         if shown.reason is Reason.OVERRIDE and shown.denied_for is not None:
