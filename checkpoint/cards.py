@@ -2,7 +2,8 @@
 
 A card is 100 × 140 mm: a colour band with the category in Chinese and English (emergency red,
 official blue, medical green), the plate in large type, the QR (62 mm with its 4-module quiet zone,
-drawn as vector rectangles), holder, organisation, validity, pass id and the issuing office.
+drawn as vector rectangles), holder, organisation, validity, pass id, the checkpoints the pass is valid
+for ("全部 all" when it names none) and the issuing office.
 
 Holder and organisation are untrusted: they go through `clean()` and are printed as literal text;
 a character no font has is printed as its code (`\\x1b`, `\\u2066`) so that nothing is hidden.
@@ -33,6 +34,7 @@ SHEET_X = (A4[0] - 2 * CARD_W) / 2  # 5 mm
 SHEET_Y = (A4[1] - 2 * CARD_H) / 2  # 8.5 mm
 CUT_MARK = 4.0
 QUIET_ZONE = 4  # modules of white around the code
+FIELD_GAP = 1.0  # mm between two fields: six of them (two wrapping) fit between the QR and the bottom band
 
 CATEGORY_LABEL: dict[Category, tuple[str, str]] = {
     Category.EMERGENCY: ("应急车辆", "Emergency vehicle"),
@@ -278,7 +280,7 @@ class CardWriter:
         step = size * 0.3528 + 1.0
         for index, line in enumerate(lines):
             self._text(x + label_w, y + index * step, line)
-        return y + max(len(lines), 1) * step + 1.6
+        return y + max(len(lines), 1) * step + FIELD_GAP
 
     def _qr(self, matrix: Sequence[Sequence[bool]], x: float, y: float, size: float) -> None:
         """The code as filled rectangles, one per horizontal run of dark modules (quiet zone is white).
@@ -348,13 +350,14 @@ class CardWriter:
 
         # Fields.
         x = x0 + 6
-        y = y0 + 37 + QR_SIZE + 4
+        y = y0 + 37 + QR_SIZE + 3.5
         y = self._field(x, y, p("持证人 Holder"), p(text.holder), max_lines=2)
         y = self._field(x, y, p("单位 Organisation"), p(text.org), max_lines=2)
         y = self._field(x, y, p("有效期 Valid"), p(text.valid))
         y = self._field(
             x, y, p("通行证号 Pass"), p(f"{text.pass_id}    乘车人数 occupants ≤ {text.occupants}")
         )
+        y = self._field(x, y, p("适用卡口 Checkpoints"), p(text.checkpoints), max_lines=2)
         self._field(x, y, p("发证单位 Office"), p(text.office))
 
         # Bottom band in the category colour.

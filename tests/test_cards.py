@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image
 from pyzbar import pyzbar
 
-from checkpoint.cards import CATEGORY_RGB, write_card, write_sheet
+from checkpoint.cards import CARD_H, CATEGORY_RGB, write_card, write_sheet
 from checkpoint.models import Category
 from checkpoint.paths import Home
 
@@ -163,3 +164,35 @@ def test_card_without_a_latin_truetype_font_still_prints_and_scans(
         assert "12345" in text and "张三 Zhang" in text and issued.data.pass_id in text
     finally:
         cards._latin_fonts.cache_clear()
+
+
+def test_card_prints_the_checkpoints_or_all(issue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    some = issue(plate="鄂A12345", checkpoints=("north-gate", "east-road"))
+    every = issue(plate="鄂A12346")
+    for issued, expected in ((some, "north-gate, east-road"), (every, "全部 all")):
+        pdf = tmp_path / f"{issued.data.pass_id}.pdf"
+        write_card(issued, pdf, office="测试镇人民政府", tz="Asia/Shanghai")
+        (page,) = render(pdf, tmp_path)
+        assert decode(page) == [issued.payload]
+        text = pdf_text(pdf)
+        assert "适用卡口" in text and "Checkpoints" in text
+        assert expected in text
+        assert "测试镇人民政府" in text  # the office line is still there, below
+
+
+def test_fullest_card_keeps_every_field_above_the_bottom_band(issue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Holder and organisation wrapping and eight long checkpoints: the office line stays on the card."""
+    checkpoints = tuple(f"checkpoint-{n:02d}-ab.cd-ef" for n in range(8))
+    issued = issue(holder="张" * 40, org="县" * 60, checkpoints=checkpoints)
+    pdf = tmp_path / "full.pdf"
+    write_card(issued, pdf, office="OFFICE-LINE", tz="Asia/Shanghai")
+    (page,) = render(pdf, tmp_path)
+    assert decode(page) == [issued.payload]
+    text = pdf_text(pdf)
+    assert "OFFICE-LINE" in text and checkpoints[0] in text
+    # Every word ends above the bottom band (pdftotext's boxes are in points from the top of the page).
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    bottoms = [float(m) for m in re.findall(r'yMax="([0-9.]+)"', boxes)]
+    assert bottoms and max(bottoms) <= (CARD_H - 4) * 72 / 25.4
