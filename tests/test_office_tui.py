@@ -392,3 +392,18 @@ async def test_issued_qr_is_whole_on_screen_at_120x40(office_home: Home, checkpo
                     image.paste(0, (c * 4, r * 4, c * 4 + 4, r * 4 + 4))
         (symbol,) = pyzbar.decode(image)
         assert symbol.data.decode() == issued.payload
+
+
+@pytest.mark.parametrize("option", ["--lang", "--language"])
+def test_cli_lang_option_like_station_and_audit(
+    office_home: Home, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    from .conftest import run_cli
+
+    languages: list[str] = []
+    # The real app is built by the command; only its run() (which would take the terminal) is replaced.
+    monkeypatch.setattr(OfficeApp, "run", lambda self, **_: languages.append(self.t.lang))
+    result = run_cli(office_home, "office", option, "zh")
+    assert result.exit_code == 0, result.output
+    assert languages == ["zh"]
+    assert run_cli(office_home, "office", option, "fr").exit_code == 2

@@ -8,7 +8,14 @@ from .context import Context, pass_ctx
 
 
 @click.command("office")
-@click.option("--language", type=click.Choice(["en", "zh"]), help="Screen language (default: ui.language).")
+@click.option(
+    "--lang",
+    "--language",
+    "language",
+    type=click.Choice(["en", "zh"]),
+    default=None,
+    help="Language of the screen (default: ui.language).",
+)
 @pass_ctx
 def office(ctx: Context, language: str | None) -> None:
     """The office screen: issue, find, revoke and renew passes; export the trust file and revocations."""
