@@ -18,6 +18,7 @@ from checkpoint.paths import Home
 from checkpoint.registry import Registry
 from checkpoint.revocations import save_list
 from checkpoint.store import verify_log
+from checkpoint.text import cell_width
 from tests.conftest import NOW
 from tests.media import code_video
 from tests.station_helpers import entries, open_shift, screen_text, station_app, wait_for
@@ -301,7 +302,24 @@ async def test_chinese_screen_uses_the_word_list(station_home: Home, issue) -> N
         await type_into(pilot, "#manual", "36.6")
         await wait_for(pilot, lambda: shown_state(app) == "allow")
         text = screen_text(app)
-        assert "放 行" in text and "医护人员" in text and "持证人" in text and "值班 李四 · 带班 王五" in text
+        assert "医护人员" in text and "持证人" in text and "值班 李四 · 带班 王五" in text
+        # The Chinese verdict is drawn big from the CJK font (half blocks), not one bold line of text.
+        word = str(station(app).query_one("#word").render()).splitlines()
+        assert sum(1 for row in word if set(row) & set("█▀▄")) >= 5 and "放" not in "".join(word)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_chinese_verdict_is_big_at_both_sizes(station_home: Home, issue, size: tuple[int, int]) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home, language="zh")
+    async with app.run_test(size=size) as pilot:
+        await manual(
+            pilot, issue(valid_from=NOW - timedelta(days=10), valid_until=NOW - timedelta(days=1)).payload
+        )
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        word = station(app).query_one("#word")
+        rows = [row for row in str(word.render()).splitlines() if set(row) & set("█▀▄")]
+        assert len(rows) >= 5 and max(len(row.strip()) for row in rows) <= word.size.width
 
 
 def test_station_catalogs_match() -> None:
@@ -510,3 +528,29 @@ def test_count_mismatch_wording(typed: str, occupants: str) -> None:
         assert isinstance(message, str)
         assert "temperatures typed for" not in message and "1 occupants" not in message
         assert occupants in message and str(len(typed.split())) in message
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_80x24_keeps_the_override_reason_time_and_f1(station_home: Home, issue, language: str) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home, language=language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await manual(pilot, issue(category=Category.OFFICIAL).payload)
+        await type_into(pilot, "#manual", "38.1")
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        await pilot.press("f4")
+        await type_into(pilot, "#supervisor", "赵主任")
+        await type_into(pilot, "#reason", "救护车送病人")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        await pilot.pause()
+        screen = station(app)
+        fields = screen.query_one("#fields")
+        lines = str(fields.render()).splitlines()
+        assert len(lines) <= fields.size.height
+        text = "\n".join(lines)
+        assert "救护车送病人" in text and "赵主任" in text and "2026-" in text
+        keys = str(screen.query_one("#keys").render())
+        assert keys.lower().startswith("f1 ") and len(keys) <= 80
+        rows = str(screen.query_one("#recent-rows").render()).splitlines()
+        assert len(rows) == 2  # one line per entry: cells are cut, never wrapped
+        assert all(cell_width(row) <= screen.query_one("#recent-rows").size.width for row in rows)

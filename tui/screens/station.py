@@ -88,11 +88,11 @@ class StationScreen(Screen[None]):
         Binding("f2", "direction", "In/Out"),
         Binding("f3", "mismatch", "Plate mismatch"),
         Binding("f3", "no_pass", "No pass"),
+        Binding("escape", "cancel_check", "Cancel"),  # before the others: a narrow key bar keeps it
+        Binding("escape", "clear", "Clear"),
         Binding("f4", "override", "Override"),
         Binding("f5", "viewfinder", "Viewfinder"),
         Binding("f8", "handover", "Handover"),
-        Binding("escape", "cancel_check", "Cancel"),
-        Binding("escape", "clear", "Clear"),
         Binding("f6", "manual", "Type a pass", show=False),
     ]
 

@@ -27,6 +27,7 @@ class KeyBar(Static):
         screen = self.screen
         parts: list[Content] = []
         seen: set[str] = set()
+        first: list[Content] = []  # F1 Help: always shown, whatever the width
         for node in (screen, self.app):
             for bindings in node._bindings.key_to_bindings.values():
                 for binding in bindings:
@@ -37,7 +38,9 @@ class KeyBar(Static):
                         continue  # hidden: the key means something else now (F3, Esc during a check)
                     seen.add(binding.action)
                     key = self.app.get_key_display(binding)
-                    if available:
+                    if binding.action == "help":
+                        first.append(Content.assemble((key, "bold $accent"), " ", binding.description))
+                    elif available:
                         parts.append(Content.assemble((key, "bold $accent"), " ", binding.description))
                     else:
                         parts.append(Content.styled(f"{key} {binding.description}", "$text-disabled"))
@@ -46,4 +49,16 @@ class KeyBar(Static):
             parts.append(
                 Content.assemble((self.app.get_key_display(palette), "bold $accent"), " ", self.palette_label)
             )
-        self.update(Content(" ").join(parts))
+        # What does not fit is left out whole (F1 lists every key), never cut in the middle of a word.
+        room = self.content_region.width or 10_000
+        shown = list(first)
+        used = sum(part.cell_length + 1 for part in shown)
+        for part in parts:
+            if used + part.cell_length > room:
+                break
+            shown.append(part)
+            used += part.cell_length + 1
+        self.update(Content(" ").join(shown))
+
+    def on_resize(self) -> None:
+        self.show_keys()

@@ -25,6 +25,9 @@ COLUMNS = (("time", 8), ("direction", 4), ("decision", 8), ("reason", 28), ("pla
 
 def fit(text: str, width: int) -> str:
     """`text` cut and padded to exactly `width` terminal cells."""
+    ellipsis = cell_width(text) > width > 1  # cut: say so
+    if ellipsis:
+        width -= 1
     out, used = [], 0
     for ch in text:
         w = cell_width(ch)
@@ -32,6 +35,8 @@ def fit(text: str, width: int) -> str:
             break
         out.append(ch)
         used += w
+    if ellipsis:
+        return "".join(out) + " " * (width - used) + "…"
     return "".join(out) + " " * (width - used)
 
 
@@ -40,6 +45,7 @@ class RecentEntries(VerticalScroll):
     RecentEntries { height: 12; }
     RecentEntries #recent-head { text-style: bold; background: $panel; }
     RecentEntries #recent-rows { height: auto; }
+    RecentEntries Static { text-wrap: nowrap; text-overflow: clip; }
     """
 
     def __init__(self, t: Translator, tz: ZoneInfo, **kwargs: object) -> None:
@@ -52,12 +58,27 @@ class RecentEntries(VerticalScroll):
         yield Static(self._head(), id="recent-head")
         yield Static(id="recent-rows")
 
+    def _widths(self) -> dict[str, int]:
+        """Column widths; the reason column gives way on a narrow screen so that a row never wraps."""
+        widths = dict(COLUMNS)
+        room = self.scrollable_content_region.width
+        if room:
+            others = sum(width for key, width in COLUMNS if key != "reason") + len(COLUMNS) - 1
+            widths["reason"] = max(12, min(widths["reason"], room - others))
+        return widths
+
     def _head(self) -> Content:
-        return Content(" ".join(fit(self.t(f"station.col.{key}"), width) for key, width in COLUMNS))
+        widths = self._widths()
+        return Content(" ".join(fit(self.t(f"station.col.{key}"), widths[key]) for key, _ in COLUMNS))
+
+    def on_resize(self) -> None:
+        self.query_one("#recent-head", Static).update(self._head())
+        self.show(self.rows)
 
     def show(self, entries: list[Entry]) -> None:
         self.rows = entries
         t = self.t
+        widths = self._widths()
         lines = []
         for entry in entries:
             allowed = entry.verdict is Verdict.ALLOW
@@ -66,7 +87,7 @@ class RecentEntries(VerticalScroll):
                 fit(t(f"direction.{entry.direction.value}"), 4),
             ]
             after = [
-                fit(t(f"reason.{entry.reason.value}"), 28),
+                fit(t(f"reason.{entry.reason.value}"), widths["reason"]),
                 fit(clean(display_plate(entry.plate)) if entry.plate else "", 11),
                 fit(t(f"category.{entry.category}") if entry.category else "", 16),
             ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from textual.app import ComposeResult
@@ -51,10 +52,74 @@ def _pixels(word: str) -> list[str]:
     return rows
 
 
+_HALF = {(True, True): "█", (True, False): "▀", (False, True): "▄", (False, False): " "}
+MIN_GLYPH_PX = 10  # below this a Chinese glyph is no longer legible: spaced-out text instead
+
+
+def is_latin(word: str) -> bool:
+    """True when the block font above can draw `word` (the English verdict words)."""
+    return bool(word) and all(ch in _FONT for ch in word)
+
+
+@lru_cache(maxsize=64)
+def _glyph_rows(word: str, px: int) -> tuple[str, ...]:
+    """`word` drawn from the CJK font at `px` pixels, one bit per pixel ('#' ink, '.' paper): each glyph
+    cropped to its ink left and right, one pixel apart."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from checkpoint.fonts import cjk_font
+
+    font = ImageFont.truetype(str(cjk_font()), px)
+    columns: list[str] = []
+    for index, ch in enumerate(word):
+        image = Image.new("1", (px + 2, px), 0)
+        draw = ImageDraw.Draw(image)
+        draw.fontmode = "1"  # no anti-aliasing: a pixel is ink or not
+        draw.text((1, 0), ch, font=font, fill=1, anchor="lt")
+        ink = ["".join("#" if image.getpixel((x, y)) else "." for y in range(px)) for x in range(px + 2)]
+        while ink and "#" not in ink[0]:
+            ink.pop(0)
+        while ink and "#" not in ink[-1]:
+            ink.pop()
+        if not ink:  # a space or a glyph the font lacks
+            ink = ["." * px] * (px // 3)
+        if index:
+            columns.append("." * px)
+        columns.extend(ink)
+    return tuple("".join(column[y] for column in columns) for y in range(px))
+
+
+def cjk_big_text(word: str, width: int, height: int) -> str | None:
+    """`word` (Chinese) in half-block characters from the CJK font, as large as fits `width` columns and
+    `height` rows (two pixels a row); None when even the smallest legible size does not fit."""
+    for px in range(height * 2 + 4, MIN_GLYPH_PX - 1, -1):
+        try:
+            rows = _glyph_rows(word, px)
+        except OSError:  # no usable CJK font on this machine
+            return None
+        while rows and "#" not in rows[0]:
+            rows = rows[1:]
+        while rows and "#" not in rows[-1]:
+            rows = rows[:-1]
+        if not rows or len(rows[0]) > width or len(rows) > height * 2:
+            continue
+        if len(rows) % 2:
+            rows = (*rows, "." * len(rows[0]))
+        return "\n".join(
+            "".join(_HALF[(a == "#", b == "#")] for a, b in zip(top, bottom, strict=True))
+            for top, bottom in zip(rows[0::2], rows[1::2], strict=True)
+        )
+    return None
+
+
 def big_text(word: str, width: int, height: int = 5) -> str:
     """`word` in large type that fits `width` columns and `height` rows (full blocks need 5, half
-    blocks 3); Chinese (no glyphs here) is spaced out."""
-    if word and all(ch in _FONT for ch in word):
+    blocks 3); Chinese is drawn from the CJK font (half blocks, 5 rows and more), else spaced out."""
+    if word and not is_latin(word) and height >= MIN_GLYPH_PX // 2:
+        drawn = cjk_big_text(word, width, height)
+        if drawn is not None:
+            return drawn
+    if is_latin(word):
         rows = _pixels(word)
         if len(rows[0]) * 2 <= width and height >= 5:
             return "\n".join(row.replace("#", "██").replace(".", "  ") for row in rows)
@@ -137,6 +202,7 @@ class VerdictPanel(Vertical):
     VerdictPanel.check BigWord { background: $warning; color: $background; }
     VerdictPanel.error BigWord { background: $error-darken-2; }
     VerdictPanel.flash { background: $error 40%; }
+    VerdictPanel.cjk BigWord { height: 8; }
     VerdictPanel #reason { text-style: bold; width: 1fr; height: 2; content-align: center middle; }
     VerdictPanel #plate { text-style: bold; width: 1fr; height: 1; content-align: center middle; color: $text; }
     VerdictPanel #fields { width: 1fr; height: 1fr; }
@@ -155,6 +221,8 @@ class VerdictPanel(Vertical):
         yield Static(id="fields")
 
     def on_mount(self) -> None:
+        # Chinese verdict words are drawn from the CJK font and need more rows than the block letters.
+        self.set_class(not is_latin(self.t("verdict.allow")), "cjk")
         self.show(Shown("idle"))
 
     def show(self, shown: Shown) -> None:
@@ -244,4 +312,30 @@ class VerdictPanel(Vertical):
             Content.assemble((label + " " * (width - cell_width(label)), "dim"), "  ", value)
             for label, value in rows
         ]
+        region = self.query_one("#fields", Static).content_region
+        if region.height and len(lines) > region.height:
+            lines = self._compact(rows, region.width, region.height)
         return Content("\n").join(lines)
+
+    def _compact(self, rows: list[tuple[str, Content]], width: int, height: int) -> list[Content]:
+        """On a small screen: fields run on in lines ("label value · label value"), and if that is still
+        too long the least needed ones go (direction is in the status line; organisation, validity,
+        holder, category are on the pass) — an override's supervisor, reason and time always stay."""
+        t = self.t
+        optional = [t(key) for key in ("field.direction", "field.org", "station.validity", "field.holder")]
+        optional.append(t("field.category"))
+        while True:
+            lines: list[Content] = []
+            for label, value in rows:
+                item = Content.assemble((label, "dim"), " ", value)
+                if lines and lines[-1].cell_length + 3 + item.cell_length <= width:
+                    lines[-1] = Content.assemble(lines[-1], " · ", item)
+                else:
+                    lines.append(item)
+            if len(lines) <= height or not optional:
+                return lines
+            drop = optional.pop(0)
+            rows = [row for row in rows if row[0] != drop]
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(lambda: self.show(self.shown))
