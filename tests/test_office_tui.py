@@ -17,6 +17,8 @@ from checkpoint.paths import Home
 from checkpoint.registry import Registry
 from checkpoint.revocations import load_list
 from checkpoint.settings import load_settings
+from checkpoint.text import cell_width
+from checkpoint.timeutil import fmt_local
 from tui.office_app import OfficeApp, make_app
 from tui.screens.office import IssueScreen, PassDetailScreen, PassListScreen
 
@@ -407,3 +409,38 @@ def test_cli_lang_option_like_station_and_audit(
     assert result.exit_code == 0, result.output
     assert languages == ["zh"]
     assert run_cli(office_home, "office", option, "fr").exit_code == 2
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_list_fits_80x24_dropping_the_organisation_first(office_home: Home, language: str) -> None:
+    seed(office_home)
+    app = office_app(office_home, language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#passes", DataTable)
+        keys = [str(column.key.value) for column in table.ordered_columns]
+        assert keys == ["pass_id", "plate", "category", "holder", "valid_until", "status"]
+        # Every column is on screen: nothing to scroll sideways to.
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        assert table.max_scroll_x == 0
+        row = [str(value) for value in table.get_row("AAAA0004")]
+        assert row[4] == fmt_local(app.registry.get("AAAA0004").data.valid_until, app.tz)
+        assert row[5] == ("已作废" if language == "zh" else "revoked")
+        # Wide again: the organisation comes back, rows keep their order.
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        keys = [str(column.key.value) for column in table.ordered_columns]
+        assert "org" in keys and rows_of(app)[0] == "AAAA0001"
+
+
+async def test_issue_form_fits_80_columns_and_palette_is_translated(office_home: Home) -> None:
+    app = office_app(office_home, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        for name in ("valid_from", "valid_until", "checkpoints"):
+            field = app.screen.query_one(f"#f-{name}", Input)
+            # The whole hint shows: the input is wider than its placeholder.
+            assert cell_width(field.placeholder) < field.content_region.width, name
+        footer_text = " ".join(str(getattr(key, "description", "")) for key in app.screen.query("FooterKey"))
+        assert "命令" in footer_text and "palette" not in footer_text

@@ -31,6 +31,8 @@ class OfficeApp(CheckpointApp):
     """The issuing office: the pass list is the main screen; everything else opens from it."""
 
     CSS_PATH = "office.tcss"
+    # A terminal under 100 columns stacks the issue form above its card preview (office.tcss).
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),

@@ -28,7 +28,7 @@ from checkpoint.models import Category
 from checkpoint.passes import CHECKPOINT_ID, MAX_CHECKPOINTS, MAX_HOLDER, MAX_OCCUPANTS, MAX_ORG
 from checkpoint.plates import display_plate, normalise_plate
 from checkpoint.registry import IssuedPass, PassRequest
-from checkpoint.text import clean, has_unsafe
+from checkpoint.text import cell_width, clean, has_unsafe
 from checkpoint.timeutil import fmt_local, parse_when
 
 from ..i18n import Translator
@@ -41,8 +41,41 @@ if TYPE_CHECKING:
 EXPIRING = timedelta(days=3)
 MAX_ROWS = 300  # rows on screen at once; the search and filters narrow a longer list
 SEARCH_DELAY = 0.25  # seconds of quiet typing before the list is rebuilt
+SCROLLBAR = 2  # cells the list's vertical scrollbar takes
+MIN_ORG = 10  # narrower than this, the organisation column is dropped
 STATUSES = ("valid", "expiring", "expired", "revoked", "not_yet_valid")
 FORM_FIELDS = ("plate", "category", "holder", "org", "valid_from", "valid_until", "checkpoints", "occupants")
+
+
+def list_columns(width: int, category: int, status: int) -> list[tuple[str, int]]:
+    """The pass list's columns and their widths for a table `width` cells wide.
+
+    `category` and `status` are the widest labels in the screen's language. Pass id, plate and valid-until
+    keep their width; when the row does not fit, the organisation goes first, then the holder, category
+    and status narrow (down to a floor each).
+    """
+    fixed = {"pass_id": 8, "plate": 10, "valid_until": 16}
+    wants = {"category": category, "status": status}
+    floors = {"holder": 8, "category": 8, "status": 8}
+
+    def room(keys: tuple[str, ...]) -> int:  # cells left for holder (and org): each column pads 1 + 1
+        return width - SCROLLBAR - 2 * len(keys) - sum(fixed.values()) - sum(wants.values())
+
+    keys = ("pass_id", "plate", "category", "holder", "org", "valid_until", "status")
+    left = room(keys)
+    if left >= 2 * MIN_ORG:  # holder and organisation share what is left, the organisation gets more
+        holder = min(max(left * 2 // 5, MIN_ORG), 16)
+        widths = {**fixed, **wants, "holder": holder, "org": min(left - holder, 24)}
+    else:
+        keys = tuple(k for k in keys if k != "org")
+        left = room(keys)
+        short = max(floors["holder"] - left, 0)  # what category and status give up so the holder fits
+        for key in ("category", "status"):
+            give = min(short, wants[key] - floors[key])
+            wants[key] -= give
+            short -= give
+        widths = {**fixed, **wants, "holder": min(max(room(keys), floors["holder"]), 16)}
+    return [(key, widths[key]) for key in keys]
 
 
 def translate_office_bindings(node: DOMNode, t: Translator) -> None:
@@ -167,6 +200,7 @@ class PassListScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.passes: dict[str, IssuedPass] = {}
+        self.columns: list[tuple[str, int]] = []
         self._debounce: Timer | None = None
 
     @property
@@ -193,22 +227,38 @@ class PassListScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.set_columns(self.size.width)
+        self.query_one("#passes", DataTable).focus()
+
+    def on_resize(self) -> None:
+        self.set_columns(self.size.width)
+
+    def set_columns(self, width: int) -> None:
+        """Lay the list's columns out for this width (the organisation goes first when it is narrow)."""
         t = self.office.t
+        category = max(cell_width(t(f"category.{c.value}")) for c in Category)
+        status = max(cell_width(status_text(t, s)) for s in STATUSES)
+        layout = list_columns(width, category, status)
+        if layout == self.columns:
+            return
+        self.columns = layout
+        labels = {
+            "pass_id": t("field.pass_id"),
+            "plate": t("field.plate"),
+            "category": t("field.category"),
+            "holder": t("field.holder"),
+            "org": t("field.org"),
+            "valid_until": t("field.valid_until"),
+            "status": t("office.list.status"),
+        }
         table = self.query_one("#passes", DataTable)
-        for key, label, width in (
-            ("pass_id", t("field.pass_id"), 9),
-            ("plate", t("field.plate"), 11),
-            ("category", t("field.category"), 18),
-            ("holder", t("field.holder"), 16),
-            ("org", t("field.org"), 20),
-            ("valid_until", t("field.valid_until"), 16),
-            ("status", t("office.list.status"), 22),
-        ):
-            table.add_column(label, key=key, width=width)
+        table.clear(columns=True)
+        for key, cells in layout:
+            table.add_column(labels[key], key=key, width=cells)
         self.refresh_list()
-        table.focus()
 
     def on_screen_resume(self) -> None:
+        self.set_columns(self.size.width)  # the terminal may have been resized under another screen
         self.refresh_list()
 
     def refresh_list(self, select: str | None = None) -> None:
@@ -233,16 +283,16 @@ class PassListScreen(Screen[None]):
             if shown >= MAX_ROWS:
                 continue
             self.passes[d.pass_id] = issued
-            table.add_row(
-                cell(d.pass_id),
-                cell(display_plate(d.plate)),
-                cell(t(f"category.{d.category.value}")),
-                cell(d.holder),
-                cell(d.org),
-                cell(fmt_local(d.valid_until, self.office.tz)),
-                cell(status_text(t, state)),
-                key=d.pass_id,
-            )
+            cells = {
+                "pass_id": d.pass_id,
+                "plate": display_plate(d.plate),
+                "category": t(f"category.{d.category.value}"),
+                "holder": d.holder,
+                "org": d.org,
+                "valid_until": fmt_local(d.valid_until, self.office.tz),
+                "status": status_text(t, state),
+            }
+            table.add_row(*(cell(cells[key]) for key, _ in self.columns), key=d.pass_id)
             shown += 1
         total = int(self.office.registry.conn.execute("SELECT COUNT(*) FROM passes").fetchone()[0])
         key = "office.list.summary" if matched == shown else "office.list.summary_capped"
