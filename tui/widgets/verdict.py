@@ -262,7 +262,7 @@ class VerdictPanel(Vertical):
                 return hint
             # A warning (warn mode: already inside) is shown while staff can still act on it.
             warning = "⚠ " + ", ".join(t(f"reason.{w.value}") for w in shown.warnings)
-            return Content("\n").join([hint, Content.styled(warning, "bold $error")])
+            return Content("\n").join([Content.styled(warning, "bold $error"), hint])  # first: never cut
         assert shown.reason is not None
         text = t(f"reason.{shown.reason.value}")
         if shown.reason is Reason.OVERRIDE and shown.denied_for is not None:
