@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from .errors import CheckpointError
 from .fsutil import atomic_write
@@ -63,11 +64,48 @@ RequestMaker = Callable[..., PassRequest]
 
 @dataclass(frozen=True)
 class RowError:
+    """A bad row: `reasons` has a sentence for each bad field, `reason` is them all in one line."""
+
     line: int
     reason: str
+    reasons: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.reasons:
+            object.__setattr__(self, "reasons", (self.reason,))
+
+    @classmethod
+    def of(cls, line: int, reasons: Sequence[str]) -> RowError:
+        return cls(line, "; ".join(reasons), tuple(reasons))
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+# The fields make_request checks, in the order a row's errors are reported; the dates go together
+# (their order is one check). Each group is tried alone against PROBE values that are all good.
+FIELD_GROUPS = (("plate",), ("category",), ("holder",), ("org",), ("valid_from", "valid_until"), ("checkpoints",),
+                ("occupants",))  # fmt: skip
+PROBE = {"plate": "鄂A00000", "category": "medical", "holder": "", "org": "", "valid_until": None,
+         "checkpoints": "", "occupants": 1}  # fmt: skip
+
+
+def field_errors(make_request: RequestMaker, fields: dict[str, Any], first: str) -> list[str]:
+    """Every bad field of a row that `make_request` refused with `first` (which names only one of them).
+
+    Each field is checked alone, the others set to good values; `first` stands when no single field is
+    at fault (a combination of them is).
+    """
+    reasons: list[str] = []
+    for group in FIELD_GROUPS:
+        try:
+            make_request(**{**PROBE, "valid_from": fields["valid_from"], "now": fields["now"],
+                            **{name: fields[name] for name in group}})  # fmt: skip
+        except CheckpointError as exc:
+            reason = exc.message.rstrip(".")
+            if reason not in reasons:
+                reasons.append(reason)
+    return reasons or [first]
 
 
 @dataclass(frozen=True)
@@ -234,27 +272,31 @@ def parse_rows(
             errors.append(RowError(line, "it has more cells than the header has columns"))
             continue
         occupants_text = row.get("occupants", "").strip()
+        bad_count: str | None = None
         try:
             occupants = int(occupants_text) if occupants_text else DEFAULT_OCCUPANTS
         except ValueError:
-            errors.append(
-                RowError(line, f"occupants {clean(occupants_text, limit=20)!r} is not a whole number")
-            )
-            continue
+            bad_count = f"occupants {clean(occupants_text, limit=20)!r} is not a whole number"
+            occupants = DEFAULT_OCCUPANTS  # so that the other fields are still checked
+        fields: dict[str, Any] = {
+            "plate": row.get("plate", ""),
+            "category": category_value(row.get("category", "")),
+            "holder": row.get("holder", ""),
+            "org": row.get("org", ""),
+            "valid_from": row.get("valid_from", "").strip() or today,
+            "valid_until": row.get("valid_until", "").strip() or None,
+            "checkpoints": row.get("checkpoints", ""),
+            "occupants": occupants,
+            "now": moment,
+        }
         try:
-            request = make_request(
-                plate=row.get("plate", ""),
-                category=category_value(row.get("category", "")),
-                holder=row.get("holder", ""),
-                org=row.get("org", ""),
-                valid_from=row.get("valid_from", "").strip() or today,
-                valid_until=row.get("valid_until", "").strip() or None,
-                checkpoints=row.get("checkpoints", ""),
-                occupants=occupants,
-                now=moment,
-            )
+            request = make_request(**fields)
         except CheckpointError as exc:
-            errors.append(RowError(line, exc.message.rstrip(".")))
+            reasons = field_errors(make_request, fields, exc.message.rstrip("."))
+            errors.append(RowError.of(line, reasons if bad_count is None else [*reasons, bad_count]))
+            continue
+        if bad_count is not None:
+            errors.append(RowError(line, bad_count))
             continue
         # The register keeps validity to the minute; ask for it that way so a re-run finds the same pass.
         request = dataclasses.replace(

@@ -233,3 +233,28 @@ def test_station_denies_revoked_after_newer_list_and_refuses_older(
     assert run_cli(station_home, "verify", "--payload", issued.payload, "--at", at).exit_code == 1
     shown = json.loads(run_cli(station_home, "revocations", "show", "--json").stdout)
     assert shown["issued_at"] is not None  # what the station's age display needs
+
+
+def test_every_bad_field_of_a_row_is_reported(office_home: Home, tmp_path: Path) -> None:
+    csv_path = write(
+        tmp_path / "b.csv",
+        [*rows(2), "鄂A·1,spaceship,,,2026-12-20,2026-12-01,north gate!,x", "鄂A99999,bicycle,,,,,,2"],
+    )
+    result = run_cli(office_home, "pass", "batch", str(csv_path), "--out", str(tmp_path / "out"), "--json")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout.splitlines()[0])
+    assert [e["line"] for e in report["errors"]] == [4, 5]
+    first = report["errors"][0]["reasons"]
+    assert len(first) == 5, first
+    assert "not a plate number" in first[0]
+    assert "'spaceship' is not a category" in first[1]
+    assert "valid-until" in first[2]
+    assert "checkpoint" in first[3].lower()
+    assert first[4] == "occupants 'x' is not a whole number"
+    assert report["errors"][1]["reasons"] == [report["errors"][1]["reason"]]
+    assert "'bicycle' is not a category" in report["errors"][1]["reason"]
+    assert "2 bad rows; nothing was issued" in result.stderr
+    # Plain output: each bad field on its own line, all under the row's line number.
+    result = run_cli(office_home, "pass", "batch", str(csv_path), "--out", str(tmp_path / "out"))
+    assert sum(": line 4: " in line for line in result.stderr.splitlines()) == 5
+    assert count_passes(office_home) == 0

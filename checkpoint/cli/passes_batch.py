@@ -47,10 +47,18 @@ def batch(ctx: Context, file: Path, out: Path, sheet: Path | None, as_json: bool
     if errors:
         invalid = batch_mod.BatchInvalid(errors, str(file))
         if as_json:
-            echo_json({"ok": False, "errors": [{"line": e.line, "reason": e.reason} for e in errors]})
+            echo_json(
+                {
+                    "ok": False,
+                    "errors": [
+                        {"line": e.line, "reason": e.reason, "reasons": list(e.reasons)} for e in errors
+                    ],
+                }
+            )
         else:
-            for error in errors:
-                say(f"{file}: {error}", err=True)
+            for error in errors:  # each bad field on its own line
+                for reason in error.reasons:
+                    say(f"{file}: line {error.line}: {reason}", err=True)
         raise invalid
     registry = open_registry(ctx)
     try:

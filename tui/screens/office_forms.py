@@ -342,7 +342,7 @@ class BatchScreen(OfficeModal):
                 raise CheckpointError(office.t("office.batch.empty"))
             good, errors = parse_rows(rows, self._maker(), tz=office.settings.ui.timezone, now=office.clock())
             if errors:
-                call(self._bad_rows, [(e.line, e.reason) for e in errors])
+                call(self._bad_rows, [(e.line, reason) for e in errors for reason in e.reasons])
                 return
             result = issue_rows(office.registry, good, now=office.clock(), progress=progress(0))
             write_outputs(
@@ -362,7 +362,7 @@ class BatchScreen(OfficeModal):
     def _bad_rows(self, errors: list[tuple[int, str]]) -> None:
         self.running = False
         t = self.office.t
-        self.error(t("office.batch.bad", count=len(errors)))
+        self.error(t("office.batch.bad", count=len({line for line, _ in errors})))
         lines = [t("office.batch.line", line=line, reason=reason) for line, reason in errors]
         self.query_one("#row-errors", Static).update(plain_lines(lines))
 
