@@ -608,10 +608,13 @@ class IssueScreen(Screen[None]):
         text = replace(text, category_en=self.office.t(f"category.{issued.data.category.value}"))
         if self.office.t.lang == "zh":
             text = replace(text, category_en="")
-        self.query_one(CardPreview).show(text, issued.data.category, fast_matrix(issued.payload))
+        preview = self.query_one(CardPreview)
+        preview.show(text, issued.data.category, fast_matrix(issued.payload))
         self.query_one("#issued-note", Static).update(
             plain(self.office.t("office.form.issued_note", pass_id=issued.data.pass_id))
         )
+        if self.has_class("-narrow"):  # the card is below the form: bring its QR into view
+            self.call_after_refresh(preview.query_one("#card-qr").scroll_visible, animate=False, top=True)
 
     def action_back(self) -> None:
         self.dismiss(None)
