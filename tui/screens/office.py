@@ -61,7 +61,7 @@ def list_columns(width: int, category: int, status: int) -> list[tuple[str, int]
     def room(keys: tuple[str, ...]) -> int:  # cells left for holder (and org): each column pads 1 + 1
         return width - SCROLLBAR - 2 * len(keys) - sum(fixed.values()) - sum(wants.values())
 
-    keys = ("pass_id", "plate", "category", "holder", "org", "valid_until", "status")
+    keys: tuple[str, ...] = ("pass_id", "plate", "category", "holder", "org", "valid_until", "status")
     left = room(keys)
     if left >= 2 * MIN_ORG:  # holder and organisation share what is left, the organisation gets more
         holder = min(max(left * 2 // 5, MIN_ORG), 16)
