@@ -347,7 +347,7 @@ class StationScreen(Screen[None]):
                 self._refuse("notify.busy", scanned)
             elif pending.code != text and not pending.told_busy:  # the same car is simply still held up
                 pending.told_busy = True  # once per vehicle: the camera keeps seeing the queue behind it
-                self._refuse("notify.busy", False)
+                self._refuse("notify.busy", scanned)
             return
         now = app.clock()
         if (
