@@ -386,6 +386,8 @@ async def test_issued_qr_is_whole_on_screen_at_120x40(office_home: Home, checkpo
         ):
             widget, _ = app.screen.get_widget_at(x, y)
             assert widget is qr
+        note = app.screen.query_one("#issued-note", Static)
+        assert "Pass " in text_of(note) and 0 < note.region.bottom <= SIZE[1] - 1  # the note is on screen too
         # The text as shown scans.
         n = len(matrix)
         image = Image.new("L", (n * 4, n * 4), 255)

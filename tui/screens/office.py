@@ -498,9 +498,10 @@ class IssueScreen(Screen[None]):
                                 compact=True,
                             )
                     yield Static(Content(""), id=f"e-{name}", classes="field-error")
+                # Under the form, not under the card: the card's QR fills the screen's height.
+                yield Static(Content(""), id="issued-note")
             with VerticalScroll(id="preview-side"):
                 yield CardPreview(card_labels(t), t("office.card.placeholder"), id="preview")
-                yield Static(Content(""), id="issued-note")
         yield Footer()
 
     def on_mount(self) -> None:
