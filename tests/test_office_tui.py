@@ -441,9 +441,23 @@ async def test_issue_form_fits_80_columns_and_palette_is_translated(office_home:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f2")
         await pilot.pause()
-        for name in ("valid_from", "valid_until", "checkpoints"):
+        for name in ("plate", "holder", "org", "valid_from", "valid_until", "checkpoints"):
             field = app.screen.query_one(f"#f-{name}", Input)
             # The whole hint shows: the input is wider than its placeholder.
             assert cell_width(field.placeholder) < field.content_region.width, name
         footer_text = " ".join(str(getattr(key, "description", "")) for key in app.screen.query("FooterKey"))
         assert "命令" in footer_text and "palette" not in footer_text
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_hints_are_whole_beside_the_issued_card_at_120x40(office_home: Home, language: str) -> None:
+    app = office_app(office_home, language)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await fill_form(pilot, plate="鄂A54321", category="medical", occupants="3")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.registry.list()  # issued: the card (with its QR) is at its widest
+        for name in ("plate", "holder", "org", "valid_from", "valid_until", "checkpoints"):
+            field = app.screen.query_one(f"#f-{name}", Input)
+            assert cell_width(field.placeholder) < field.content_region.width, name
