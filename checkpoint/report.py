@@ -17,7 +17,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from . import audit
@@ -565,8 +565,22 @@ def render_pdf(report: DailyReport, lang: str) -> bytes:
 
     from .fonts import cjk_font
 
+    class _FontSafePDF(FPDF):
+        """fpdf2 remembers "this page's font is set" even when the Tf it wrote was inside a q … Q pair (a
+        coloured or fallback-font line), which the Q undoes: the next line of the same font was then written
+        with no font at all ("No font in show", Latin text lost — seen on a later page, where every earlier
+        line was in q … Q). Re-establishing the font before every cell costs one Tf operator."""
+
+        def cell(self, *args: Any, **kwargs: Any) -> Any:
+            self.current_font_is_set_on_page = False
+            return super().cell(*args, **kwargs)
+
+        def multi_cell(self, *args: Any, **kwargs: Any) -> Any:
+            self.current_font_is_set_on_page = False
+            return super().multi_cell(*args, **kwargs)
+
     w = _Words(report, lang)
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf = _FontSafePDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font("cjk", "", str(cjk_font()))
     family = "cjk"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from checkpoint import audit
-from checkpoint.report import build_report, render_html, render_markdown
+from checkpoint.report import build_report, render_html, render_markdown, write_report
 from checkpoint.store import LogStore, open_reader, verify_log
 from checkpoint.timeutil import to_micros
 from tests.conftest import run_cli
@@ -208,3 +208,30 @@ def test_bad_date_is_one_sentence(home) -> None:  # type: ignore[no-untyped-def]
     result = run_cli(home, "report", "--date", "3rd of May")
     assert result.exit_code == 2 and "is not a date" in result.output and "Traceback" not in result.output
     assert HOSTILE  # the sample log holds hostile text (used above)
+
+
+def _pdf_pages(path: Path) -> list[str]:
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    )
+    return text.stdout.split("\f")
+
+
+def test_a_two_page_chinese_pdf_keeps_latin_text_after_the_page_break(home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """fpdf2 mixed fonts (DejaVu + the CJK fallback): every line on page 2 must set its font, or the
+    station ids and pass numbers there vanish ("No font in show")."""
+    conn = open_reader(home.log_db)
+    report = build_report(conn, DAY, TZ, verification=verify_log(home.log_db))
+    report.clones.alerts = report.clones.alerts * 60  # enough clone alerts to run onto a second page
+    out = tmp_path / "r.pdf"
+    write_report(report, "pdf", "zh", out)
+    render = subprocess.run(
+        ["pdftoppm", "-r", "30", "-png", str(out), str(tmp_path / "page")], capture_output=True, text=True
+    )
+    assert render.returncode == 0 and "No font" not in render.stderr, render.stderr
+    pages = [p for p in _pdf_pages(out) if p.strip()]
+    assert len(pages) >= 2
+    last = pages[-1]
+    assert "通行记录核查通过" in last
+    assert "north-gate：8 条" in last and "east-bridge：6 条" in last  # Latin station ids after the break
+    assert "7K3M9QXA" in last
