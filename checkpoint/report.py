@@ -82,7 +82,9 @@ TEXT: dict[str, dict[str, str]] = {
         "verification": "Log verification",
         "verified_ok": "The traffic log verifies: {entries} entries, every chain whole and every seal valid.",
         "verified_bad": "THE TRAFFIC LOG FAILS VERIFICATION.",
+        "verified_unsealed": "The traffic log verifies: {entries} entries, every chain whole; not sealed yet.",
         "chain_ok": "{station}: {entries} entries, sealed up to entry {sealed}.",
+        "chain_unsealed": "{station}: {entries} entries, not sealed yet.",
         "chain_bad": "{station}: first bad entry {seq}: {problem}.",
         "not_verified": "Not verified.",
         "clones": "Clone alerts",
@@ -132,7 +134,9 @@ TEXT: dict[str, dict[str, str]] = {
         "verification": "通行记录核查",
         "verified_ok": "通行记录核查通过：共 {entries} 条，记录链完整，签章有效。",
         "verified_bad": "通行记录核查未通过！",
+        "verified_unsealed": "通行记录核查通过：共 {entries} 条，记录链完整；尚未签章。",
         "chain_ok": "{station}：{entries} 条，已签章至第 {sealed} 条。",
+        "chain_unsealed": "{station}：{entries} 条，尚未签章。",
         "chain_bad": "{station}：第 {seq} 条起有问题：{problem}。",
         "not_verified": "未核查。",
         "clones": "疑似通行证复制",
@@ -213,6 +217,8 @@ class DailyReport:
     clones: CloneAlerts
     verification: VerifyResult | None = None
     stations: list[str] = field(default_factory=list)
+    only_station: str | None = None
+    """The one station of a single-station log (a station's own home): the heading names it."""
 
     @property
     def totals(self) -> CategoryCount:
@@ -233,12 +239,14 @@ def build_report(
     verification: VerifyResult | None = None,
     fever_threshold: float = 37.3,
     now: datetime | None = None,
+    names: dict[str, str] | None = None,
 ) -> DailyReport:
     """Count one local day of the log (optionally one station).
 
     Every total counts each vehicle once, by its latest entry: a denial that a later entry refers to (an
     override) is superseded and left out (`store.CURRENT_ONLY`); the override entry carries the
-    temperatures. The shifts table counts log entries, superseded ones included."""
+    temperatures. The shifts table counts log entries, superseded ones included. `names` (station id →
+    name, e.g. this home's `station.name`) fills in stations the log knows no name for."""
     flt = Filter(station=station).for_day(day, tz)
     where, params = replace(flt, current_only=True).where()
     all_where, all_params = flt.where()
@@ -279,14 +287,18 @@ def build_report(
             all_params,
         )
     ]
-    names = {str(r[0]): str(r[1]) for r in conn.execute("SELECT station_id, name FROM stations")}
+    station_names = dict(names or {})
+    for sid, name in conn.execute("SELECT station_id, name FROM stations"):
+        if name:
+            station_names[str(sid)] = str(name)
+    known = audit.stations(conn)
     start, end = audit.day_bounds(day, tz)
     stations = [station] if station else [r.station_id for r in shifts]
     return DailyReport(
         day=day,
         tz=tz,
         station=station,
-        station_names=names,
+        station_names=station_names,
         generated=now or datetime.now(tz),
         fever_threshold=fever_threshold,
         categories=list(categories.values()),
@@ -298,6 +310,7 @@ def build_report(
         clones=audit.clone_alerts(conn, start, end, station=station),
         verification=verification,
         stations=sorted(set(stations)),
+        only_station=known[0] if station is None and len(known) == 1 else None,
     )
 
 
@@ -331,7 +344,8 @@ class _Words:
 
     def heading(self) -> tuple[str, list[str]]:
         r = self.report
-        where = self.station(r.station) if r.station else self("all_stations")
+        one = r.station or r.only_station
+        where = self.station(one) if one else self("all_stations")
         lines = [
             f"{self('station')}: {where}",
             f"{self('day')}: {r.day.isoformat()}",
@@ -420,13 +434,23 @@ class _Words:
             ),
         ]
 
-    def verification(self) -> tuple[bool | None, list[str]]:
+    def verification(self) -> tuple[str | None, list[str]]:
+        """("ok" | "warn" | "bad" | None when not verified, lines): warn when a chain is whole but unsealed."""
         result = self.report.verification
         if result is None:
             return None, [self("not_verified")]
-        lines = [self("verified_ok", entries=result.entries) if result.ok else self("verified_bad")]
+        unsealed = any(s.seals == 0 for s in result.stations)
+        if not result.ok:
+            state, first = "bad", self("verified_bad")
+        elif unsealed:
+            state, first = "warn", self("verified_unsealed", entries=result.entries)
+        else:
+            state, first = "ok", self("verified_ok", entries=result.entries)
+        lines = [first]
         for s in result.stations:
-            if s.ok:
+            if s.ok and s.seals == 0:
+                lines.append(self("chain_unsealed", station=self.station(s.station_id), entries=s.entries))
+            elif s.ok:
                 lines.append(
                     self(
                         "chain_ok",
@@ -444,7 +468,7 @@ class _Words:
                         problem=clean(s.problem),
                     )
                 )
-        return result.ok, lines
+        return state, lines
 
     def clones(self) -> list[str]:
         return [
@@ -514,7 +538,8 @@ def render_html(report: DailyReport, lang: str) -> str:
         f"<title>{e(title)} {e(report.day.isoformat())}</title>",
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
         "td,th{border:1px solid #999;padding:.2em .6em;text-align:left}td.n{text-align:right}"
-        ".bar{font-family:monospace;white-space:pre}.bad{color:#b00;font-weight:bold}.ok{color:#070}</style>",
+        ".bar{font-family:monospace;white-space:pre}.bad{color:#b00;font-weight:bold}.ok{color:#070}"
+        ".warn{color:#a60;font-weight:bold}</style>",
         "</head><body>",
         f"<h1>{e(title)}</h1>",
         *[f"<p>{e(line)}</p>" for line in lines],
@@ -540,9 +565,9 @@ def render_html(report: DailyReport, lang: str) -> str:
         if clones
         else f"<p>{e(w('none'))}</p>"
     )
-    ok, vlines = w.verification()
+    state, vlines = w.verification()
     parts.append(f"<h2>{e(w('verification'))}</h2>")
-    css = "" if ok is None else ("ok" if ok else "bad")
+    css = state or ""
     parts += [f'<p class="{css}">{e(line)}</p>' for line in vlines]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -661,10 +686,11 @@ def render_pdf(report: DailyReport, lang: str) -> bytes:
     for line in w.clones() or [w("none")]:
         pdf.multi_cell(0, 5.5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
     section(w("verification"))
-    ok, vlines = w.verification()
+    state, vlines = w.verification()
+    colours = {"ok": (0, 120, 0), "warn": (190, 110, 0), "bad": (190, 0, 0)}
     for i, line in enumerate(vlines):
-        if i == 0 and ok is not None:
-            pdf.set_text_color(0, 120, 0) if ok else pdf.set_text_color(190, 0, 0)
+        if i == 0 and state is not None:
+            pdf.set_text_color(*colours[state])
         pdf.multi_cell(0, 5.5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())

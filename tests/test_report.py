@@ -235,3 +235,42 @@ def test_a_two_page_chinese_pdf_keeps_latin_text_after_the_page_break(home, tmp_
     assert "通行记录核查通过" in last
     assert "north-gate：8 条" in last and "east-bridge：6 条" in last  # Latin station ids after the break
     assert "7K3M9QXA" in last
+
+
+def test_a_station_home_names_its_checkpoint_and_says_not_sealed_yet(tmp_path: Path) -> None:
+    """One station's own log, never sealed: the heading names the station (settings), the verification
+    says "not sealed yet" in amber rather than "every seal valid" / "sealed up to entry 0"."""
+    import asyncio
+
+    from checkpoint.keys import load_or_create_station_key
+    from checkpoint.paths import Home
+    from checkpoint.store import Shift
+    from tests.test_audit_data import DAY_START, draft
+
+    home = Home(tmp_path / "station").ensure()
+    home.config.write_text('[station]\nid = "dafan-east"\nname = "大畈镇东卡口"\n', encoding="utf-8")
+    load_or_create_station_key(home.station_key)
+
+    async def write() -> None:
+        store = await LogStore.open(home.log_db, "dafan-east")
+        async with store:
+            await store.start_shift(Shift("李四", "王五"), now=DAY_START)
+            for minutes in (10, 20):
+                await store.append(draft(), now=DAY_START + timedelta(minutes=minutes))
+
+    asyncio.run(write())
+    result = run_cli(home, "report", "--date", "2026-02-03")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "Checkpoint: 大畈镇东卡口 (dafan-east)" in text and "all checkpoints" not in text
+    assert "**The traffic log verifies: 2 entries, every chain whole; not sealed yet.**" in text
+    assert "大畈镇东卡口 (dafan-east): 2 entries, not sealed yet." in text
+    assert "every seal valid" not in text and "up to entry 0" not in text
+    out = tmp_path / "r.html"
+    result = run_cli(
+        home, "report", "--date", "2026-02-03", "--format", "html", "--lang", "zh", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert '<p class="warn">通行记录核查通过：共 2 条，记录链完整；尚未签章。</p>' in page
+    assert "卡口: 大畈镇东卡口 (dafan-east)" in page and "签章有效" not in page

@@ -74,6 +74,8 @@ def report(
         if ctx.home.station_key.exists():
             own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
         verification = verify_log(ctx.home.log_db, own, lambda d, t: progress_line(d, t, "verifying"))
+    # a station's own home: its name (e.g. 大畈镇东卡口) is in its settings, not in the log
+    own_name = {ctx.settings.station.id: ctx.settings.station.name} if ctx.home.station_key.exists() else None
     conn = open_reader(ctx.home.log_db)
     try:
         result = build_report(
@@ -83,6 +85,7 @@ def report(
             station=station,
             verification=verification,
             fever_threshold=ctx.settings.station.fever_threshold,
+            names=own_name,
         )
     finally:
         conn.close()
