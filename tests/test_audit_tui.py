@@ -8,9 +8,11 @@ import io
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import DataTable, Input, Select, Static
 
 from checkpoint.loadgen import build_log
+from checkpoint.models import Reason
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from tests.test_audit_data import HOSTILE, alter, build_sample, raw_rows
@@ -234,3 +236,64 @@ async def test_chart_moves_a_day_with_the_bracket_keys(home: Home) -> None:
         await pilot.press("left_square_bracket", "left_square_bracket")
         await _settle(pilot, app)
         assert "2026-02-01: no entries" in _text(chart)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("language", "size"), [("en", (80, 24)), ("en", SIZE), ("zh", (160, 40))])
+async def test_reasons_are_whole_and_the_table_fills_the_width(
+    home: Home, language: str, size: tuple[int, int]
+) -> None:
+    """Short reason labels that fit their column (never "Pass is not" / "Pass has bee"), and spare width
+    given to the columns rather than left empty on the right."""
+    app = _app(home, language)
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        table = screen.query_one("#entries", DataTable)
+        reason_width = table.columns["reason"].width  # type: ignore[index]
+        for code in ("expired", "not_yet_valid", "revoked", "wrong_checkpoint", "too_many_occupants"):
+            label = screen._reason(Reason(code))
+            assert cell_len(label) <= reason_width, label
+            assert label in (app.t(f"reason.{code}"), app.t(f"audit.reason.{code}"))
+        shown = {str(table.get_row_at(i)[5]) for i in range(table.row_count)}
+        assert shown <= {screen._reason(r) for r in Reason}
+        assert screen._reason(Reason.EXPIRED) in shown
+        if size[0] >= 160:  # room for the whole sentence
+            assert screen._reason(Reason.WRONG_CHECKPOINT) == app.t("reason.wrong_checkpoint")
+        used = sum(c.width + 2 * table.cell_padding for c in table.columns.values())
+        if size[0] > 120:
+            assert size[0] - 4 <= used <= size[0], (used, size)  # no empty band on the right
+
+
+async def test_detail_time_has_an_offset_and_the_zone_not_cst(home: Home) -> None:
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        table = _screen(app).query_one("#entries", DataTable)
+        table.move_cursor(row=0)
+        table.focus()
+        await pilot.press("enter")
+        await _settle(pilot, app)
+        fields = _text(app.screen.query_one("#detail-fields", Static))
+        assert "UTC+8 (Asia/Shanghai)" in fields and "CST" not in fields
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_80x24_has_a_compact_filter_bar_and_room_for_results(home: Home, language: str) -> None:
+    app = _app(home, language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        assert screen.has_class("narrow")
+        rows = list(screen.query(".filter-row"))
+        assert [r.size.height for r in rows] == [1, 1]  # one line a row: nothing wraps
+        for select in screen.query(Select):
+            assert select.size.height == 1 and cell_len(select.prompt) <= select.size.width - 3, select.prompt
+        for field in screen.query(Input):
+            assert cell_len(field.placeholder) <= field.size.width, field.placeholder
+        table = screen.query_one("#entries", DataTable)
+        assert table.size.height - 1 >= 8  # at least 8 result rows visible (was 3)
+        await pilot.resize_terminal(130, 42)
+        await _settle(pilot, app)
+        assert not screen.has_class("narrow")
+        assert [r.size.height for r in screen.query(".filter-row")] == [3, 3]
+        assert screen.query_one("#direction", Select).prompt.endswith(app.t("audit.filter.any"))

@@ -10,7 +10,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from rich.cells import cell_len
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -37,10 +38,31 @@ if TYPE_CHECKING:
     from ..audit_app import AuditApp
 
 PAGE = audit.PAGE_SIZE
+NARROW = 100  # columns: below this the filter bar is compact
 PREFETCH = 40  # load the next page when the cursor comes this close to the last loaded row
 COUNT_CAP = 100_000  # count matches up to this many; beyond, say "more than"
-COLUMNS = {"time": 11, "station": 10, "seq": 7, "direction": 3, "decision": 8, "reason": 12, "category": 8,
+COLUMNS = {"time": 11, "station": 10, "seq": 7, "direction": 3, "decision": 8, "reason": 14, "category": 8,
            "plate": 10, "pass": 8, "operator": 7, "fevers": 3, "flag": 6}  # fmt: skip
+"""The narrowest widths (the Reason column shows the short `audit.reason.*` labels, at most 14 cells)."""
+GROW = {"station": 16, "operator": 14, "plate": 14, "category": 12, "pass": 10}
+"""Where spare width goes on a wide terminal, one cell at a time, up to these widths."""
+
+
+def column_widths(width: int) -> dict[str, int]:
+    """Column widths that fill a table `width` cells wide (2 cells of padding per column, a scrollbar)."""
+    widths = dict(COLUMNS)
+    spare = width - sum(widths.values()) - 2 * len(widths) - 2
+    while spare > 0:
+        grown = False
+        for key, most in GROW.items():
+            if spare > 0 and widths[key] < most:
+                widths[key] += 1
+                spare -= 1
+                grown = True
+        if not grown:
+            widths["reason"] += spare  # the rest: room for the full reason sentences
+            break
+    return widths
 
 
 def translate_audit_bindings(node: DOMNode, t: Translator) -> None:
@@ -128,12 +150,54 @@ class AuditScreen(Screen[None]):
         translate_audit_bindings(self, self.t)
         self.title = self.t("audit.title")
         self.sub_title = self.audit_app.log_path.name
+        self.widths: dict[str, int] = {}
+        self._fit_columns(self.app.size.width)
+        self._fit_filters(self.app.size.width)
         table = self.query_one("#entries", DataTable)
-        for key, width in COLUMNS.items():
-            table.add_column(self.t(f"audit.col.{key}"), key=key, width=width)
         self.load_stations()
         self.refresh_results()
         table.focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_columns(event.size.width)
+        self._fit_filters(event.size.width)
+
+    def _fit_filters(self, width: int) -> None:
+        """Below NARROW columns the filter bar is compact: no borders (one line a row), the field name
+        alone as each selector's prompt, so nothing wraps and the results keep the room."""
+        narrow = width < NARROW
+        self.set_class(narrow, "narrow")
+        any_ = self.t("audit.filter.any")
+        for widget in self.query_one("#filters").query("Input, Select"):
+            widget.compact = narrow  # type: ignore[attr-defined]
+        for select_id, name in (
+            ("station", "station"),
+            ("direction", "direction"),
+            ("decision", "decision"),
+            ("reason", "reason"),
+            ("category", "category"),
+        ):
+            label = self.t(f"audit.filter.{name}")
+            self.query_one(f"#{select_id}", Select).prompt = label if narrow else f"{label}: {any_}"
+        for input_id in ("from", "until", "plate", "operator"):
+            key = f"audit.filter.{input_id}_short" if narrow else f"audit.filter.{input_id}"
+            self.query_one(f"#{input_id}", Input).placeholder = self.t(key)
+
+    def _fit_columns(self, width: int) -> None:
+        """Use the full width: rebuild the columns (and the loaded rows) when their widths change."""
+        widths = column_widths(width)
+        if widths == self.widths:
+            return
+        self.widths = widths
+        table = self.query_one("#entries", DataTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        for key, size in widths.items():
+            table.add_column(self.t(f"audit.col.{key}"), key=key, width=size)
+        for entry in self.entries:
+            table.add_row(*self._cells(entry), key=f"{entry.station_id}#{entry.seq}")
+        if self.entries:
+            table.move_cursor(row=min(row, len(self.entries) - 1))
 
     # -- building the filter ---------------------------------------------------------------------------
 
@@ -270,6 +334,14 @@ class AuditScreen(Screen[None]):
             self.load_chart()
             self.refresh_bindings()
 
+    def _reason(self, reason: Reason) -> str:
+        """The full reason when the column is wide enough, else its short label (never cut off)."""
+        full = self.t(f"reason.{reason.value}")
+        key = f"audit.reason.{reason.value}"
+        if cell_len(full) <= self.widths.get("reason", 0) or not self.t.has(key):
+            return full
+        return self.t(key)
+
     def _cells(self, entry: Entry) -> list[Content]:
         t = self.t
         tz = self.audit_app.tz
@@ -284,7 +356,7 @@ class AuditScreen(Screen[None]):
             plain(str(entry.seq)),
             plain(t(f"direction.{entry.direction.value}")),
             decision,
-            cell(t(f"reason.{entry.reason.value}"), limit=24),
+            cell(self._reason(entry.reason), limit=14),
             cell(t(f"category.{entry.category}") if entry.category else "-", limit=12),
             cell(display_plate(entry.plate) if entry.plate else "-", limit=14),
             cell(entry.pass_id or "-", limit=10),

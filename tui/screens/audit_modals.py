@@ -4,6 +4,7 @@ and the help."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -28,6 +29,18 @@ from .audit import translate_audit_bindings
 
 if TYPE_CHECKING:
     from ..audit_app import AuditApp
+
+
+def zoned_time(moment: datetime) -> str:
+    """`2026-02-03 09:30:00 UTC+8 (Asia/Shanghai)`: an offset and the zone's name, never an ambiguous
+    abbreviation such as CST (China, or US Central?)."""
+    offset = moment.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    label = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    key = getattr(moment.tzinfo, "key", None)
+    return f"{moment.strftime('%Y-%m-%d %H:%M:%S')} {label}" + (f" ({key})" if key else "")
 
 
 class _Cancelled(Exception):
@@ -70,7 +83,7 @@ class DetailScreen(ModalScreen[None]):
         tz = self.audit_app.tz
         temps = " ".join(f"{x / 10:.1f}" for x in e.temperatures)
         rows: list[tuple[str, object]] = [
-            (t("field.time"), e.ts.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")),
+            (t("field.time"), zoned_time(e.ts.astimezone(tz))),
             (t("field.station"), e.station_id),
             (t("field.direction"), t(f"direction.{e.direction.value}")),
             (t("field.decision"), t(f"verdict.{e.verdict.value}")),
