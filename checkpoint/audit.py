@@ -192,6 +192,19 @@ def page(
     return [entry_from_row(row) for row in rows]
 
 
+def superseded(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    """Which of these entries a later entry refers to (an overridden denial, a corrected entry)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        found.update(
+            str(r[0])
+            for r in conn.execute(f"SELECT refers_to FROM entries WHERE refers_to IN ({marks})", chunk)
+        )
+    return found
+
+
 def count(conn: sqlite3.Connection, flt: Filter, *, cap: int | None = None) -> int:
     """How many entries match (stops counting at `cap` when given)."""
     where, params = flt.where()

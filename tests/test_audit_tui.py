@@ -15,7 +15,7 @@ from checkpoint.loadgen import build_log
 from checkpoint.models import Reason
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
-from tests.test_audit_data import HOSTILE, alter, build_sample, raw_rows
+from tests.test_audit_data import HOSTILE, alter, build_sample, override_plan, raw_rows
 from tui.audit_app import AuditApp, make_app
 from tui.screens.audit import AuditScreen
 from tui.screens.audit_modals import DetailScreen, VerifyScreen
@@ -297,3 +297,32 @@ async def test_80x24_has_a_compact_filter_bar_and_room_for_results(home: Home, l
         assert not screen.has_class("narrow")
         assert [r.size.height for r in screen.query(".filter-row")] == [3, 3]
         assert screen.query_one("#direction", Select).prompt.endswith(app.t("audit.filter.any"))
+
+
+@pytest.fixture
+def override_home(tmp_path: Path) -> Home:
+    home = Home(tmp_path / "office-override").ensure()
+    build_sample(home.log_db, override_plan())
+    return home
+
+
+async def test_the_log_lists_an_overridden_denial_marked_and_the_chart_counts_once(
+    override_home: Home,
+) -> None:
+    home = override_home
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        table = screen.query_one("#entries", DataTable)
+        assert table.row_count == len(raw_rows(home.log_db))  # the browse table is the whole log
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        pair = [r for r in rows if str(r[7]) == "鄂A·88888"]
+        assert [(str(r[4]), str(r[11])) for r in pair] == [("ALLOW", ""), ("DENY", "LATER")]
+        assert sum(1 for r in rows if str(r[11]) == "LATER") == 1
+        screen.query_one("#entries", DataTable).focus()
+        await pilot.press("left_square_bracket")
+        await _settle(pilot, app)
+        assert "2026-02-03" in _text(screen.query_one("#chart")) and "peak 7" in _text(
+            screen.query_one("#chart")
+        )  # type: ignore[arg-type]

@@ -98,6 +98,7 @@ class AuditScreen(Screen[None]):
         self.generation = 0
         self.clones = CloneAlerts()
         self.flagged: set[tuple[str, int]] = set()
+        self.superseded: set[str] = set()
         self.chart_day: date | None = None
 
     @property
@@ -314,14 +315,16 @@ class AuditScreen(Screen[None]):
         conn = open_reader(self.audit_app.log_path)
         try:
             rows = audit.page(conn, self.vocab.resolve(conn, flt), after, limit=PAGE)
+            later = audit.superseded(conn, [e.id for e in rows])
         finally:
             conn.close()
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._add_rows, rows, generation)
+            self.app.call_from_thread(self._add_rows, rows, generation, later)
 
-    def _add_rows(self, rows: list[Entry], generation: int) -> None:
+    def _add_rows(self, rows: list[Entry], generation: int, later: set[str] | None = None) -> None:
         if generation != self.generation:
             return
+        self.superseded |= later or set()
         self.loading = False
         self.exhausted = len(rows) < PAGE
         table = self.query_one("#entries", DataTable)
@@ -350,6 +353,9 @@ class AuditScreen(Screen[None]):
             "bold $success" if entry.verdict is Verdict.ALLOW else "bold $error"
         )
         flag = t("audit.clone.flag") if (entry.station_id, entry.seq) in self.flagged else ""
+        if entry.id in self.superseded:  # a later entry (an override) replaces it: not counted in totals
+            decision = decision.stylize("strike dim")
+            flag = flag or t("audit.superseded.flag")
         return [
             plain(entry.ts.astimezone(tz).strftime("%m-%d %H:%M")),
             cell(entry.station_id, limit=16),
