@@ -10,23 +10,14 @@ rendered as plain `Content`, never as markup (see `tui.safe`).
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 
-LANGUAGES = ("en", "zh")
+from checkpoint.language import LANGUAGES, detect_language
+
+__all__ = ["LANGUAGES", "Translator", "catalog", "detect_language", "missing_keys"]
+
 _LOCALE = Path(__file__).parent / "locale"
-
-
-def detect_language(setting: str = "auto") -> str:
-    """`en` or `zh` from the setting, else from LANG / LC_ALL / LC_MESSAGES."""
-    if setting in LANGUAGES:
-        return setting
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
 
 
 @cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -10,20 +9,13 @@ from pathlib import Path
 import click
 
 from ..errors import CheckpointError
+from ..language import detect_language
 from ..timeutil import zone
 from .context import Context, pass_ctx, progress_line, say
 
 
 def report_language(setting: str, explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if setting in ("en", "zh"):
-        return setting
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    return explicit or detect_language(setting)
 
 
 def parse_day(text: str | None, today: date) -> date:
