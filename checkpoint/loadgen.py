@@ -12,7 +12,7 @@ import hashlib
 import json
 import random
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,15 +60,6 @@ _PASS_REASONS = frozenset(
     }
 )
 _PASS_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def canonical(values: Sequence[object]) -> str:
-    """The canonical text of an entry, `values` in `chain.CHAINED` order (same as CANONICAL_SQL:
-    a compact JSON array, which Python's encoder writes byte for byte like SQLite's json_array)."""
-    return _encode(list(values))
 
 
 def station_key(seed: int, station_id: str) -> Ed25519PrivateKey:
@@ -275,7 +266,7 @@ def build_log(
             values = list(row)
             values[1] = seq
             values[28] = prev
-            body = canonical(values[:29])
+            body = chain.canonical(values[: len(chain.CHAINED)])
             digest = sha256((domain + body).encode()).hexdigest()
             heads[sid] = (seq, digest)
             batch.append((body, digest, values[30], values[31]))

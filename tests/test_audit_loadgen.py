@@ -6,17 +6,17 @@ import sqlite3
 from pathlib import Path
 
 from checkpoint import chain
-from checkpoint.loadgen import build_log, canonical
+from checkpoint.loadgen import build_log
 from checkpoint.models import Direction, Reason, Verdict
 from checkpoint.store import EntryDraft, LogStore, open_reader, verify_log
 
 
-def test_canonical_matches_sqlite_quote() -> None:
+def test_canonical_matches_sqlite_json_array() -> None:
     values = ["it's", 1, None, "鄂A12345", -5, "", "a,b", "x'y''z", '\x1b[31m\n\t"\\\u202e😀', 2**62]
     values += [None] * (len(chain.CHAINED) - len(values))
     conn = sqlite3.connect(":memory:")
     (expected,) = conn.execute(chain.CANONICAL_PARAMS_SQL, values).fetchone()
-    assert canonical(values) == expected
+    assert chain.canonical(values) == expected
 
 
 def test_built_log_verifies_has_variety_and_extends(tmp_path: Path) -> None:
