@@ -7,7 +7,6 @@ field and, on the last one, submits; Esc cancels. Errors are one sentence under 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from textual import on
@@ -264,30 +263,9 @@ def split_readings(text: str) -> list[str]:
     return text.replace("/", " ").replace(";", " ").replace("；", " ").replace("、", " ").split()
 
 
-def temperature_problem(t: Translator, typed: str) -> str:
-    """The catalog's sentence for a reading `parse_temperature` refused (the same ranges it checks)."""
-    raw = typed.strip()[:12].replace("，", ".").replace(",", ".").replace("。", ".")
-    for unit in ("°C", "°c", "℃", "度"):
-        raw = raw.removesuffix(unit).strip()
-    shown = plain(typed, limit=12).plain
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return t("temp.not_number", typed=shown)
-    if not value.is_finite():
-        return t("temp.not_number", typed=shown)
-    if value != value.quantize(Decimal("0.1")):
-        return t("temp.decimals", typed=shown)
-    if Decimal("3.4") <= value <= Decimal("4.3"):
-        whole = int(value * 10)
-        return t("temp.meant", typed=shown, guess=f"{whole // 10}{whole % 10}.x")
-    if Decimal(340) <= value <= Decimal(430) and value == value.to_integral_value():
-        whole = int(value)
-        return t("temp.meant", typed=shown, guess=f"{whole // 10}.{whole % 10}")
-    if Decimal("93.2") <= value <= Decimal("109.4"):
-        celsius = ((value - 32) * 5 / 9).quantize(Decimal("0.1"))
-        return t("temp.fahrenheit", typed=shown, celsius=celsius)
-    return t("temp.range", typed=shown)
+def temperature_problem(t: Translator, typed: str, error: TemperatureError) -> str:
+    """The catalog's sentence for a reading `parse_temperature` refused (its `kind` and `values`)."""
+    return t(f"temp.{error.kind}", typed=plain(typed, limit=12).plain, **error.values)
 
 
 def read_check(t: Translator, occupants_text: str, temperatures_text: str, most: int) -> Check | str:
@@ -296,8 +274,8 @@ def read_check(t: Translator, occupants_text: str, temperatures_text: str, most:
     for typed in split_readings(temperatures_text):
         try:
             readings.append(parse_temperature(typed))
-        except TemperatureError:
-            return temperature_problem(t, typed)
+        except TemperatureError as error:
+            return temperature_problem(t, typed, error)
     if not readings:
         return t("check.no_readings")
     occupants = len(readings)
