@@ -612,6 +612,18 @@ class LogStore:
         )
         return shift_id
 
+    async def open_shift(self) -> tuple[str, Shift, datetime] | None:
+        """The shift signed in and not yet handed over (id, who, since): it carries on after a restart."""
+        async with self.db.execute(
+            "SELECT id, operator, leader, started FROM shifts WHERE station_id = ? AND ended IS NULL "
+            "ORDER BY started DESC LIMIT 1",
+            (self.station_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return str(row[0]), Shift(str(row[1]), str(row[2])), from_micros(int(row[3]))
+
     async def end_shift(self, shift_id: str, sealed_seq: int | None, *, now: datetime | None = None) -> None:
         await self.db.execute(
             "UPDATE shifts SET ended = ?, sealed_seq = ? WHERE id = ?",

@@ -279,3 +279,17 @@ def test_chunked_verification_agrees_with_entry_by_entry(
     assert not broken.ok
     bad = {r.station_id: r.first_bad_seq for r in broken.stations}
     assert bad[station] == 700 and sum(v is not None for v in bad.values()) == 1
+
+
+async def test_the_open_shift_carries_on_until_handover(tmp_path: Path) -> None:
+    from checkpoint.store import Shift
+
+    store = await LogStore.open(tmp_path / "log.db", STATION)
+    async with store:
+        assert await store.open_shift() is None
+        shift_id = await store.start_shift(Shift("李四", "王五"), now=NOW)
+    reopened = await LogStore.open(tmp_path / "log.db", STATION)  # a restart
+    async with reopened:
+        assert await reopened.open_shift() == (shift_id, Shift("李四", "王五"), NOW)
+        await reopened.end_shift(shift_id, None, now=NOW + timedelta(hours=24))
+        assert await reopened.open_shift() is None

@@ -39,7 +39,6 @@ from checkpoint.passes import is_ours, raw_hash
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
 from checkpoint.store import Entry, EntryDraft, LogStore, Shift
 from checkpoint.text import cell_width, clean
-from checkpoint.timeutil import from_micros
 
 from ..messages import ScannerCode, ScannerPreview, ScannerStatus
 from ..safe import plain
@@ -532,16 +531,9 @@ class StationScreen(Screen[None]):
 
     async def _resume_shift(self) -> None:
         """After a restart (or a power cut) the open shift carries on."""
-        async with self.store.db.execute(
-            "SELECT id, operator, leader, started FROM shifts WHERE station_id = ? AND ended IS NULL "
-            "ORDER BY started DESC LIMIT 1",
-            (self.store.station_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is not None:
-            self.shift_id = str(row[0])
-            self.shift = Shift(str(row[1]), str(row[2]))
-            self.shift_started = from_micros(int(row[3]))
+        current = await self.store.open_shift()
+        if current is not None:
+            self.shift_id, self.shift, self.shift_started = current
 
     def ask_sign_in(self) -> None:
         self.app.push_screen(SignInScreen(self.station.t), callback=self._signed_in)
