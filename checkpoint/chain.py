@@ -23,11 +23,10 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from .keys import verify_signature
+if TYPE_CHECKING:  # a helper process that only scans chunks never loads the crypto library
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 DOMAIN = "checkpoint-log/1\n"
 GENESIS = "0" * 64
@@ -181,7 +180,7 @@ def verify_station(
 # and ends; the chunks are then stitched together. A station whose chain breaks anywhere is verified again
 # entry by entry in sequence order (`verify_station`), which names the first bad entry exactly.
 
-CHUNK_ROWS = 65_536
+CHUNK_ROWS = 16_384
 PARALLEL_FROM = 200_000  # below this many entries, one process is faster than starting another
 
 
@@ -198,7 +197,7 @@ class Segment:
     sealed_hashes: dict[int, str] = field(default_factory=dict)
 
 
-_BODY_HEAD = re.compile(rb'\["([A-Za-z0-9_.\-]{1,24})",([0-9]{1,18}),').match
+_STATION_TOKEN = re.compile(rb'\["[A-Za-z0-9_.\-]{1,24}"').fullmatch
 
 
 def scan_chunk(
@@ -210,30 +209,34 @@ def scan_chunk(
     previous hash from the fixed places a canonical body keeps them — `["<station>",<seq>,` at the start,
     `,"<commitment>","<prev hash>"]` at the end — instead of asking SQLite for four more columns. The
     hash covers every byte of the body, so these are exactly as trustworthy as the columns (a tail that is
-    not in that shape cannot link to the previous entry's hash); a body that does not start that way
+    not in that shape cannot link to the previous entry's hash). The station token is checked against the
+    shape of a station id once, when it is first seen in the chunk; a body that does not start that way
     marks the log broken, and the exact pass (`verify_station`) decides.
     """
-    # Per station: [first seq, first prev, last seq, last hash, count, broken, {sealed seq: hash}]
+    # Per station token (`["<station>"`): [first seq, first prev, last seq, last hash, count, broken,
+    # {sealed seq: hash}]
     state: dict[bytes, list[Any]] = {}
     domain = hashlib.sha256(DOMAIN.encode())
-    sha256 = hashlib.sha256
-    head = _BODY_HEAD
-    marks = {station.encode(): seqs for station, seqs in sealed.items()}
+    empty = hashlib.sha256()
+    token_ok = _STATION_TOKEN
+    marks = {b'["' + station.encode() + b'"': seqs for station, seqs in sealed.items()}
     cursor = conn.execute(
         "SELECT CAST(hash AS BLOB), CAST(body AS BLOB), CAST(personal AS BLOB), salt FROM entries "
         "WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
         (low, high),
     )
     for stored, body, personal, salt in cursor:
-        match = head(body)
-        if match is None:
-            state.setdefault(b"", [0, b"", 0, b"", 0, True, {}])[5] = True
-            continue
-        station = match[1]
-        seq = int(match[2])
-        current = state.get(station)
-        if current is None:
-            current = state[station] = [seq, body[-66:-2], seq, stored, 1, False, {}]
+        try:
+            token, number, _ = body.split(b",", 2)
+            seq = int(number) if number.isdigit() else -1
+        except (AttributeError, ValueError):  # no body, or not even two commas in it
+            token, seq = b"", -1
+        current = state.get(token)
+        if current is None or seq < 0:
+            if seq < 0 or token_ok(token) is None:
+                state.setdefault(b"", [0, b"", 0, b"", 0, True, {}])[5] = True
+                continue
+            current = state[token] = [seq, body[-66:-2], seq, stored, 1, False, {}]
         else:
             if seq != current[2] + 1 or body[-66:-2] != current[3]:
                 current[5] = True
@@ -245,15 +248,21 @@ def scan_chunk(
         if digest.hexdigest().encode() != stored:
             current[5] = True
         if personal is not None:
-            if salt is None or sha256(salt + personal).hexdigest().encode() != body[-133:-69]:
+            if salt is None:
                 current[5] = True
+            else:
+                digest = empty.copy()
+                digest.update(salt)
+                digest.update(personal)
+                if digest.hexdigest().encode() != body[-133:-69]:
+                    current[5] = True
         elif salt is not None:
             current[5] = True  # a salt without its personal data
-        wanted = marks.get(station)
+        wanted = marks.get(token)
         if wanted and seq in wanted:
             current[6][seq] = stored.decode()
     return {
-        station.decode(): Segment(
+        token[2:-1].decode(): Segment(
             first_seq=v[0],
             first_prev=v[1].decode(),
             last_seq=v[2],
@@ -262,19 +271,114 @@ def scan_chunk(
             broken=v[5],
             sealed_hashes=v[6],
         )
-        for station, v in state.items()
+        for token, v in state.items()
     }
+
+
+def _scan_connection(path: str) -> sqlite3.Connection:
+    """A read-only connection that maps the file into memory: rows are read without copying pages."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.execute("PRAGMA mmap_size = 4294967296")
+    return conn
 
 
 def _scan_chunk_in_worker(
     path: str, low: int, high: int, sealed: dict[str, frozenset[int]]
 ) -> dict[str, Segment]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.execute("PRAGMA mmap_size = 4294967296")
+    conn = _scan_connection(path)
     try:
         return scan_chunk(conn, low, high, sealed)
     finally:
         conn.close()
+
+
+def _scan_chunks(
+    conn: sqlite3.Connection,
+    path: str,
+    chunks: list[tuple[int, int]],
+    sealed: dict[str, frozenset[int]],
+    total: int,
+    progress: Progress | None,
+    workers: int | None,
+) -> list[dict[str, Segment]]:
+    """Scan every chunk, sharing them between this process and helper processes (one per further core).
+
+    This process never waits idle for the helpers to start: it takes chunks from the front of the queue
+    while the helpers, once up, take them from the back, a couple at a time; so a short log or a slow
+    start costs nothing, and neither side is left with a long tail of work at the end.
+    """
+    try:
+        own = _scan_connection(path) if path and chunks else None
+    except sqlite3.Error:
+        own = None
+    if own is not None:
+        conn = own
+    try:
+        return _share_chunks(conn, path, chunks, sealed, total, progress, workers)
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _share_chunks(
+    conn: sqlite3.Connection,
+    path: str,
+    chunks: list[tuple[int, int]],
+    sealed: dict[str, frozenset[int]],
+    total: int,
+    progress: Progress | None,
+    workers: int | None,
+) -> list[dict[str, Segment]]:
+    import os
+    from collections import deque
+
+    results: list[dict[str, Segment]] = [{} for _ in chunks]
+    queue = deque(range(len(chunks)))
+    done = 0
+
+    def finished(index: int, segments: dict[str, Segment]) -> None:
+        nonlocal done
+        results[index] = segments
+        done += sum(s.count for s in segments.values())
+        if progress is not None:
+            progress(done, total)
+
+    helpers = (workers if workers is not None else min(4, os.cpu_count() or 1)) - 1
+    if helpers < 1 or total < PARALLEL_FROM or len(chunks) < 4:
+        while queue:
+            index = queue.popleft()
+            finished(index, scan_chunk(conn, *chunks[index], sealed))
+        return results
+
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
+    running: dict[Future[dict[str, Segment]], int] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=helpers, mp_context=get_context("spawn")) as pool:
+            while queue or running:
+                while queue and len(running) < 2 * helpers:
+                    index = queue.pop()
+                    running[pool.submit(_scan_chunk_in_worker, path, *chunks[index], sealed)] = index
+                if queue:
+                    index = queue.popleft()
+                    finished(index, scan_chunk(conn, *chunks[index], sealed))
+                else:
+                    wait(running, return_when=FIRST_COMPLETED)
+                for future in [f for f in running if f.done()]:
+                    finished(running.pop(future), future.result())
+    except (BrokenProcessPool, OSError, RuntimeError):
+        # No helper processes here (a frozen or embedded interpreter): finish in this one.
+        for future, index in running.items():
+            if not future.done() or future.exception() is not None:
+                queue.append(index)
+            else:
+                finished(index, future.result())
+        while queue:
+            index = queue.popleft()
+            finished(index, scan_chunk(conn, *chunks[index], sealed))
+    return results
 
 
 def verify_all(
@@ -285,12 +389,10 @@ def verify_all(
     workers: int | None = None,
 ) -> VerifyResult:
     """Verify every station's chain and seals in the log open on `conn` (stored at `path`)."""
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     total = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-    low, high = conn.execute("SELECT MIN(rowid), MAX(rowid) FROM entries").fetchone()
+    # Two queries: SQLite answers MIN and MAX of the rowid from the b-tree's ends only one at a time.
+    low = conn.execute("SELECT MIN(rowid) FROM entries").fetchone()[0]
+    high = conn.execute("SELECT MAX(rowid) FROM entries").fetchone()[0]
     seal_rows: dict[str, list[tuple[int, str, int, bytes]]] = {}
     for station, seq, head_hash, sealed_at, signature in conn.execute(
         "SELECT station_id, seq, head_hash, sealed_at, signature FROM seals ORDER BY station_id, seq"
@@ -300,35 +402,7 @@ def verify_all(
     chunks = (
         [] if low is None else [(a, min(a + CHUNK_ROWS, high + 1)) for a in range(low, high + 1, CHUNK_ROWS)]
     )
-    results: list[dict[str, Segment]] = [{} for _ in chunks]
-    done = 0
-    cores = workers if workers is not None else min(2, os.cpu_count() or 1)
-    pending = set(range(len(chunks)))
-    if cores > 1 and total >= PARALLEL_FROM and len(chunks) > 1:
-        from concurrent.futures import as_completed
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            with ProcessPoolExecutor(max_workers=cores, mp_context=get_context("spawn")) as pool:
-                futures = {
-                    pool.submit(_scan_chunk_in_worker, path, a, b, sealed): index
-                    for index, (a, b) in enumerate(chunks)
-                }
-                for future in as_completed(futures):
-                    index = futures[future]
-                    results[index] = future.result()
-                    pending.discard(index)
-                    done += sum(s.count for s in results[index].values())
-                    if progress is not None:
-                        progress(done, total)
-        except (BrokenProcessPool, OSError, RuntimeError):
-            pass  # no worker processes here (a frozen or embedded interpreter): finish in this one
-    for index in sorted(pending):
-        a, b = chunks[index]
-        results[index] = scan_chunk(conn, a, b, sealed)
-        done += sum(s.count for s in results[index].values())
-        if progress is not None:
-            progress(done, total)
+    results = _scan_chunks(conn, path, chunks, sealed, total, progress, workers)
 
     stations = sorted({s for segments in results for s in segments} | set(seal_rows))
     if "" in stations:
@@ -370,6 +444,8 @@ def _check_seals(
     hashes_at: dict[int, str],
     public_key: Ed25519PublicKey | None,
 ) -> None:
+    from .keys import verify_signature
+
     for seq, head_hash, sealed_at, signature in seal_rows:
         if public_key is None:
             report.fail(seq, f"the seal at entry {seq} cannot be checked: no station key is known")

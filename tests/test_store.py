@@ -293,3 +293,27 @@ async def test_the_open_shift_carries_on_until_handover(tmp_path: Path) -> None:
         assert await reopened.open_shift() == (shift_id, Shift("李四", "王五"), NOW)
         await reopened.end_shift(shift_id, None, now=NOW + timedelta(hours=24))
         assert await reopened.open_shift() is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        b"",
+        b"[]",
+        b'["north-gate"]',
+        b'["north-gate",x1,',
+        b'["north gate",1,',
+        b'["a",' + b"9" * 5000 + b",",
+    ],
+    ids=["null", "empty", "no-commas", "one-field", "seq-not-digits", "bad-station", "seq-5000-digits"],
+)
+def test_the_fast_scan_marks_a_misshapen_body_broken_and_never_raises(body: bytes | None) -> None:
+    """Bodies the log's own checks would refuse, as a damaged file could still hold them."""
+    from checkpoint import chain
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE entries (hash TEXT, body BLOB, personal TEXT, salt BLOB)")
+    conn.execute("INSERT INTO entries VALUES ('00', ?, NULL, NULL)", (body,))
+    segments = chain.scan_chunk(conn, 0, 10, {})
+    assert list(segments) == [""] and segments[""].broken

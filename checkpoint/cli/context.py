@@ -7,15 +7,17 @@ import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..keys import TrustList, load_trust
 from ..paths import Home, default_home
-from ..revocations import RevocationList, load_list
-from ..settings import Settings, load_settings
 from ..text import clean
+
+if TYPE_CHECKING:  # imported where used: `import checkpoint.cli` stays light (a spawned helper re-runs it)
+    from ..keys import TrustList
+    from ..revocations import RevocationList
+    from ..settings import Settings
 
 
 @dataclass
@@ -30,14 +32,20 @@ class Context:
 
     @cached_property
     def settings(self) -> Settings:
+        from ..settings import load_settings
+
         if self.config_file is not None:
             return load_settings(self.config_file, required=True)
         return load_settings(self.home.config)
 
     def trust(self) -> TrustList:
+        from ..keys import load_trust
+
         return load_trust(self.home.trust)
 
     def revocations(self, trust: TrustList | None = None) -> RevocationList:
+        from ..revocations import load_list
+
         return load_list(self.home.revocations, trust if trust is not None else self.trust())
 
 
