@@ -282,14 +282,17 @@ def _scan_connection(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _scan_chunk_in_worker(
-    path: str, low: int, high: int, sealed: dict[str, frozenset[int]]
+_helper_connections: dict[str, sqlite3.Connection] = {}
+
+
+def _scan_chunk_in_helper(
+    index: int, path: str, chunks: list[tuple[int, int]], sealed: dict[str, frozenset[int]]
 ) -> dict[str, Segment]:
-    conn = _scan_connection(path)
-    try:
-        return scan_chunk(conn, low, high, sealed)
-    finally:
-        conn.close()
+    """In a helper process: scan chunk `index` (one connection per helper, kept for its next chunks)."""
+    conn = _helper_connections.get(path)
+    if conn is None:
+        conn = _helper_connections[path] = _scan_connection(path)
+    return scan_chunk(conn, *chunks[index], sealed)
 
 
 def _scan_chunks(
@@ -301,39 +304,13 @@ def _scan_chunks(
     progress: Progress | None,
     workers: int | None,
 ) -> list[dict[str, Segment]]:
-    """Scan every chunk, sharing them between this process and helper processes (one per further core).
-
-    This process never waits idle for the helpers to start: it takes chunks from the front of the queue
-    while the helpers, once up, take them from the back, a couple at a time; so a short log or a slow
-    start costs nothing, and neither side is left with a long tail of work at the end.
-    """
-    try:
-        own = _scan_connection(path) if path and chunks else None
-    except sqlite3.Error:
-        own = None
-    if own is not None:
-        conn = own
-    try:
-        return _share_chunks(conn, path, chunks, sealed, total, progress, workers)
-    finally:
-        if own is not None:
-            own.close()
-
-
-def _share_chunks(
-    conn: sqlite3.Connection,
-    path: str,
-    chunks: list[tuple[int, int]],
-    sealed: dict[str, frozenset[int]],
-    total: int,
-    progress: Progress | None,
-    workers: int | None,
-) -> list[dict[str, Segment]]:
+    """Scan every chunk, shared between this process and a helper process per further core
+    (checkpoint.sharing): this process starts at once, the helpers join in when they are up."""
     import os
-    from collections import deque
+
+    from .sharing import share
 
     results: list[dict[str, Segment]] = [{} for _ in chunks]
-    queue = deque(range(len(chunks)))
     done = 0
 
     def finished(index: int, segments: dict[str, Segment]) -> None:
@@ -343,41 +320,25 @@ def _share_chunks(
         if progress is not None:
             progress(done, total)
 
-    helpers = (workers if workers is not None else min(4, os.cpu_count() or 1)) - 1
-    if helpers < 1 or total < PARALLEL_FROM or len(chunks) < 4:
-        while queue:
-            index = queue.popleft()
-            finished(index, scan_chunk(conn, *chunks[index], sealed))
-        return results
-
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-    from multiprocessing import get_context
-
-    running: dict[Future[dict[str, Segment]], int] = {}
     try:
-        with ProcessPoolExecutor(max_workers=helpers, mp_context=get_context("spawn")) as pool:
-            while queue or running:
-                while queue and len(running) < 2 * helpers:
-                    index = queue.pop()
-                    running[pool.submit(_scan_chunk_in_worker, path, *chunks[index], sealed)] = index
-                if queue:
-                    index = queue.popleft()
-                    finished(index, scan_chunk(conn, *chunks[index], sealed))
-                else:
-                    wait(running, return_when=FIRST_COMPLETED)
-                for future in [f for f in running if f.done()]:
-                    finished(running.pop(future), future.result())
-    except (BrokenProcessPool, OSError, RuntimeError):
-        # No helper processes here (a frozen or embedded interpreter): finish in this one.
-        for future, index in running.items():
-            if not future.done() or future.exception() is not None:
-                queue.append(index)
-            else:
-                finished(index, future.result())
-        while queue:
-            index = queue.popleft()
-            finished(index, scan_chunk(conn, *chunks[index], sealed))
+        own = _scan_connection(path) if path and chunks else None
+    except sqlite3.Error:
+        own = None
+    scanner = own if own is not None else conn
+    cores = workers if workers is not None else min(4, os.cpu_count() or 1)
+    helpers = cores - 1 if total >= PARALLEL_FROM and own is not None else 0
+    try:
+        share(
+            len(chunks),
+            lambda index: finished(index, scan_chunk(scanner, *chunks[index], sealed)),
+            _scan_chunk_in_helper,
+            (path, chunks, sealed),
+            finished,
+            helpers,
+        )
+    finally:
+        if own is not None:
+            own.close()
     return results
 
 

@@ -18,9 +18,8 @@ import re
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal, TextIO
 from zoneinfo import ZoneInfo
@@ -133,8 +132,10 @@ def _write_jsonl(handle: TextIO, records: Any, progress: Progress | None) -> int
 
 def _fixed_offset(conn: sqlite3.Connection, tz: ZoneInfo) -> timedelta | None:
     """The zone's UTC offset if it is the same over the whole log (no DST in the log's years), else None."""
-    low, high = conn.execute("SELECT MIN(ts), MAX(ts) FROM entries").fetchone()
-    if low is None:
+    # Two queries: each is an index lookup, while MIN and MAX together make SQLite scan the whole index.
+    low = conn.execute("SELECT MIN(ts) FROM entries").fetchone()[0]
+    high = conn.execute("SELECT MAX(ts) FROM entries").fetchone()[0]
+    if low is None or high is None:
         return None
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     first = (epoch + timedelta(microseconds=low)).astimezone(tz)
@@ -147,49 +148,61 @@ def _fixed_offset(conn: sqlite3.Connection, tz: ZoneInfo) -> timedelta | None:
     return offset if offset is not None and offset.total_seconds() % 60 == 0 else None
 
 
-def _sql_text(expr: str) -> str:
-    """A quoted CSV cell from a text expression, with a leading ' when it starts like a formula
-    (=, +, -, @, tab, carriage return: code points 61, 43, 45, 64, 9, 13)."""
-    quoted = f"replace({expr}, '\"', '\"\"') || '\"'"
-    return (
-        f"CASE WHEN {expr} IS NULL THEN '' WHEN unicode({expr}) IN (61, 43, 45, 64, 9, 13) "
-        f"THEN '\"''' || {quoted} ELSE '\"' || {quoted} END"
-    )
-
-
 def _csv_line_sql(offset: timedelta | None) -> str:
-    """SQL that writes one whole CSV line per entry, so a million rows cost one Python string each."""
+    """SQL that writes one whole CSV line per entry with a single printf(), so a million rows cost one
+    Python string each and SQLite builds each line in one allocation.
 
-    def number(expr: str) -> str:
-        return f"ifnull({expr}, '')"
-
+    Text cells are quoted with `%w` (which doubles any `"`); an empty cell and a NULL both read as empty
+    in Excel, WPS and csv readers. Numbers and the fixed vocabularies (direction, reason, ids and hashes
+    the import checked) are written bare. Formula neutralisation and the control-character check run
+    afterwards in Python over a whole batch (`_finish`).
+    """
     if offset is not None:
-        minutes = int(offset.total_seconds() // 60)
-        sign = "+" if minutes >= 0 else "-"
-        suffix = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-        time_sql = (
-            f"strftime('%Y-%m-%dT%H:%M:%S', ts / 1000000, 'unixepoch', '{minutes:+d} minutes') || '{suffix}'"
-        )
+        seconds = int(offset.total_seconds())
+        sign = "+" if seconds >= 0 else "-"
+        suffix = f"{sign}{abs(seconds) // 3600:02d}:{abs(seconds) % 3600 // 60:02d}"
+        local = f"ts / 1000000 + {seconds}"
+        time_cell = (f"%sT%s{suffix}", f"date({local}, 'unixepoch'), time({local}, 'unixepoch')")
     else:
-        time_sql = "checkpoint_local_time(ts)"
+        time_cell = ("%s", "checkpoint_local_time(ts)")
+
+    def text(expr: str) -> tuple[str, str]:
+        return '"%w"', f"ifnull({expr}, '')"
+
+    def bare(expr: str) -> tuple[str, str]:
+        return "%s", expr  # printf writes NULL as nothing
+
     temps = (
-        "(SELECT ifnull(group_concat(printf('%.1f', value / 10.0), ' '), '') "
-        "FROM json_each(personal, '$.temperatures'))"
+        "CASE WHEN personal IS NULL THEN '' ELSE (SELECT ifnull(group_concat(printf('%.1f', value / 10.0), ' '), '') "
+        "FROM json_each(personal, '$.temperatures')) END"
     )
-    purged = f"CASE WHEN personal IS NULL AND commitment != '{_EMPTY_COMMITMENT}' THEN 'yes' ELSE '' END"
-    parts = [
-        _sql_text("station_id"), number("seq"), time_sql, "direction", "verdict", "reason",
-        "ifnull(denied_for, '')", _sql_text("warnings"), "ifnull(category, '')", _sql_text("plate"),
-        _sql_text("pass_id"), _sql_text("json_extract(personal, '$.holder')"), _sql_text("org"),
-        number("occupants"), f"CASE WHEN personal IS NULL THEN '' ELSE {temps} END", number("fevers"),
-        _sql_text("operator"), _sql_text("leader"), _sql_text("override_by"), _sql_text("override_reason"),
-        _sql_text("vehicle"), _sql_text("note"), "ifnull(refers_to, '')", purged, "id", "hash",
+    purged = f"iif(personal IS NULL AND commitment != '{_EMPTY_COMMITMENT}', 'yes', '')"
+    cells = [
+        text("station_id"), bare("seq"), time_cell, bare("direction"), bare("verdict"), bare("reason"),
+        bare("denied_for"), text("warnings"), bare("category"), text("plate"), text("pass_id"),
+        text("personal ->> '$.holder'"), text("org"), bare("occupants"), bare(temps), bare("fevers"),
+        text("operator"), text("leader"), text("override_by"), text("override_reason"), text("vehicle"),
+        text("note"), bare("refers_to"), bare(purged), bare("id"), bare("hash"),
     ]  # fmt: skip
-    return " || ',' || ".join(parts)
+    assert len(cells) == len(COLUMNS)
+    template = ",".join(fmt for fmt, _ in cells)
+    return f"printf('{template}', {', '.join(args for _, args in cells)})"
 
 
-# A line made only of these characters needs no cleaning; any other line is redone in Python.
+# Text made only of these characters needs no cleaning; a batch with any other character is redone line
+# by line, and a line with one is redone in Python (`_careful_line`).
+_SAFE_BATCH = re.compile(r"[\x20-\x7e\u00b7\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e\r\n]*")
 _SAFE_LINE = re.compile(r"[\x20-\x7e\u00b7\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]*")
+# A quoted cell that starts like a formula. Inside a quoted cell every `"` is doubled, so `,"=` can only be
+# the start of a cell (and a safe line has no tab or carriage return in a cell).
+_FORMULA_CELL = re.compile(r'(^|,)"([=+\-@])', re.MULTILINE)
+_FORMULA_HINTS = ('"=', '"+', '"-', '"@')
+
+
+def _neutralised(text: str) -> str:
+    if any(hint in text for hint in _FORMULA_HINTS):
+        return _FORMULA_CELL.sub("\\1\"'\\2", text)
+    return text
 
 
 def _careful_line(conn: sqlite3.Connection, rows: _Rows, rowid: int) -> str:
@@ -217,15 +230,19 @@ def _prepare(conn: sqlite3.Connection, tz: ZoneInfo, offset: timedelta | None) -
         )
 
 
-def _lines(
+_line_of = itemgetter(1)
+
+
+def _batches(
     conn: sqlite3.Connection,
     where: str,
     params: list[Any],
     tz: ZoneInfo,
     offset: timedelta | None,
     batch: int,
-) -> Iterator[list[str]]:
-    """The CSV lines of the entries matching `where`, in (ts, station, seq) order, a batch at a time."""
+) -> Iterator[tuple[int, str]]:
+    """The CSV text (lines ending in CRLF) of the entries matching `where`, in (ts, station, seq) order,
+    a batch at a time, with the number of lines in it."""
     cursor = conn.execute(
         f"SELECT rowid, {_csv_line_sql(offset)} FROM entries WHERE {where} ORDER BY ts, station_id, seq",
         params,
@@ -236,46 +253,58 @@ def _lines(
         chunk = cursor.fetchmany(batch)
         if not chunk:
             return
-        yield [line if safe(line) else _careful_line(conn, rows, rowid) for rowid, line in chunk]
+        text = "\r\n".join(map(_line_of, chunk))
+        if _SAFE_BATCH.fullmatch(text) is None:
+            text = "\r\n".join(
+                line if safe(line) else _careful_line(conn, rows, rowid) for rowid, line in chunk
+            )
+        yield len(chunk), _neutralised(text) + "\r\n"
 
 
 PARALLEL_ROWS = 50_000
-"""From this many matching rows on, a CSV export is cut into time ranges built by one process per core
-(SQLite's line building is the cost; processes do not share a GIL) and the parts are joined in order."""
+"""From this many matching rows on, a CSV export is cut into time ranges shared between this process and a
+helper process per further core (SQLite's line building is the cost; processes do not share a GIL)."""
+SPAN_ROWS = 25_000
+"""About this many rows per time range: small enough that neither process is left with a long tail."""
 
 
-def _ranges(
-    conn: sqlite3.Connection, where: str, params: list[Any], total: int, parts: int
-) -> list[tuple[int, int]]:
-    """`parts` [low, high) ts ranges holding about the same number of matching rows (cut between timestamps)."""
-    cuts: list[int] = []
-    for i in range(1, parts):
-        row = conn.execute(
-            f"SELECT ts FROM entries WHERE {where} ORDER BY ts LIMIT 1 OFFSET ?",
-            (*params, total * i // parts),
-        ).fetchone()
-        if row is not None and (not cuts or row[0] > cuts[-1]):
-            cuts.append(int(row[0]))
+def _spans(conn: sqlite3.Connection, where: str, params: list[Any], total: int) -> list[tuple[int, int]]:
+    """[low, high) ts ranges covering every matching entry, cut at even times (a cut costs nothing)."""
+    low = conn.execute(f"SELECT MIN(ts) FROM entries WHERE {where}", params).fetchone()[0]
+    high = conn.execute(f"SELECT MAX(ts) FROM entries WHERE {where}", params).fetchone()[0]
+    if low is None or high is None:
+        return [(-(2**63), 2**63 - 1)]
+    count = max(2, -(-total // SPAN_ROWS))
+    width = max(1, -(-(high + 1 - low) // count))
+    cuts = list(range(low + width, high + 1, width))
     bounds = [-(2**63), *cuts, 2**63 - 1]
     return list(itertools.pairwise(bounds))
 
 
 def _export_range(
-    database: str, where: str, params: list[Any], span: tuple[int, int], zone_key: str, out: str, batch: int
+    index: int,
+    database: str,
+    where: str,
+    params: list[Any],
+    spans: list[tuple[int, int]],
+    zone_key: str,
+    offset: timedelta | None,
+    parts: list[str],
+    batch: int,
 ) -> int:
-    """In a worker process: the CSV lines of one time range, written to `out` (no header, no BOM)."""
+    """The CSV lines of time range `index`, written to its part file (no header, no BOM). Runs in a
+    helper process, or here for a range a helper could not finish."""
     tz = ZoneInfo(zone_key)
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
-        offset = _fixed_offset(conn, tz)
         _prepare(conn, tz, offset)
         n = 0
-        with open(out, "w", encoding="utf-8", newline="") as handle:
-            for lines in _lines(
-                conn, f"({where}) AND ts >= ? AND ts < ?", [*params, *span], tz, offset, batch
+        with open(parts[index], "w", encoding="utf-8", newline="") as handle:
+            for count, text in _batches(
+                conn, f"({where}) AND ts >= ? AND ts < ?", [*params, *spans[index]], tz, offset, batch
             ):
-                handle.write("\r\n".join(lines) + "\r\n")
-                n += len(lines)
+                handle.write(text)
+                n += count
         return n
     finally:
         conn.close()
@@ -298,16 +327,24 @@ def _export_csv(
     database = conn.execute("PRAGMA database_list").fetchone()[2]
     total = conn.execute(f"SELECT COUNT(*) FROM entries WHERE {where}", params).fetchone()[0]
     if cores >= 2 and total >= PARALLEL_ROWS and database:
-        try:
-            return _export_parts(
-                conn, database, where, params, handle, tz, progress, batch, part_prefix, cores, total
-            )
-        except BrokenProcessPool:
-            pass  # no worker processes here (e.g. run from a pipe): the one-process way below
+        return _export_parts(
+            conn,
+            database,
+            where,
+            params,
+            handle,
+            tz,
+            offset,
+            progress,
+            batch,
+            part_prefix,
+            cores - 1,
+            total,
+        )
     n = 0
-    for lines in _lines(conn, where, params, tz, offset, batch):
-        handle.write("\r\n".join(lines) + "\r\n")
-        n += len(lines)
+    for count, text in _batches(conn, where, params, tz, offset, batch):
+        handle.write(text)
+        n += count
         if progress is not None:
             progress(n)
     return n
@@ -320,35 +357,55 @@ def _export_parts(
     params: list[Any],
     handle: TextIO,
     tz: ZoneInfo,
+    offset: timedelta | None,
     progress: Progress | None,
     batch: int,
     part_prefix: Path,
-    cores: int,
+    helpers: int,
     total: int,
 ) -> int:
-    """Build the time ranges in worker processes; only when every part is written, join them in order."""
-    from multiprocessing import get_context
+    """Share the time ranges (checkpoint.sharing): this process writes ranges from the front straight into
+    `handle` while the helpers build ranges from the back into part files, appended after in order."""
+    from .sharing import share
 
-    spans = _ranges(conn, where, params, total, cores * 2)
-    parts = [part_prefix.with_name(f"{part_prefix.name}.{i}") for i in range(len(spans))]
+    spans = _spans(conn, where, params, total)
+    parts = [str(part_prefix.with_name(f"{part_prefix.name}.{i}")) for i in range(len(spans))]
     n = 0
+
+    def here(index: int) -> None:
+        nonlocal n
+        low, high = spans[index]
+        ranged = f"({where}) AND ts >= ? AND ts < ?"
+        for count, text in _batches(conn, ranged, [*params, low, high], tz, offset, batch):
+            handle.write(text)
+            n += count
+        if progress is not None:
+            progress(n)
+
+    def received(index: int, count: int) -> None:
+        nonlocal n
+        n += count
+        if progress is not None:
+            progress(n)
+
     try:
-        with ProcessPoolExecutor(max_workers=cores, mp_context=get_context("spawn")) as pool:
-            futures = [
-                pool.submit(_export_range, database, where, params, span, tz.key, str(part), batch)
-                for span, part in zip(spans, parts, strict=True)
-            ]
-            for future in futures:
-                n += future.result()
-                if progress is not None:
-                    progress(n)
-        for part in parts:
-            with part.open(encoding="utf-8", newline="") as source:
-                shutil.copyfileobj(source, handle, 1 << 20)
-            part.unlink()
+        mine = share(
+            len(spans),
+            here,
+            _export_range,
+            (database, where, params, spans, tz.key, offset, parts, batch),
+            received,
+            helpers,
+        )
+        handle.flush()
+        for part in parts[mine:]:
+            with open(part, "rb") as source:
+                shutil.copyfileobj(source, handle.buffer, 1 << 20)
+            os.unlink(part)
+        handle.buffer.flush()
     finally:
         for part in parts:
-            part.unlink(missing_ok=True)
+            Path(part).unlink(missing_ok=True)
     return n
 
 

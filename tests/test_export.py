@@ -141,7 +141,7 @@ def test_formulas_are_neutralised_on_the_fast_path_too(tmp_path: Path) -> None:
 
 
 def test_parallel_parts_join_into_the_same_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Above PARALLEL_ROWS the CSV is built in time ranges by worker processes: the file must be identical."""
+    """Above PARALLEL_ROWS the CSV is built in time ranges shared with a helper process: the same file."""
     from zoneinfo import ZoneInfo
 
     from checkpoint import export
@@ -156,22 +156,25 @@ def test_parallel_parts_join_into_the_same_file(tmp_path: Path, monkeypatch: pyt
     flt = Filter(verdict=None)
     one = export.export_log(conn, flt, tmp_path / "one.csv", "csv", tz)
     monkeypatch.setattr(export, "PARALLEL_ROWS", 10)
+    monkeypatch.setattr(export, "SPAN_ROWS", 150)
     monkeypatch.setattr(export.os, "cpu_count", lambda: 2)
+    spans = export._spans(conn, "1", [], 2000)
+    assert len(spans) >= 12
     seen: list[int] = []
     many = export.export_log(conn, flt, tmp_path / "many.csv", "csv", tz, progress=seen.append)
     assert one == many == 2000
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "many.csv").read_bytes()
-    assert len(seen) == 4 and seen[-1] == 2000  # two ranges per core, joined in order
+    assert len(seen) == len(spans) and seen == sorted(seen) and seen[-1] == 2000  # once per range
     assert not list(tmp_path.glob("*.partial*"))
 
 
-def test_without_worker_processes_the_export_falls_back(
+def test_without_helper_processes_the_export_is_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from concurrent.futures.process import BrokenProcessPool
+    """Where no process can be started (a frozen interpreter, a process limit), this one does it all."""
     from zoneinfo import ZoneInfo
 
-    from checkpoint import export
+    from checkpoint import export, sharing
     from checkpoint.audit import Filter
     from checkpoint.loadgen import build_log
     from checkpoint.store import open_reader
@@ -182,11 +185,19 @@ def test_without_worker_processes_the_export_falls_back(
     tz = ZoneInfo("Asia/Shanghai")
     export.export_log(conn, Filter(), tmp_path / "one.csv", "csv", tz)
 
-    def broken(*args: object) -> int:
-        raise BrokenProcessPool("no processes here")
+    class NoProcesses:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
 
+        def start(self) -> None:
+            raise OSError("Resource temporarily unavailable")
+
+    context = sharing.get_context("spawn")
+    monkeypatch.setattr(context, "Process", NoProcesses)
+    monkeypatch.setattr(sharing, "get_context", lambda method: context)
     monkeypatch.setattr(export, "PARALLEL_ROWS", 10)
+    monkeypatch.setattr(export, "SPAN_ROWS", 100)
     monkeypatch.setattr(export.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(export, "_export_parts", broken)
     assert export.export_log(conn, Filter(), tmp_path / "two.csv", "csv", tz) == 500
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+    assert not list(tmp_path.glob("*.partial*"))
