@@ -15,7 +15,10 @@ again here. Only standard-library pieces are used, and the helper imports only t
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue as queue_module
+import signal
 from collections.abc import Callable
 from multiprocessing import get_context
 from typing import Any
@@ -23,10 +26,34 @@ from typing import Any
 HelperFunction = Callable[..., Any]
 
 
+def prepare() -> None:
+    """Start multiprocessing's resource tracker now, while `sys.stderr` is still this process's own.
+
+    A full-screen UI (Textual) replaces `sys.stderr` with an object without a real file descriptor, and
+    the tracker — which every spawned process and every multiprocessing lock needs — passes stderr's
+    descriptor to its own process when it starts: started from inside the UI, it fails. The apps call
+    this before they run; `share` also copes without helpers if it was not called."""
+    from multiprocessing import resource_tracker
+
+    with contextlib.suppress(OSError, ValueError):  # then `share` does all the work in this process
+        resource_tracker.ensure_running()
+
+
+def _quiet() -> None:
+    """A helper never talks to the terminal (it may be under a full-screen UI) and leaves Ctrl+C to the
+    main process, which ends it; what goes wrong in a helper is reported through the results queue."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def _helper(
     lock: Any, front: Any, back: Any, results: Any, function: HelperFunction, args: tuple[Any, ...]
 ) -> None:
     """A helper process: take items from the back until the ends meet; report each result."""
+    _quiet()
     while True:
         with lock:
             if back.value <= front.value:
@@ -56,10 +83,16 @@ def share(
             here(index)
         return count
     context = get_context("spawn")
-    lock = context.Lock()
-    front = context.RawValue("q", 0)
-    back = context.RawValue("q", count)
-    results: Any = context.Queue()
+    try:
+        lock = context.Lock()
+        front = context.RawValue("q", 0)
+        back = context.RawValue("q", count)
+        results: Any = context.Queue()
+    except (OSError, ValueError, RuntimeError):
+        # No process-shared locks here (no /dev/shm, or a resource tracker that cannot start).
+        for index in range(count):
+            here(index)
+        return count
     processes = []
     for _ in range(helpers):
         process = context.Process(

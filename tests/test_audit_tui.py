@@ -326,3 +326,29 @@ async def test_the_log_lists_an_overridden_denial_marked_and_the_chart_counts_on
         assert "2026-02-03" in _text(screen.query_one("#chart")) and "peak 7" in _text(
             screen.query_one("#chart")
         )  # type: ignore[arg-type]
+
+
+def test_verify_and_export_with_helper_processes_under_the_ui(tmp_path: Path) -> None:
+    """In a fresh interpreter, the audit screen verifies and exports with helper processes (as for any
+    log big enough): the verdict arrives, and the exported file is the whole log in order."""
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+
+    home = Home(tmp_path / "big").ensure()
+    build_log(home.log_db, 3000, stations=3, seed=8)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.audit_helpers_driver", str(home.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["verified"] == [True, 3000]
+    rows = list(csv.DictReader(io.StringIO(Path(report["export"]).read_text(encoding="utf-8-sig"))))
+    conn = sqlite3.connect(home.log_db)
+    order = conn.execute("SELECT station_id, seq FROM entries ORDER BY ts, station_id, seq").fetchall()
+    assert [(r["station_id"], int(r["seq"])) for r in rows] == order

@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState
 from checkpoint.errors import CheckpointError
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
+from checkpoint.sharing import prepare as prepare_helpers
 from checkpoint.text import clean
 
 from .i18n import Translator, detect_language
@@ -26,6 +27,7 @@ class CheckpointApp(App[None]):
     ]
 
     def __init__(self, home: Home, settings: Settings, *, language: str | None = None) -> None:
+        prepare_helpers()  # before Textual takes over stderr (the scanner, verification and export use them)
         super().__init__()
         self.home = home
         self.settings = settings

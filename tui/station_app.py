@@ -121,10 +121,6 @@ def make_app(
         )
     trust = load_trust(home.trust)
     revocations = load_list(home.revocations, trust)
-    if camera is None or camera.strip().lower() not in NO_CAMERA:
-        from .station_camera import prepare
-
-        prepare()
     return StationApp(
         home,
         settings,

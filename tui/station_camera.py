@@ -50,14 +50,6 @@ def _child(spec: str, options: dict[str, Any], events: Any, stop: Any) -> None:
         events.put(None)
 
 
-def prepare() -> None:
-    """Start multiprocessing's resource tracker now, from the main thread, before Textual takes over
-    stdout and stderr (started later, it fails: it passes stderr's file descriptor to its process)."""
-    from multiprocessing import resource_tracker
-
-    resource_tracker.ensure_running()
-
-
 def scan_in_thread(
     spec: str,
     options: dict[str, Any],
