@@ -352,3 +352,31 @@ def test_verify_and_export_with_helper_processes_under_the_ui(tmp_path: Path) ->
     conn = sqlite3.connect(home.log_db)
     order = conn.execute("SELECT station_id, seq FROM entries ORDER BY ts, station_id, seq").fetchall()
     assert [(r["station_id"], int(r["seq"])) for r in rows] == order
+
+
+async def test_a_log_that_cannot_be_verified_says_so_in_the_dialog(home: Home) -> None:
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        home.log_db.write_bytes(b"not a database at all " * 200)  # damaged after the screen opened
+        await pilot.press("f6")
+        await _settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, VerifyScreen) and screen.result is None
+        status = _text(screen.query_one("#verify-status", Static))
+        assert status.startswith("Could not verify the log:") and "not a traffic log" in status
+        assert screen.has_class("bad")
+
+
+async def test_an_export_that_fails_is_reported_in_one_sentence(home: Home) -> None:
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        if home.exports.is_dir():
+            home.exports.rmdir()
+        home.exports.write_text("a file where the exports folder should be")
+        await pilot.press("f7")
+        await _settle(pilot, app)
+        messages = [n.message for n in app._notifications]
+        assert _screen(app).last_export is None
+        assert any(str(home.exports) in m and "\n" not in m for m in messages), messages

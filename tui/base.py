@@ -42,3 +42,16 @@ class CheckpointApp(App[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             self.report_error(event.worker.error)
+
+
+class WorkerErrors:
+    """For screens that run workers: a worker that fails is reported as one sentence.
+
+    `Worker.StateChanged` does not bubble, so the app's own handler sees only the app's workers; without
+    this, a screen's worker that fails (they run with exit_on_error=False) would fail silently."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            app = event.worker.node.app
+            if isinstance(app, CheckpointApp):
+                app.report_error(event.worker.error)

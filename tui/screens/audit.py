@@ -30,6 +30,7 @@ from checkpoint.store import Entry, open_reader
 from checkpoint.text import clean
 from checkpoint.timeutil import parse_when
 
+from ..base import WorkerErrors
 from ..i18n import Translator
 from ..safe import cell, plain
 from ..widgets.audit_chart import HourlyChart
@@ -74,7 +75,7 @@ def translate_audit_bindings(node: DOMNode, t: Translator) -> None:
         ]
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(WorkerErrors, Screen[None]):
     """Browse, filter, verify and export the traffic log."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -20,9 +20,11 @@ from textual.worker import get_current_worker
 from checkpoint import audit
 from checkpoint.audit import CloneAlert, EntryCheck
 from checkpoint.chain import VerifyResult
+from checkpoint.errors import CheckpointError
 from checkpoint.plates import display_plate
 from checkpoint.store import Entry, open_reader, verify_log
 
+from ..base import WorkerErrors
 from ..i18n import Translator
 from ..safe import plain
 from .audit import translate_audit_bindings
@@ -47,7 +49,7 @@ class _Cancelled(Exception):
     pass
 
 
-class DetailScreen(ModalScreen[None]):
+class DetailScreen(WorkerErrors, ModalScreen[None]):
     """Everything the log says about one entry, and whether its chain link holds."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,q", "close", "Close")]
@@ -154,7 +156,7 @@ class DetailScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class VerifyScreen(ModalScreen[VerifyResult | None]):
+class VerifyScreen(WorkerErrors, ModalScreen[VerifyResult | None]):
     """Recompute every chain and check every seal in a thread, with a progress bar and a clear verdict."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
@@ -192,7 +194,17 @@ class VerifyScreen(ModalScreen[VerifyResult | None]):
             result = verify_log(self.log_path, None, progress)
         except _Cancelled:
             return
+        except Exception as exc:  # a damaged or missing file: say so in the dialog, never hang at "--%"
+            message = exc.message if isinstance(exc, CheckpointError) else f"{type(exc).__name__}: {exc}"
+            self.app.call_from_thread(self.show_failure, message)
+            return
         self.app.call_from_thread(self.show_result, result)
+
+    def show_failure(self, message: str) -> None:
+        self.query_one("#verify-status", Static).update(
+            plain(self.t("audit.verify.failed", error=message)).stylize("bold $error")
+        )
+        self.add_class("bad")
 
     def show_progress(self, done: int, total: int) -> None:
         self.query_one(ProgressBar).update(total=max(total, 1), progress=done)

@@ -23,6 +23,7 @@ from checkpoint.registry import IssuedPass, PassRequest
 from checkpoint.text import has_unsafe
 from checkpoint.timeutil import fmt_local, parse_when
 
+from ..base import WorkerErrors
 from ..safe import plain
 from ..widgets.office_card import plain_lines
 from .office import translate_office_bindings, validate_form
@@ -41,7 +42,7 @@ MODAL_CSS = """
 """
 
 
-class OfficeModal(ModalScreen[object]):
+class OfficeModal(WorkerErrors, ModalScreen[object]):
     """Confirm with ctrl+s (or enter in the last field), cancel with escape."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

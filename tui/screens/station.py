@@ -40,6 +40,7 @@ from checkpoint.policy import Decision, Facts, LogState, Override, decide
 from checkpoint.store import Entry, EntryDraft, LogStore, Shift
 from checkpoint.text import cell_width, clean
 
+from ..base import WorkerErrors
 from ..messages import ScannerCode, ScannerPreview, ScannerStatus
 from ..safe import plain
 from ..widgets.station_keys import KeyBar
@@ -82,7 +83,7 @@ class Vehicle:
     told_busy: bool = False  # "finish the check first" was said once for this vehicle
 
 
-class StationScreen(Screen[None]):
+class StationScreen(WorkerErrors, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "direction", "In/Out"),
         Binding("f3", "mismatch", "Plate mismatch"),
