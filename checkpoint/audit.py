@@ -301,16 +301,33 @@ def check_entry(conn: sqlite3.Connection, station_id: str, seq: int) -> EntryChe
     )
 
 
-@dataclass
-class HourCount:
-    hour: int
-    allowed_in: int = 0
-    allowed_out: int = 0
-    denied: int = 0
+class Traffic:
+    """Vehicles let in, let out and turned back: the counter behind the hourly chart and the report's
+    categories (each adds its own key: the hour, the category)."""
+
+    allowed_in: int
+    allowed_out: int
+    denied: int
 
     @property
     def total(self) -> int:
         return self.allowed_in + self.allowed_out + self.denied
+
+    def add(self, verdict: str, direction: str, n: int = 1) -> None:
+        if verdict == "deny":
+            self.denied += n
+        elif direction == "in":
+            self.allowed_in += n
+        else:
+            self.allowed_out += n
+
+
+@dataclass
+class HourCount(Traffic):
+    hour: int
+    allowed_in: int = 0
+    allowed_out: int = 0
+    denied: int = 0
 
 
 def hourly(conn: sqlite3.Connection, flt: Filter, day: date, tz: ZoneInfo) -> list[HourCount]:
@@ -323,13 +340,7 @@ def hourly(conn: sqlite3.Connection, flt: Filter, day: date, tz: ZoneInfo) -> li
         params,
     ).fetchall()
     for utc_hour, verdict, direction, n in rows:
-        bucket = hours[from_micros(int(utc_hour) * 3_600_000_000).astimezone(tz).hour]
-        if verdict == "deny":
-            bucket.denied += n
-        elif direction == "in":
-            bucket.allowed_in += n
-        else:
-            bucket.allowed_out += n
+        hours[from_micros(int(utc_hour) * 3_600_000_000).astimezone(tz).hour].add(verdict, direction, n)
     return hours
 
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from . import audit
-from .audit import CloneAlerts, Filter, HourCount
+from .audit import CloneAlerts, Filter, HourCount, Traffic
 from .chain import VerifyResult
 from .errors import CheckpointError
 from .fsutil import atomic_write
@@ -179,15 +179,11 @@ def reason_text(reason: str, lang: str) -> str:
 
 
 @dataclass
-class CategoryCount:
+class CategoryCount(Traffic):
     category: str
     allowed_in: int = 0
     allowed_out: int = 0
     denied: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.allowed_in + self.allowed_out + self.denied
 
 
 @dataclass
@@ -256,13 +252,7 @@ def build_report(
     ):
         # a denied entry counts under its pass's category when the pass was genuine (e.g. expired),
         # else under "no valid pass"; an allowed entry without a category (override of no pass) too
-        row = categories.get(category or "none", categories["none"])
-        if verdict == "deny":
-            row.denied += n
-        elif direction == "in":
-            row.allowed_in += n
-        else:
-            row.allowed_out += n
+        categories.get(category or "none", categories["none"]).add(verdict, direction, n)
     denials = [
         (str(reason), int(n))
         for reason, n in conn.execute(
