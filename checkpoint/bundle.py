@@ -37,7 +37,7 @@ from .fsutil import atomic_write
 from .keys import key_id_of, public_from_raw, raw_public, verify_signature
 from .models import Direction, Reason, Verdict
 from .passes import CHECKPOINT_ID
-from .store import INSERT_COLUMNS, INSERT_SQL, LogStore, open_reader
+from .store import INSERT_COLUMNS, INSERT_SQL, LogStore, open_reader, rollback
 from .timeutil import to_micros, utcnow
 
 FORMAT = "checkpoint-bundle/2"
@@ -451,7 +451,7 @@ async def _merge(store: LogStore, bundle: Bundle, path: Path) -> ImportResult:
         )
         await db.execute("COMMIT")
     except BaseException:
-        await db.execute("ROLLBACK")
+        await rollback(db)
         raise
     result.added = len(new)
     return result

@@ -192,7 +192,8 @@ class Registry:
             )  # fmt: skip
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite rolls back by itself on a full disk or an I/O error
+                self.conn.execute("ROLLBACK")
             raise
 
     def get(self, pass_id: str) -> IssuedPass:

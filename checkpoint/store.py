@@ -7,6 +7,7 @@ Readers (audit, export, verify) open their own read-only connections and never b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
@@ -389,6 +390,24 @@ def inside_now(path: Path, station_id: str) -> frozenset[str]:
         conn.close()
 
 
+class LogWriteError(CheckpointError):
+    """The log refused a write; nothing was recorded. `kind` (full, busy, failed) lets a screen say the
+    same in its own language (the station's catalog has `log.<kind>`)."""
+
+    def __init__(self, message: str, kind: str, path: Path) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.path = path
+
+
+async def rollback(db: aiosqlite.Connection) -> None:
+    """Undo the open transaction — unless SQLite already has: on a full disk or an I/O error it rolls back
+    by itself, and a second ROLLBACK would fail and hide the error that brought us here."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            await db.execute("ROLLBACK")
+
+
 class LogStore:
     """The traffic log. One instance owns the single writer connection; everything else asks it."""
 
@@ -474,21 +493,31 @@ class LogStore:
                     await self.db.execute(INSERT_SQL, row)
                     await self.db.execute("COMMIT")
                 except BaseException:
-                    await self.db.execute("ROLLBACK")
+                    await rollback(self.db)
                     raise
             except sqlite3.Error as exc:
-                raise CheckpointError(self._describe(exc)) from exc
+                raise self._describe(exc) from exc
             except OSError as exc:
                 raise CheckpointError(describe_os_error(exc, self.path)) from exc
         return entry_from_row((*values, digest, personal))
 
-    def _describe(self, exc: sqlite3.Error) -> str:
+    def _describe(self, exc: sqlite3.Error) -> LogWriteError:
         text = str(exc)
         if "full" in text:
-            return f"The disk is full: the traffic log {self.path} cannot grow; free space now — nothing was recorded."
+            return LogWriteError(
+                f"The disk is full: the traffic log {self.path} cannot grow; free space now — nothing was recorded.",
+                "full",
+                self.path,
+            )
         if "locked" in text or "busy" in text:
-            return f"The traffic log {self.path} is busy in another program; try again."
-        return f"The traffic log {self.path} could not be written ({text}); nothing was recorded."
+            return LogWriteError(
+                f"The traffic log {self.path} is busy in another program; try again.", "busy", self.path
+            )
+        return LogWriteError(
+            f"The traffic log {self.path} could not be written ({text}); nothing was recorded.",
+            "failed",
+            self.path,
+        )
 
     async def head(self, station_id: str | None = None) -> tuple[int, str]:
         async with self.db.execute(
@@ -521,10 +550,10 @@ class LogStore:
                     )
                     await self.db.execute("COMMIT")
                 except BaseException:
-                    await self.db.execute("ROLLBACK")
+                    await rollback(self.db)
                     raise
             except sqlite3.Error as exc:
-                raise CheckpointError(self._describe(exc)) from exc
+                raise self._describe(exc) from exc
         return seq, head_hash
 
     async def pin_station(self, station_id: str, public_key: Ed25519PublicKey, name: str = "") -> None:
@@ -602,7 +631,7 @@ class LogStore:
                 )
                 return cursor.rowcount
             except sqlite3.Error as exc:
-                raise CheckpointError(self._describe(exc)) from exc
+                raise self._describe(exc) from exc
 
     async def start_shift(self, shift: Shift, *, now: datetime | None = None) -> str:
         shift_id = uuid.uuid4().hex

@@ -554,3 +554,43 @@ async def test_80x24_keeps_the_override_reason_time_and_f1(station_home: Home, i
         rows = str(screen.query_one("#recent-rows").render()).splitlines()
         assert len(rows) == 2  # one line per entry: cells are cut, never wrapped
         assert all(cell_width(row) <= screen.query_one("#recent-rows").size.width for row in rows)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_a_full_disk_says_nothing_was_recorded_in_the_screen_language(
+    station_home: Home, issue, language: str
+) -> None:
+    """SQLite's own "database or disk is full" under the station: the verdict panel says NOT RECORDED
+    with what to do, in the staff's language; nothing reaches the log; with room again, work goes on."""
+    await open_shift(station_home)
+    app = station_app(station_home, language=language)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issue(plate="鄂A11111").payload)
+        await type_into(pilot, "#manual", "36.6")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        db = station(app).store.db
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = (await (await db.execute("PRAGMA page_count")).fetchone())[0]  # type: ignore[index]
+        await db.execute(f"PRAGMA max_page_count = {pages}")
+        logged = ["鄂A11111"]
+        for i in range(2, 12):  # until a vehicle needs a page the file may not get
+            plate = f"鄂A{i:05d}"
+            await manual(pilot, issue(plate=plate, holder="张" * 20, org="卫" * 30).payload)
+            await type_into(pilot, "#manual", "36.7")
+            await wait_for(pilot, lambda: shown_state(app) in ("allow", "error") and not checking(app))
+            if shown_state(app) == "error":
+                break
+            logged.append(plate)
+        assert shown_state(app) == "error"
+        text = screen_text(app)
+        if language == "zh":
+            assert "磁盘已满" in text and "未记录" in text
+        else:
+            assert "The disk is full" in text and "NOTHING was recorded" in text
+        assert [e.plate for e in entries(station_home)] == logged
+        await db.execute("PRAGMA max_page_count = 1073741823")
+        await pilot.press("escape")
+        await manual(pilot, issue(plate="鄂A33333").payload)
+        await type_into(pilot, "#manual", "36.5")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        assert [e.plate for e in entries(station_home)] == [*logged, "鄂A33333"]

@@ -317,3 +317,34 @@ def test_the_fast_scan_marks_a_misshapen_body_broken_and_never_raises(body: byte
     conn.execute("INSERT INTO entries VALUES ('00', ?, NULL, NULL)", (body,))
     segments = chain.scan_chunk(conn, 0, 10, {})
     assert list(segments) == [""] and segments[""].broken
+
+
+async def test_a_full_disk_refuses_the_entry_in_one_sentence_and_loses_nothing(tmp_path: Path) -> None:
+    """SQLite's own "database or disk is full" (the file may not grow past max_page_count, exactly as on a
+    full disk): the append is refused with one sentence, nothing half-written, and once there is room
+    the chain carries on from where it stopped."""
+    path = tmp_path / "log.db"
+    store = await LogStore.open(path, STATION)
+    async with store:
+        await store.append(draft(1), now=NOW)
+        await store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = (await (await store.db.execute("PRAGMA page_count")).fetchone())[0]  # type: ignore[index]
+        await store.db.execute(f"PRAGMA max_page_count = {pages}")
+        refused = 0
+        for i in range(2, 40):
+            try:
+                await store.append(draft(i, note="x" * 2000), now=NOW + timedelta(seconds=i))
+            except CheckpointError as exc:
+                assert exc.message.startswith("The disk is full") and "nothing was recorded" in exc.message
+                refused += 1
+                break
+        assert refused == 1
+        kept = (await store.head())[0]
+        await store.db.execute("PRAGMA max_page_count = 1073741823")  # space freed
+        entry = await store.append(draft(99), now=NOW + timedelta(minutes=5))
+        assert entry.seq == kept + 1
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert conn.execute("SELECT COUNT(*) FROM entries").fetchone() == (kept + 1,)
+    result = verify_log(path)
+    assert result.ok and result.entries == kept + 1

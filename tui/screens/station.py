@@ -37,7 +37,7 @@ from checkpoint.keys import load_or_create_station_key
 from checkpoint.models import Direction, Reason, Verdict
 from checkpoint.passes import is_ours, raw_hash
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
-from checkpoint.store import Entry, EntryDraft, LogStore, Shift
+from checkpoint.store import Entry, EntryDraft, LogStore, LogWriteError, Shift
 from checkpoint.text import cell_width, clean
 
 from ..base import WorkerErrors
@@ -455,9 +455,10 @@ class StationScreen(WorkerErrors, Screen[None]):
         try:
             entry = await self.store.append(draft, now=app.clock())
         except CheckpointError as exc:
-            self.query_one(VerdictPanel).show(Shown("error", message=exc.message))
+            message = app.t(f"log.{exc.kind}") if isinstance(exc, LogWriteError) else exc.message
+            self.query_one(VerdictPanel).show(Shown("error", message=message))
             self.app.bell()
-            self.app.notify(exc.message, severity="error", timeout=15, markup=False)
+            self.app.notify(message, severity="error", timeout=15, markup=False)
             return None
         self.recorded += 1
         vehicle.entry, vehicle.decision = entry, decision
