@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -175,8 +177,27 @@ class Registry:
         self.store([(data, payload, replaces)])
         return IssuedPass(data, payload, replaces=replaces)
 
+    @contextlib.contextmanager
+    def _writing(self, nothing: str) -> Iterator[None]:
+        """A write the register refuses (a full disk, a damaged file) as one sentence; `nothing` says
+        what did not happen."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if "full" in str(exc):
+                raise CheckpointError(
+                    f"The disk is full: the pass register {self.path} cannot grow; free some space — {nothing}."
+                ) from exc
+            raise CheckpointError(
+                f"The pass register {self.path} could not be written ({exc}); {nothing}."
+            ) from exc
+
     def store(self, items: list[tuple[PassData, str, str | None]]) -> None:
         """Record signed passes in one transaction (all or nothing)."""
+        with self._writing("nothing was issued"):
+            self._store(items)
+
+    def _store(self, items: list[tuple[PassData, str, str | None]]) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             self.conn.executemany(
@@ -219,10 +240,11 @@ class Registry:
         issued = self.get(pass_id)
         if issued.revoked_at is not None:
             raise CheckpointError(f"Pass {pass_id} was already revoked.")
-        self.conn.execute(
-            "UPDATE passes SET revoked_at = ?, revoke_reason = ? WHERE pass_id = ?",
-            (to_micros(now or utcnow()), reason, pass_id),
-        )
+        with self._writing(f"pass {pass_id} was not revoked"):
+            self.conn.execute(
+                "UPDATE passes SET revoked_at = ?, revoke_reason = ? WHERE pass_id = ?",
+                (to_micros(now or utcnow()), reason, pass_id),
+            )
         return self.get(pass_id)
 
     def _meta(self, name: str, default: str) -> str:
@@ -248,10 +270,12 @@ class Registry:
         key = self.keyring.active()
         rlist = sign_list(office, max(seq, 1), moment, entries, self.keyring.private_key(key.key_id))
         if bump:
-            self.conn.execute(
-                "INSERT INTO meta VALUES ('revocation_seq', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                (str(rlist.seq),),
-            )
+            with self._writing("no new revocation list was made"):
+                self.conn.execute(
+                    "INSERT INTO meta VALUES ('revocation_seq', ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    (str(rlist.seq),),
+                )
         return rlist
 
     def publish_revocations(self, office: str, home_list: Path) -> RevocationList:

@@ -258,3 +258,27 @@ def test_every_bad_field_of_a_row_is_reported(office_home: Home, tmp_path: Path)
     result = run_cli(office_home, "pass", "batch", str(csv_path), "--out", str(tmp_path / "out"))
     assert sum(": line 4: " in line for line in result.stderr.splitlines()) == 5
     assert count_passes(office_home) == 0
+
+
+def test_a_full_disk_issues_nothing_and_says_so(registry) -> None:  # type: ignore[no-untyped-def]
+    """The register may not grow (SQLite's max_page_count: the same SQLITE_FULL as a full disk): a batch
+    is refused whole in one sentence; once there is room it goes through."""
+    from checkpoint.errors import CheckpointError
+    from checkpoint.registry import Registry
+
+    from .conftest import NOW, request
+
+    assert isinstance(registry, Registry)
+    registry.issue(request(plate="鄂A00001"), now=NOW)
+    registry.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pages = registry.conn.execute("PRAGMA page_count").fetchone()[0]
+    registry.conn.execute(f"PRAGMA max_page_count = {pages}")
+    batch = [registry.build(request(plate=f"鄂A{i:05d}", holder="张" * 20), now=NOW) for i in range(2, 300)]
+    with pytest.raises(
+        CheckpointError, match=r"^The disk is full: the pass register .* nothing was issued\.$"
+    ):
+        registry.store([(data, payload, None) for data, payload in batch])
+    assert [p.data.plate for p in registry.list()] == ["鄂A00001"]
+    registry.conn.execute("PRAGMA max_page_count = 1073741823")
+    registry.store([(data, payload, None) for data, payload in batch])
+    assert len(registry.list()) == 299
