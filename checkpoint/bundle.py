@@ -24,6 +24,7 @@ import binascii
 import json
 import re
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from . import chain
 from .errors import CheckpointError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, describe_os_error
 from .keys import key_id_of, public_from_raw, raw_public, verify_signature
 from .models import Direction, Reason, Verdict
 from .passes import CHECKPOINT_ID
@@ -472,6 +473,31 @@ async def import_bundles(
     gap are copied to `root/bundles/pending` and merged later, when the gap is filled.
     """
     checked = [(path, read_bundle(path)) for path in paths]
+    try:
+        return await _import_checked(log_db, checked, office_station_id, root, retention_days, now)
+    except sqlite3.Error as exc:
+        # Each bundle merges in its own transaction and a second import is harmless: say so.
+        if "full" in str(exc):
+            raise CheckpointError(
+                f"The disk is full: the log {log_db} cannot grow; free some space and import again "
+                "(what was merged stays, and importing a bundle twice adds nothing)."
+            ) from exc
+        raise CheckpointError(
+            f"The log {log_db} could not be written ({exc}); import again "
+            "(what was merged stays, and importing a bundle twice adds nothing)."
+        ) from exc
+    except OSError as exc:
+        raise CheckpointError(describe_os_error(exc, pending_dir(root))) from exc
+
+
+async def _import_checked(
+    log_db: Path,
+    checked: list[tuple[Path, Bundle]],
+    office_station_id: str,
+    root: Path,
+    retention_days: int | None,
+    now: datetime | None,
+) -> list[ImportResult]:
     results: list[ImportResult] = []
     store = await LogStore.open(log_db, office_station_id)
     async with store:

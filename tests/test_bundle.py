@@ -240,3 +240,30 @@ def test_shifts_travel_and_a_later_bundle_ends_them(tmp_path: Path, office: Home
     ).fetchall()
     conn.close()
     assert rows == [("north-gate", "李四", "王五", 1, 3)]
+
+
+def test_a_full_disk_at_the_office_is_one_sentence_and_importing_again_finishes(
+    tmp_path: Path, office: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The office log may not grow (SQLite's max_page_count on the import's own connection: the same
+    SQLITE_FULL as a full disk). One sentence, nothing half-merged; with room again the import completes."""
+    station = _station(tmp_path, "north-gate")
+    _append(station, "north-gate", 40)
+    _export(station, tmp_path / "b1.bundle")
+    real_open = LogStore.open
+
+    async def open_on_a_full_disk(path: Path, station_id: str) -> LogStore:
+        store = await real_open(path, station_id)
+        pages = (await (await store.db.execute("PRAGMA page_count")).fetchone())[0]  # type: ignore[index]
+        await store.db.execute(f"PRAGMA max_page_count = {pages}")
+        return store
+
+    monkeypatch.setattr(LogStore, "open", open_on_a_full_disk)
+    full = _import(office, tmp_path / "b1.bundle")
+    assert full.exit_code == 2
+    assert full.output.startswith("checkpoint: The disk is full:") and full.output.count("\n") == 1
+    assert "Traceback" not in full.output and _rows(office) == []
+    monkeypatch.setattr(LogStore, "open", real_open)
+    again = _import(office, tmp_path / "b1.bundle")
+    assert again.exit_code == 0, again.output
+    assert _rows(office) == _rows(station) and verify_log(office.log_db).ok
