@@ -635,10 +635,13 @@ class LogStore:
 
     async def start_shift(self, shift: Shift, *, now: datetime | None = None) -> str:
         shift_id = uuid.uuid4().hex
-        await self.db.execute(
-            "INSERT INTO shifts (id, station_id, operator, leader, started) VALUES (?, ?, ?, ?, ?)",
-            (shift_id, self.station_id, shift.operator, shift.leader, to_micros(now or utcnow())),
-        )
+        try:
+            await self.db.execute(
+                "INSERT INTO shifts (id, station_id, operator, leader, started) VALUES (?, ?, ?, ?, ?)",
+                (shift_id, self.station_id, shift.operator, shift.leader, to_micros(now or utcnow())),
+            )
+        except sqlite3.Error as exc:
+            raise self._describe(exc) from exc
         return shift_id
 
     async def open_shift(self) -> tuple[str, Shift, datetime] | None:
@@ -654,10 +657,13 @@ class LogStore:
         return str(row[0]), Shift(str(row[1]), str(row[2])), from_micros(int(row[3]))
 
     async def end_shift(self, shift_id: str, sealed_seq: int | None, *, now: datetime | None = None) -> None:
-        await self.db.execute(
-            "UPDATE shifts SET ended = ?, sealed_seq = ? WHERE id = ?",
-            (to_micros(now or utcnow()), sealed_seq, shift_id),
-        )
+        try:
+            await self.db.execute(
+                "UPDATE shifts SET ended = ?, sealed_seq = ? WHERE id = ?",
+                (to_micros(now or utcnow()), sealed_seq, shift_id),
+            )
+        except sqlite3.Error as exc:
+            raise self._describe(exc) from exc
 
 
 def verify_log(

@@ -594,3 +594,21 @@ async def test_a_full_disk_says_nothing_was_recorded_in_the_screen_language(
         await type_into(pilot, "#manual", "36.5")
         await wait_for(pilot, lambda: shown_state(app) == "allow")
         assert [e.plate for e in entries(station_home)] == [*logged, "鄂A33333"]
+
+
+async def test_a_log_that_refuses_the_sign_in_says_so_and_asks_again(station_home: Home) -> None:
+    """The log refuses the write (here: SQLite's query_only, the same refusal as a read-only disk): the
+    sign-in is not lost in a crash — one sentence in the staff's language, and the form comes back."""
+    app = station_app(station_home, language="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await station(app).store.db.execute("PRAGMA query_only = ON")
+        await type_into(pilot, "#operator", "李四")
+        await type_into(pilot, "#leader", "王五")
+        await wait_for(pilot, lambda: any("通行记录写入失败" in n.message for n in app._notifications))
+        assert isinstance(app.screen, SignInScreen) and station(app).shift is None
+        await station(app).store.db.execute("PRAGMA query_only = OFF")
+        await type_into(pilot, "#operator", "李四")
+        await type_into(pilot, "#leader", "王五")
+        await wait_for(pilot, lambda: station(app).shift is not None)
+        assert not isinstance(app.screen, SignInScreen)

@@ -455,7 +455,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         try:
             entry = await self.store.append(draft, now=app.clock())
         except CheckpointError as exc:
-            message = app.t(f"log.{exc.kind}") if isinstance(exc, LogWriteError) else exc.message
+            message = self._log_problem(exc)
             self.query_one(VerdictPanel).show(Shown("error", message=message))
             self.app.bell()
             self.app.notify(message, severity="error", timeout=15, markup=False)
@@ -531,6 +531,10 @@ class StationScreen(WorkerErrors, Screen[None]):
 
     # ----------------------------------------------------------------- shifts
 
+    def _log_problem(self, exc: CheckpointError) -> str:
+        """A refused log write in the staff's language (the core's sentence is English)."""
+        return self.station.t(f"log.{exc.kind}") if isinstance(exc, LogWriteError) else exc.message
+
     async def _resume_shift(self) -> None:
         """After a restart (or a power cut) the open shift carries on."""
         current = await self.store.open_shift()
@@ -545,7 +549,13 @@ class StationScreen(WorkerErrors, Screen[None]):
             return
         now = self.station.clock()
         shift = Shift(result.operator, result.leader)
-        self.shift_id = await self.store.start_shift(shift, now=now)
+        try:
+            self.shift_id = await self.store.start_shift(shift, now=now)
+        except CheckpointError as exc:
+            self.app.bell()
+            self.app.notify(self._log_problem(exc), severity="error", timeout=15, markup=False)
+            self.ask_sign_in()
+            return
         self.shift, self.shift_started = shift, now
         self._show_status()
         await self.refresh_log()
@@ -579,7 +589,7 @@ class StationScreen(WorkerErrors, Screen[None]):
             sealed = await self.store.seal(key, now=app.clock())
             await self.store.end_shift(self.shift_id, None if sealed is None else sealed[0], now=app.clock())
         except CheckpointError as exc:
-            self.app.notify(exc.message, severity="error", timeout=15, markup=False)
+            self.app.notify(self._log_problem(exc), severity="error", timeout=15, markup=False)
             return
         if sealed is None:
             self.app.notify(app.t("notify.handover_empty"), markup=False)
