@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from .audit import Filter
 from .errors import CheckpointError
 from .fsutil import describe_os_error
+from .store import damaged
 from .text import clean
 
 Format = Literal["csv", "jsonl"]
@@ -449,4 +450,11 @@ def export_log(
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise CheckpointError(describe_os_error(exc, out)) from exc
+    except sqlite3.DatabaseError as exc:
+        partial.unlink(missing_ok=True)
+        database = Path(conn.execute("PRAGMA database_list").fetchone()[2] or "the log")
+        raise damaged(database, exc) from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)  # an interrupted export leaves no half file
+        raise
     return n

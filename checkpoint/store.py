@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -355,6 +356,14 @@ def migrate(conn: sqlite3.Connection) -> None:
         )
 
 
+def damaged(path: Path, exc: sqlite3.Error) -> CheckpointError:
+    """The one sentence for a log file SQLite cannot read (a bad disk, a copy cut short)."""
+    return CheckpointError(
+        f"The traffic log {path} is damaged ({exc}); keep the file for the office — "
+        "`checkpoint log verify` says which station's entries are still whole."
+    )
+
+
 def open_reader(path: Path) -> sqlite3.Connection:
     """A read-only connection for audit and verification; never blocks the writer (WAL)."""
     if not path.exists():
@@ -390,9 +399,9 @@ def inside_now(path: Path, station_id: str) -> frozenset[str]:
         conn.close()
 
 
-class LogWriteError(CheckpointError):
-    """The log refused a write; nothing was recorded. `kind` (full, busy, failed) lets a screen say the
-    same in its own language (the station's catalog has `log.<kind>`)."""
+class LogError(CheckpointError):
+    """The log refused a write (nothing was recorded) or a read. `kind` — full, busy, failed, damaged,
+    unreadable — lets a screen say the same in its own language (the station's catalog has `log.<kind>`)."""
 
     def __init__(self, message: str, kind: str, path: Path) -> None:
         super().__init__(message)
@@ -406,6 +415,25 @@ async def rollback(db: aiosqlite.Connection) -> None:
     if db.in_transaction:
         with contextlib.suppress(sqlite3.Error):
             await db.execute("ROLLBACK")
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _reads(
+    method: Callable[Concatenate[LogStore, _P], Coroutine[Any, Any, _T]],
+) -> Callable[Concatenate[LogStore, _P], Coroutine[Any, Any, _T]]:
+    """A LogStore read whose SQLite error (a damaged file) becomes one sentence, as writes do."""
+
+    @functools.wraps(method)
+    async def reading(store: LogStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await method(store, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise store._describe(exc, reading=True) from exc
+
+    return reading
 
 
 class LogStore:
@@ -501,24 +529,36 @@ class LogStore:
                 raise CheckpointError(describe_os_error(exc, self.path)) from exc
         return entry_from_row((*values, digest, personal))
 
-    def _describe(self, exc: sqlite3.Error) -> LogWriteError:
+    def _describe(self, exc: sqlite3.Error, *, reading: bool = False) -> LogError:
         text = str(exc)
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            return LogError(
+                f"The traffic log {self.path} is damaged ({text}); keep the file for the office, and write "
+                "vehicles on paper until the station has a new log.",
+                "damaged",
+                self.path,
+            )
+        if reading:
+            return LogError(
+                f"The traffic log {self.path} could not be read ({text}); try again.", "unreadable", self.path
+            )
         if "full" in text:
-            return LogWriteError(
+            return LogError(
                 f"The disk is full: the traffic log {self.path} cannot grow; free space now — nothing was recorded.",
                 "full",
                 self.path,
             )
         if "locked" in text or "busy" in text:
-            return LogWriteError(
+            return LogError(
                 f"The traffic log {self.path} is busy in another program; try again.", "busy", self.path
             )
-        return LogWriteError(
+        return LogError(
             f"The traffic log {self.path} could not be written ({text}); nothing was recorded.",
             "failed",
             self.path,
         )
 
+    @_reads
     async def head(self, station_id: str | None = None) -> tuple[int, str]:
         async with self.db.execute(
             "SELECT seq, hash FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1",
@@ -572,11 +612,13 @@ class LogStore:
                 f"Station {station_id!r} is known here with another key; a log signed with a new key is refused."
             )
 
+    @_reads
     async def station_keys(self) -> dict[str, Ed25519PublicKey]:
         async with self.db.execute("SELECT station_id, public_key FROM stations") as cursor:
             rows = await cursor.fetchall()
         return {str(r[0]): public_from_raw(bytes(r[1])) for r in rows}
 
+    @_reads
     async def recent(self, limit: int = 50, station_id: str | None = None) -> list[Entry]:
         sql = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
         params: tuple[Any, ...] = ()
@@ -588,12 +630,14 @@ class LogStore:
             rows = await cursor.fetchall()
         return [entry_from_row(r) for r in rows]
 
+    @_reads
     async def inside(self) -> frozenset[str]:
         """Pass ids whose last allowed movement at this station was IN."""
         async with self.db.execute(INSIDE_SQL, (self.station_id, self.station_id)) as cursor:
             rows = await cursor.fetchall()
         return frozenset(str(r[0]) for r in rows)
 
+    @_reads
     async def newest_time(self) -> datetime | None:
         async with self.db.execute(
             "SELECT MAX(ts) FROM entries WHERE station_id = ?", (self.station_id,)
@@ -601,6 +645,7 @@ class LogStore:
             row = await cursor.fetchone()
         return None if row is None or row[0] is None else from_micros(row[0])
 
+    @_reads
     async def counts_since(self, since: datetime) -> dict[str, int]:
         """Counters for the station screen: in, out, denied, fevers, overrides since `since`."""
         async with self.db.execute(
@@ -644,6 +689,7 @@ class LogStore:
             raise self._describe(exc) from exc
         return shift_id
 
+    @_reads
     async def open_shift(self) -> tuple[str, Shift, datetime] | None:
         """The shift signed in and not yet handed over (id, who, since): it carries on after a restart."""
         async with self.db.execute(

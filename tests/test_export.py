@@ -201,3 +201,20 @@ def test_without_helper_processes_the_export_is_the_same(
     assert export.export_log(conn, Filter(), tmp_path / "two.csv", "csv", tz) == 500
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
     assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_a_damaged_log_is_one_sentence_and_leaves_no_half_file(tmp_path: Path) -> None:
+    from checkpoint.loadgen import build_log
+
+    home = Home(tmp_path / "h").ensure()
+    build_log(home.log_db, 300, stations=1, seed=2)
+    with home.log_db.open("r+b") as handle:  # what a failing disk does: a stretch of a page overwritten
+        handle.seek(4096)
+        handle.write(b"A" * 2000)
+    out = tmp_path / "x.csv"
+    for args in (("log", "list"), ("log", "export", "--out", str(out))):
+        result = run_cli(home, *args)
+        assert result.exit_code == 2, result.output
+        assert "is damaged" in result.output and "unexpected" not in result.output
+        assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob("x.csv*"))

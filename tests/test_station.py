@@ -612,3 +612,40 @@ async def test_a_log_that_refuses_the_sign_in_says_so_and_asks_again(station_hom
         await type_into(pilot, "#leader", "王五")
         await wait_for(pilot, lambda: station(app).shift is not None)
         assert not isinstance(app.screen, SignInScreen)
+
+
+def _damage(path: Path) -> None:
+    """What a failing disk does: a stretch of the file overwritten (here 2,000 bytes of page 2)."""
+    with path.open("r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"A" * 2000)
+
+
+async def test_a_damaged_log_stops_the_station_with_one_sentence(station_home: Home, issue) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issue().payload)
+        await type_into(pilot, "#manual", "36.6")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+    _damage(station_home.log_db)
+    again = station_app(station_home)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+    assert again.return_code == 2
+    assert again.startup_error is not None and "damaged" in again.startup_error
+    assert "\n" not in again.startup_error and str(station_home.log_db) in again.startup_error
+
+
+async def test_temperatures_typed_with_no_vehicle_are_not_logged(station_home: Home, issue) -> None:
+    """A slip (the camera moved on, the verdict was cleared): numbers are not a code a vehicle showed."""
+    await open_shift(station_home)
+    app = station_app(station_home, language="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        for typed in ("36.6", "98.6F", "36.5 37.0"):
+            await manual(pilot, typed)
+            assert "当前没有正在核查的车辆" in screen_text(app)
+        assert entries(station_home) == []
+        await manual(pilot, "6901234567892")  # a shop's barcode from a USB scanner is still a code
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        assert [(e.reason, e.verdict) for e in entries(station_home)] == [(Reason.NOT_A_PASS, Verdict.DENY)]

@@ -27,7 +27,9 @@ def log_group() -> None:
 @pass_ctx
 def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
     """The most recent entries."""
-    from ..store import ENTRY_COLUMNS, entry_from_row, open_reader
+    import sqlite3
+
+    from ..store import ENTRY_COLUMNS, damaged, entry_from_row, open_reader
 
     if not ctx.home.log_db.exists():
         if not as_json:
@@ -38,6 +40,8 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
         rows = conn.execute(
             f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries ORDER BY ts DESC, seq DESC LIMIT ?", (limit,)
         ).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise damaged(ctx.home.log_db, exc) from exc
     finally:
         conn.close()
     tz = zone(ctx.settings.ui.timezone)

@@ -17,6 +17,7 @@ The screen never decides by itself, and every entry is in the log before its ver
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from time import monotonic
@@ -37,7 +38,7 @@ from checkpoint.keys import load_or_create_station_key
 from checkpoint.models import Direction, Reason, Verdict
 from checkpoint.passes import is_ours, raw_hash
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
-from checkpoint.store import Entry, EntryDraft, LogStore, LogWriteError, Shift
+from checkpoint.store import Entry, EntryDraft, LogError, LogStore, Shift
 from checkpoint.text import cell_width, clean
 
 from ..base import WorkerErrors
@@ -66,6 +67,11 @@ if TYPE_CHECKING:
 RECENT = 50
 REFUSE_QUIET_SECONDS = 5.0
 MAX_CODE = 4096  # characters of a typed or scanned text the screen will look at
+
+
+# What staff type as temperatures (36.6, 36,6, 98.6F, 37℃, several at once): never a code a vehicle showed.
+_ONE_TEMPERATURE = r"\d{1,3}(?:[.,，。]\d{1,2})?\s*(?:°?[CcFf]|℃)?"
+_TEMPERATURES = re.compile(rf"{_ONE_TEMPERATURE}(?:\s+{_ONE_TEMPERATURE})*")
 
 
 @dataclass
@@ -153,8 +159,13 @@ class StationScreen(WorkerErrors, Screen[None]):
         app = self.station
         self.query_one(Viewfinder).display = app.settings.station.viewfinder and app.camera is not None
         self.camera_state = "opening" if app.camera is not None else "no_camera"
-        await self._resume_shift()
-        await self.refresh_log()
+        try:
+            await self._resume_shift()
+            await self._load_log()
+        except CheckpointError as exc:  # a damaged log: one sentence on the way out, no traceback
+            app.startup_error = exc.message
+            app.exit(return_code=2)
+            return
         self.tick()
         self.set_interval(1.0, self.tick)
         self._bindings_changed()
@@ -314,6 +325,11 @@ class StationScreen(WorkerErrors, Screen[None]):
                 self.app.bell()
                 return
             await self._checked(result)
+        elif _TEMPERATURES.fullmatch(text):
+            # Temperatures with no vehicle being checked (the camera moved on, a slip): a number is not a
+            # code a vehicle showed, so it must not become a logged "not a pass" denial.
+            self.query_one(VerdictPanel).say(self.station.t("notify.no_check"))
+            self.app.bell()
         elif text:
             await self.submit_code(text, text.encode("utf-8", errors="surrogatepass"))
 
@@ -504,6 +520,13 @@ class StationScreen(WorkerErrors, Screen[None]):
     # ----------------------------------------------------------------- log view
 
     async def refresh_log(self) -> None:
+        """Recent entries and counters again; a log that cannot be read is said, not raised."""
+        try:
+            await self._load_log()
+        except CheckpointError as exc:
+            self.app.notify(self._log_problem(exc), severity="error", timeout=15, markup=False)
+
+    async def _load_log(self) -> None:
         app = self.station
         entries = await self.store.recent(RECENT, station_id=app.settings.station.id)
         self._newest = await self.store.newest_time()
@@ -533,7 +556,7 @@ class StationScreen(WorkerErrors, Screen[None]):
 
     def _log_problem(self, exc: CheckpointError) -> str:
         """A refused log write in the staff's language (the core's sentence is English)."""
-        return self.station.t(f"log.{exc.kind}") if isinstance(exc, LogWriteError) else exc.message
+        return self.station.t(f"log.{exc.kind}") if isinstance(exc, LogError) else exc.message
 
     async def _resume_shift(self) -> None:
         """After a restart (or a power cut) the open shift carries on."""
