@@ -348,3 +348,32 @@ async def test_a_full_disk_refuses_the_entry_in_one_sentence_and_loses_nothing(t
     assert conn.execute("SELECT COUNT(*) FROM entries").fetchone() == (kept + 1,)
     result = verify_log(path)
     assert result.ok and result.entries == kept + 1
+
+
+def test_log_verify_says_what_is_not_sealed_yet(tmp_path: Path) -> None:
+    import asyncio
+
+    from checkpoint.paths import Home
+    from tests.conftest import run_cli
+
+    home = Home(tmp_path / "h").ensure()
+    home.config.write_text(f'[station]\nid = "{STATION}"\n', encoding="utf-8")
+    asyncio.run(build(home.log_db, 5))
+    fresh = run_cli(home, "log", "verify")
+    assert (
+        fresh.exit_code == 0 and fresh.stdout == f"{STATION}: OK — 5 entries, chain whole; not sealed yet.\n"
+    )
+    assert run_cli(home, "log", "seal").exit_code == 0
+
+    async def two_more() -> None:
+        store = await LogStore.open(home.log_db, STATION)
+        async with store:
+            for i in (6, 7):
+                await store.append(draft(i), now=NOW + timedelta(minutes=i))
+
+    asyncio.run(two_more())
+    later = run_cli(home, "log", "verify")
+    assert later.exit_code == 0
+    assert later.stdout == (
+        f"{STATION}: OK — 7 entries, 1 seal(s), sealed up to entry 5; entries 6–7 are not sealed yet.\n"
+    )

@@ -92,9 +92,17 @@ def verify(ctx: Context, as_json: bool) -> None:
         )
     else:
         for r in result.stations:
-            if r.ok:
+            if r.ok and not r.seals:
+                say(f"{r.station_id}: OK — {r.entries} entries, chain whole; not sealed yet.")
+            elif r.ok:
+                tail = (
+                    f"; entries {r.last_sealed_seq + 1}–{r.head_seq} are not sealed yet"
+                    if r.head_seq > r.last_sealed_seq
+                    else ""
+                )
                 say(
-                    f"{r.station_id}: OK — {r.entries} entries, {r.seals} seal(s), sealed up to {r.last_sealed_seq}."
+                    f"{r.station_id}: OK — {r.entries} entries, {r.seals} seal(s), "
+                    f"sealed up to entry {r.last_sealed_seq}{tail}."
                 )
             else:
                 say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")
