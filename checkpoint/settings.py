@@ -1,19 +1,31 @@
 """Settings: `config.toml` in the data home (or `--config FILE`), then `CHECKPOINT_…` variables.
 
 Environment variables win over the file: `CHECKPOINT_STATION__ID=north-gate`,
-`CHECKPOINT_UI__LANGUAGE=zh`. A bad value is one sentence that names the key.
+`CHECKPOINT_UI__LANGUAGE=zh`; a list is JSON: `CHECKPOINT_STATION__CLOSED_CATEGORIES='["official"]'`.
+A bad value is one sentence that names the key and where it came from.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from .errors import CheckpointError
 from .models import Category
@@ -40,7 +52,7 @@ class StationSettings(_Section):
     """What a fever does: deny the vehicle, or only warn (e.g. at a hospital gate)."""
     anti_passback: RuleMode = RuleMode.DENY
     """Entering twice without leaving: deny, warn, or off."""
-    closed_categories: list[Category] = []
+    closed_categories: list[Category] = Field([], examples=[["official"]])
     """Categories that may not pass here now, e.g. ["official"]."""
     duplicate_seconds: float = Field(5.0, ge=0.5, le=120)
     """A second scan of the same code within this many seconds is the same vehicle."""
@@ -157,15 +169,132 @@ def load_settings(path: Path | None, *, required: bool = False) -> Settings:
     in_file = f" in {path}" if path is not None and path.exists() else ""
     try:
         return Settings(**data)
+    except SettingsError as exc:  # an environment variable that must be JSON is not
+        raise CheckpointError(_not_json(exc)) from exc
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"])
-        variable = "CHECKPOINT_" + "__".join(str(part) for part in error["loc"]).upper()
-        where = f" (from the environment variable {variable})" if variable in os.environ else in_file
-        if error["type"] == "extra_forbidden":
-            raise CheckpointError(f"Unknown setting {key}{where}; check its spelling.") from exc
-        value = error.get("input")
-        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        raise CheckpointError(_bad_value(exc.errors()[0], in_file)) from exc
+
+
+_PREFIX = "CHECKPOINT_"
+_DELIMITER = "__"
+
+
+def _bad_value(error: ErrorDetails, in_file: str) -> str:
+    """One sentence for a value that does not validate, naming the key and where the value came from."""
+    loc = tuple(error["loc"])
+    keys = [str(part) for part in itertools.takewhile(lambda part: isinstance(part, str), loc)]
+    key = ".".join(keys)  # without list indexes: the value shows which item is wrong
+    from_environment = _in_environment(loc)
+    variable = _variable_for(keys) if from_environment else None
+    if variable is not None:
+        where = f" (from the environment variable {variable})"
+    else:
+        where = " (from the environment)" if from_environment else in_file
+    if variable is not None and len(keys) == 1 and error["type"] == "model_type":
+        return _whole_section(variable, key)
+    if error["type"] == "extra_forbidden":
+        return f"Unknown setting {key}{where}; check its spelling."
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" = {value!r}"
+    if from_environment and error["type"] == "list_type":
+        message = _write_as_json(_field(keys))
+    else:
         message = str(error["msg"]).removeprefix("Value error, ")
         message = message[:1].lower() + message[1:]
-        raise CheckpointError(f"Bad setting {key}{shown}{where}: {message}.") from exc
+    return f"Bad setting {key}{shown}{where}: {message}."
+
+
+def _not_json(exc: SettingsError) -> str:
+    """One sentence for the CHECKPOINT_… variable that pydantic-settings could not parse as JSON."""
+    match = re.search(r'field "([^"]+)"', str(exc))
+    section = match.group(1) if match else ""
+    top = _variable_name([section])
+    for upper, name in sorted(_variables().items()):
+        if upper != top and not upper.startswith(top + _DELIMITER):
+            continue
+        keys = [section, *(part.lower() for part in upper[len(top) :].split(_DELIMITER) if part)]
+        field = _field(keys)
+        value = os.environ[name]
+        if field is None or not _is_complex(field.annotation) or (value == "" and len(keys) > 1):
+            continue  # pydantic-settings does not parse this one as JSON
+        try:
+            json.loads(value)
+        except ValueError:
+            if len(keys) == 1:
+                return _whole_section(name, section)
+            return (
+                f"Bad setting {'.'.join(keys)} = {value!r} (from the environment variable {name}): "
+                f"{_write_as_json(field)}."
+            )
+    return f"The environment variables {top}{_DELIMITER}… cannot be read ({exc}); check their values."
+
+
+def _whole_section(variable: str, section: str) -> str:
+    return (
+        f"The environment variable {variable} cannot set the whole {section} section to "
+        f"{os.environ[variable]!r}; set {_variable_name([section])}{_DELIMITER}<KEY> for each setting."
+    )
+
+
+def _write_as_json(field: FieldInfo | None) -> str:
+    """How to write a list (or another structured value) in an environment variable."""
+    annotation = field.annotation if field is not None else None
+    what = "a list" if get_origin(annotation) in (list, set, frozenset, tuple) else "the value"
+    examples = field.examples if field is not None else None
+    such_as = f", such as {json.dumps(examples[0], ensure_ascii=False)}" if examples else ""
+    return f"{what} must be written as JSON{such_as}"
+
+
+def _variable_name(keys: Sequence[str]) -> str:
+    return _PREFIX + _DELIMITER.join(keys).upper()
+
+
+def _variables() -> dict[str, str]:
+    """The CHECKPOINT_… variables by upper-case name: pydantic-settings reads names case-insensitively."""
+    return {name.upper(): name for name in os.environ if name.upper().startswith(_PREFIX)}
+
+
+def _variable_for(keys: Sequence[str]) -> str | None:
+    """The variable that set the setting `keys`: its own, its section's (JSON), or one below it."""
+    variables = _variables()
+    for end in range(len(keys), 0, -1):
+        if (name := variables.get(_variable_name(keys[:end]))) is not None:
+            return name
+    below = _variable_name(keys) + _DELIMITER
+    return min((name for upper, name in variables.items() if upper.startswith(below)), default=None)
+
+
+def _in_environment(loc: tuple[int | str, ...]) -> bool:
+    """Whether the value at `loc` came from the environment (which wins over the file) rather than the file."""
+    try:
+        node: Any = EnvSettingsSource(Settings)()
+    except SettingsError:
+        return False
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
+            return False
+        node = node[part]
+    return True
+
+
+def _field(keys: Sequence[str]) -> FieldInfo | None:
+    """The field for a setting such as ("station", "closed_categories"), or None if there is none."""
+    model: Any = Settings
+    field: FieldInfo | None = None
+    for key in keys:
+        if not _is_section(model) or key not in model.model_fields:
+            return None
+        field = model.model_fields[key]
+        model = field.annotation
+    return field
+
+
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_complex(annotation: Any) -> bool:
+    """Whether pydantic-settings expects JSON for this field in an environment variable."""
+    return _is_section(annotation) or get_origin(annotation) in (list, set, frozenset, tuple, dict)
