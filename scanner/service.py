@@ -124,6 +124,7 @@ class ScanService:
         self.pace_fps = pace_fps
         self.loop = loop
         self.frames = 0
+        self._window = (time.monotonic(), 0)  # frame-rate window: start, frames since
         self._worker = _DecodeThread(Pipeline(decoder, duplicate_seconds))
 
     # -- the loop ------------------------------------------------------------------------------------
@@ -176,7 +177,9 @@ class ScanService:
         last_frame = time.monotonic()
         live = not announce
         last_preview = -1.0
-        window_start, window_frames = time.monotonic(), 0
+        if announce:  # a looping feed keeps counting its frame rate across the restarts (a short folder
+            self._window = (time.monotonic(), 0)  # takes less than the one-second window to play)
+        window_start, window_frames = self._window
         next_due = time.monotonic()
         while not should_stop():
             frame = source.read(timeout=0.25)
@@ -205,6 +208,7 @@ class ScanService:
             if now - window_start >= 1.0:
                 emit(StatusEvent("live", self.spec, window_frames / (now - window_start)))
                 window_start, window_frames = now, 0
+            self._window = (window_start, window_frames)
             if self.pace_fps and not source.live:
                 next_due += 1.0 / self.pace_fps
                 delay = next_due - time.monotonic()

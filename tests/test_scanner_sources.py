@@ -300,3 +300,13 @@ def test_a_looping_file_feed_stays_live_and_is_paced(tmp_path: Path) -> None:
     assert service.frames >= 21  # three rounds of a 7-frame file
     # The same card coming round again within duplicate_seconds is still the same scan.
     assert [e.detection.raw for e in events if isinstance(e, CodeEvent)] == [b"LOOP"]
+
+
+def test_a_looping_feed_shorter_than_a_second_reports_its_frame_rate(tmp_path: Path) -> None:
+    """A 7-frame file at 50 fps plays in 0.14 s: the frame rate is counted across rounds, not reset
+    by each (the station showed "live 0 fps" for the demo's short folders)."""
+    path = code_video(tmp_path / "feed.avi", ["LOOP"], hold=3, gap=2)
+    service = ScanService(str(path), loop=True, pace_fps=50.0, duplicate_seconds=60)
+    events = run_service(service, lambda ev: service.frames >= 120)
+    rates = [e.fps for e in events if isinstance(e, StatusEvent) and e.state == "live" and e.fps > 0]
+    assert rates and all(30 <= fps <= 60 for fps in rates), rates
