@@ -35,6 +35,7 @@ import numpy as np
 from .decoders import AUTO_DECODER, DECODERS
 from .pipeline import Detection, Pipeline
 from .sources import Frame, FrameSource, SourceError, open_source
+from .spec import camera_index
 
 __all__ = ["CodeEvent", "PreviewEvent", "ScanEvent", "ScanService", "StatusEvent"]
 
@@ -138,7 +139,7 @@ class ScanService:
                 source = self.opener(self.spec)
             except SourceError as exc:
                 emit(StatusEvent("no_camera", exc.message))
-                if not self.spec.strip().isdigit():
+                if camera_index(self.spec) is None:  # a file or folder will not appear by itself
                     return
                 attempt += 1
                 self._sleep(attempt, should_stop)

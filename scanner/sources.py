@@ -38,6 +38,8 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2
 import numpy as np
 
+from .spec import camera_index
+
 cv2.utils.logging.setLogLevel(
     cv2.utils.logging.LOG_LEVEL_ERROR
 )  # errors only: a missing camera is reported by us, in one sentence
@@ -334,10 +336,11 @@ class CameraSource(LiveSource):
 
 
 def open_source(spec: str) -> FrameSource:
-    """ "0", "1" → a webcam; a folder → an image folder; a file → a video. Raises SourceError."""
+    """A webcam (see `camera_index`); a folder → an image folder; a file → a video. Raises SourceError."""
     spec = spec.strip()
-    if spec.isdigit():
-        return CameraSource(int(spec))
+    index = camera_index(spec)
+    if index is not None:
+        return CameraSource(index)
     path = Path(spec).expanduser()
     if path.is_dir():
         return ImageFolderSource(path)

@@ -310,3 +310,20 @@ def test_a_looping_feed_shorter_than_a_second_reports_its_frame_rate(tmp_path: P
     events = run_service(service, lambda ev: service.frames >= 120)
     rates = [e.fps for e in events if isinstance(e, StatusEvent) and e.state == "live" and e.fps > 0]
     assert rates and all(30 <= fps <= 60 for fps in rates), rates
+
+
+def test_a_device_path_is_a_webcam_and_is_retried_while_missing(tmp_path: Path) -> None:
+    """/dev/video9 (or a /dev/v4l/by-id link to it) names webcam 9: unplugged, it is waited for, not
+    reported as a missing video file."""
+    from scanner.spec import camera_index
+
+    link = tmp_path / "usb-camera"
+    link.symlink_to("/dev/video9")
+    assert [camera_index(s) for s in ("2", "/dev/video9", str(link), str(tmp_path), "/dev/null")] == [
+        2, 9, 9, None, None,
+    ]  # fmt: skip
+    service = ScanService("/dev/video9", backoff=(0.05,))
+    events = run_service(service, lambda seen: states(seen).count("no_camera") >= 2)
+    assert states(events)[:4] == ["opening", "no_camera", "reconnecting", "no_camera"]
+    details = [e.detail for e in events if isinstance(e, StatusEvent) and e.state == "no_camera"]
+    assert details[0] == "There is no camera number 9; check that it is plugged in."

@@ -649,3 +649,17 @@ async def test_temperatures_typed_with_no_vehicle_are_not_logged(station_home: H
         await manual(pilot, "6901234567892")  # a shop's barcode from a USB scanner is still a code
         await wait_for(pilot, lambda: shown_state(app) == "deny")
         assert [(e.reason, e.verdict) for e in entries(station_home)] == [(Reason.NOT_A_PASS, Verdict.DENY)]
+
+
+async def test_a_missing_webcam_shows_it_is_being_waited_for(station_home: Home) -> None:
+    """A webcam that is not plugged in is tried again and again: the status line says so (the
+    station works with manual entry meanwhile); a missing video file is final."""
+    await open_shift(station_home)
+    app = station_app(station_home, camera="/dev/video9")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: station(app).camera_state == "waiting")
+        assert "not found — retrying; manual entry works" in screen_text(app)
+    missing = station_app(station_home, camera=str(station_home.root / "no-such-video.avi"))
+    async with missing.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: station(missing).camera_state == "no_camera")
+        assert "none — manual mode" in screen_text(missing)

@@ -40,6 +40,7 @@ from checkpoint.passes import is_ours, raw_hash
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
 from checkpoint.store import Entry, EntryDraft, LogError, LogStore, Shift
 from checkpoint.text import cell_width, clean
+from scanner.spec import camera_index
 
 from ..base import WorkerErrors
 from ..messages import ScannerCode, ScannerPreview, ScannerStatus
@@ -207,7 +208,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         if self.camera_state == "live":
             camera += " " + t("status.fps", fps=f"{self.camera_fps:.0f}")
         widget = self._set("#camera", Content(camera))
-        for state in ("live", "lost", "reconnecting", "no_camera", "ended", "opening"):
+        for state in _CAMERA_STATES:
             widget.set_class(self.camera_state == state, state)
         shift = self.query_one("#shift", Static)
         if self.shift is None:
@@ -280,6 +281,12 @@ class StationScreen(WorkerErrors, Screen[None]):
 
     def on_scanner_status(self, message: ScannerStatus) -> None:
         self.camera_state = message.state if message.state in _CAMERA_STATES else "lost"
+        if (
+            message.state == "no_camera"
+            and self.station.camera
+            and camera_index(self.station.camera) is not None
+        ):
+            self.camera_state = "waiting"  # a webcam is tried again and again until it is plugged in
         self.camera_fps = message.fps
         if message.state == "no_camera":
             self.query_one(Viewfinder).display = False
@@ -712,4 +719,4 @@ class StationScreen(WorkerErrors, Screen[None]):
         await self.record(vehicle, await self._decide(vehicle), refers_to=current.entry.id)
 
 
-_CAMERA_STATES = ("opening", "live", "lost", "reconnecting", "no_camera", "ended")
+_CAMERA_STATES = ("opening", "live", "lost", "reconnecting", "no_camera", "ended", "waiting")
