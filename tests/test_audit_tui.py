@@ -380,3 +380,41 @@ async def test_an_export_that_fails_is_reported_in_one_sentence(home: Home) -> N
         messages = [n.message for n in app._notifications]
         assert _screen(app).last_export is None
         assert any(str(home.exports) in m and "\n" not in m for m in messages), messages
+
+
+async def test_audit_palette_in_chinese_has_no_english_system_commands(home: Home) -> None:
+    from tests.test_office_tui import assert_chinese_system_commands, choose, open_palette
+
+    app = _app(home, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        listed = await open_palette(pilot, app)
+        assert_chinese_system_commands(app, listed)
+        assert {"查询", "核查记录", "导出CSV", "清除条件"} <= {title for title, _ in listed}  # the app's own
+        await choose(pilot, app, "退出")
+    assert app.return_code == 0
+
+
+async def test_audit_results_can_be_maximized_from_the_palette_in_chinese(home: Home) -> None:
+    from tests.test_office_tui import choose, open_palette
+
+    app = _app(home, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("f3")
+        table = _screen(app).query_one("#entries", DataTable)
+        assert app.focused is table
+        assert "最大化" in [title for title, _ in await open_palette(pilot, app)]
+        await choose(pilot, app, "最大化")
+        assert _screen(app).maximized is table
+        assert "还原" in [title for title, _ in await open_palette(pilot, app)]
+        await choose(pilot, app, "还原")
+        assert _screen(app).maximized is None
+
+
+async def test_audit_key_bar_in_chinese_says_commands_not_palette(home: Home) -> None:
+    app = _app(home, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        keys = " ".join(str(getattr(key, "description", "")) for key in app.screen.query("FooterKey"))
+        assert "命令" in keys and "palette" not in keys, keys

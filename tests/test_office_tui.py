@@ -461,3 +461,74 @@ async def test_hints_are_whole_beside_the_issued_card_at_120x40(office_home: Hom
         for name in ("plate", "holder", "org", "valid_from", "valid_until", "checkpoints"):
             field = app.screen.query_one(f"#f-{name}", Input)
             assert cell_width(field.placeholder) < field.content_region.width, name
+
+
+# -- the command palette in Chinese: no English system commands ---------------------------------
+
+ENGLISH_SYSTEM_COMMANDS = ("Quit", "Keys", "Theme", "Screenshot", "Maximize", "Minimize")
+
+
+async def open_palette(pilot, app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Press Ctrl+P and read what the palette lists: (title, the whole visible line) per command."""
+    from textual.command import Command, CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    seen = -1
+    for _ in range(100):  # until the discovered commands stop arriving (a safety net, not a timing)
+        await pilot.pause(0.05)
+        if isinstance(app.screen, CommandPalette):
+            count = app.screen.query_one(CommandList).option_count
+            if count and count == seen:
+                break
+            seen = count
+    assert isinstance(app.screen, CommandPalette)
+    options = app.screen.query_one(CommandList).options
+    return [(str(option.hit.text), str(option.prompt)) for option in options if isinstance(option, Command)]
+
+
+async def choose(pilot, app, title: str) -> None:  # type: ignore[no-untyped-def]
+    """Highlight the command called `title` in the open palette and press Enter."""
+    from textual.command import Command, CommandList
+
+    command_list = app.screen.query_one(CommandList)
+    titles = [str(o.hit.text) if isinstance(o, Command) else "" for o in command_list.options]
+    command_list.highlighted = titles.index(title)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+def assert_chinese_system_commands(app, listed: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    from textual.command import CommandInput
+
+    titles = [title for title, _ in listed]
+    assert "退出" in titles and "帮助" in titles, titles
+    assert not [t for t in titles if t in ENGLISH_SYSTEM_COMMANDS], titles
+    visible = "\n".join(line for _, line in listed)
+    for english in ("Quit the application", "Change the current theme", "screenshot", "focused widget"):
+        assert english not in visible, visible
+    assert app.screen.query_one(CommandInput).placeholder == "搜索命令…"
+
+
+async def test_office_palette_in_chinese_has_no_english_system_commands(office_home: Home) -> None:
+    app = office_app(office_home, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert_chinese_system_commands(app, await open_palette(pilot, app))
+        await choose(pilot, app, "退出")
+    assert app.return_code == 0
+
+
+async def test_station_palette_in_chinese_has_no_english_system_commands(station_home: Home) -> None:
+    from tests.station_helpers import open_shift, station_app
+
+    await open_shift(station_home)
+    app = station_app(station_home, language="zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        listed = await open_palette(pilot, app)
+        assert_chinese_system_commands(app, listed)
+        titles = [title for title, _ in listed]
+        assert {"进/出", "无通行证", "特批放行", "交班"} <= set(titles)  # the station's own stay
+        assert titles.count("帮助") == 1
+        await choose(pilot, app, "退出")
+    assert app.return_code == 0

@@ -3,11 +3,15 @@ notifications instead of crashes (harlequin's pattern)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
+from textual.screen import Screen
+from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState
 
 from checkpoint.errors import CheckpointError
@@ -32,6 +36,31 @@ class CheckpointApp(App[None]):
         self.home = home
         self.settings = settings
         self.t = Translator(language or detect_language(settings.ui.language))
+
+    def action_help(self) -> None:
+        """Show the app's own help screen (each app overrides this; F1 and the palette call it)."""
+
+    def action_command_palette(self) -> None:
+        """Textual's command palette, with the search field's placeholder from the catalog."""
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(CommandPalette(placeholder=self.t("system.search"), id="--command-palette"))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette's system commands, translated; the apps add their own after these.
+
+        Textual's own list is English and partly beside the point at a checkpoint, so it is replaced:
+        Quit stays; Keys (Textual's help panel, which shows widgets' English help) becomes the app's
+        translated help screen, the same as F1; Maximize is offered only for a table (the audit
+        results, the pass list), where more rows help, and Restore whenever something is maximized.
+        Theme (colours carry ALLOW and DENY) and Screenshot (an SVG of names and temperatures left in
+        the working folder) are left out."""
+        t = self.t
+        yield SystemCommand(t("key.quit"), t("system.quit"), self.action_quit)
+        yield SystemCommand(t("key.help"), t("system.help"), self.action_help)
+        if screen.maximized is not None:
+            yield SystemCommand(t("system.minimize"), t("system.minimize.help"), screen.action_minimize)
+        elif isinstance(screen.focused, DataTable) and screen.focused.allow_maximize:
+            yield SystemCommand(t("system.maximize"), t("system.maximize.help"), screen.action_maximize)
 
     def report_error(self, error: BaseException) -> None:
         """Show an error as one sentence; untrusted text is cleaned and never parsed as markup."""

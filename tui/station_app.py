@@ -100,7 +100,6 @@ class StationApp(CheckpointApp):
             yield SystemCommand(
                 t(f"key.{action}"), t(f"palette.{action}"), getattr(station, f"action_{action}")
             )
-        yield SystemCommand(t("key.help"), t("palette.help"), self.action_help)
 
 
 def make_app(
