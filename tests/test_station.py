@@ -112,7 +112,9 @@ async def test_fever_from_video_denies(station_home: Home, issue, tmp_path: Path
         assert "38.1 °C" in screen_text(app)
 
 
-async def test_hostile_codes_on_video_are_shown_literally(station_home: Home, tmp_path: Path) -> None:
+async def test_hostile_codes_on_video_are_shown_literally(
+    station_home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     payloads = [
         "[/]",
         "[@click=app.quit]x[/]",
@@ -121,6 +123,9 @@ async def test_hostile_codes_on_video_are_shown_literally(station_home: Home, tm
         "abc\u202edcba\u2066x",
     ]
     video = code_video(tmp_path / "feed.avi", payloads, hold=8, gap=6)
+    import tui.screens.station as station_module
+
+    monkeypatch.setattr(station_module, "VERDICT_HOLD_SECONDS", 0.0)  # every code a vehicle, here
     await open_shift(station_home)
     app = station_app(station_home, camera=str(video))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -663,3 +668,31 @@ async def test_a_missing_webcam_shows_it_is_being_waited_for(station_home: Home)
     async with missing.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: station(missing).camera_state == "no_camera")
         assert "none — manual mode" in screen_text(missing)
+
+
+async def test_a_stray_code_right_after_a_verdict_does_not_replace_it(
+    station_home: Home, issue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The camera sees a WeChat sticker a moment after a verdict: the guard keeps reading the verdict
+    (nothing logged); later the same code is a vehicle's, and typed codes are always taken."""
+    import time
+
+    import tui.screens.station as station_module
+
+    monkeypatch.setattr(station_module, "VERDICT_HOLD_SECONDS", 0.6)
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issue(plate="鄂A11111").payload)
+        await type_into(pilot, "#manual", "36.6")
+        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        sticker = "https://weixin.qq.com/r/abc"
+        await station(app).submit_code(sticker, sticker.encode(), scanned=True)
+        await pilot.pause()
+        assert shown_state(app) == "allow" and len(entries(station_home)) == 1
+        time.sleep(0.7)
+        await station(app).submit_code(sticker, sticker.encode(), scanned=True)
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        assert [e.reason for e in entries(station_home)] == [Reason.OK, Reason.NOT_A_PASS]
+        await manual(pilot, "6901234567892")  # typed (a USB scanner): taken at once
+        await wait_for(pilot, lambda: len(entries(station_home)) == 3)

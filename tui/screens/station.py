@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from ..station_app import StationApp
 
 RECENT = 50
+VERDICT_HOLD_SECONDS = 3.0  # after a verdict, codes that are not passes seen by the camera are ignored
 REFUSE_QUIET_SECONDS = 5.0
 MAX_CODE = 4096  # characters of a typed or scanned text the screen will look at
 
@@ -115,6 +116,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         self.camera_state = "no_camera"
         self.camera_fps = 0.0
         self._last_code: tuple[str, datetime] | None = None
+        self._verdict_at = -VERDICT_HOLD_SECONDS  # monotonic time the last verdict was shown
         self._newest: datetime | None = None
         self._refused_at = -1e9
         self._camera_problem = ""
@@ -364,6 +366,10 @@ class StationScreen(WorkerErrors, Screen[None]):
         if self.shift is None:
             self._refuse("notify.sign_in_first", scanned)
             return
+        if scanned and not is_ours(text) and monotonic() - self._verdict_at < VERDICT_HOLD_SECONDS:
+            # A stray code the camera sees right after a verdict (a sticker, a phone behind the windscreen)
+            # must not replace the verdict the guard is reading: only a pass of ours may, at once.
+            return
         if self._busy():
             pending = self.pending
             if pending is None:
@@ -487,6 +493,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         vehicle.entry, vehicle.decision = entry, decision
         self.current = vehicle
         self._show_entry(vehicle, decision, entry)
+        self._verdict_at = monotonic()
         if decision.verdict is Verdict.DENY:
             if app.settings.station.bell:
                 self.app.bell()
