@@ -25,7 +25,7 @@ from .fsutil import atomic_write
 from .models import Category, PassData
 from .registry import IssuedPass, PassRequest, Registry
 from .text import clean
-from .timeutil import utcnow, zone
+from .timeutil import iso_local, utcnow, zone
 
 COLUMNS = ("plate", "category", "holder", "org", "valid_from", "valid_until", "checkpoints", "occupants")
 REQUIRED = ("plate", "category")
@@ -368,13 +368,14 @@ def write_outputs(
         if progress is not None:
             progress(index + 1, total)
     index_path = out / "passes.csv"
+    local = zone(tz)  # people read this file: local times with their offset
     write_csv(
         index_path,
         ["line", "pass_id", "plate", "category", "holder", "org", "valid_from", "valid_until", "status", "png"],
         [
             [
                 line, p.data.pass_id, p.data.plate, p.data.category.value, p.data.holder, p.data.org,
-                p.data.valid_from.isoformat(), p.data.valid_until.isoformat(),
+                iso_local(p.data.valid_from, local), iso_local(p.data.valid_until, local),
                 "issued" if is_new else "existing", png_name(p) if pngs else "",
             ]
             for line, p, is_new in zip(result.lines, result.passes, result.new, strict=True)

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from .errors import CheckpointError
@@ -40,6 +40,15 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+# A pass's status (a code in JSON and in the TUI's catalog keys) as a word for people.
+STATUS_WORDS = {
+    "valid": "valid",
+    "expired": "expired",
+    "revoked": "revoked",
+    "not_yet_valid": "not yet valid",
+}
+
+
 @dataclass(frozen=True)
 class IssuedPass:
     data: PassData
@@ -58,11 +67,23 @@ class IssuedPass:
             return "not_yet_valid"
         return "valid"
 
-    def to_json(self, now: datetime) -> dict[str, object]:
+    def status_word(self, now: datetime) -> str:
+        """The status for people: valid, expired, revoked or not yet valid."""
+        return STATUS_WORDS[self.status(now)]
+
+    def to_json(self, now: datetime, tz: tzinfo | None = None) -> dict[str, object]:
+        """The JSON view; with `tz`, its times are in that zone with their offset (the same instants)."""
+        data = self.data.public_dict()
+        if tz is not None:
+            for name in ("valid_from", "valid_until", "issued_at"):
+                data[name] = getattr(self.data, name).astimezone(tz).isoformat()
+        revoked_at = (
+            self.revoked_at if tz is None or self.revoked_at is None else self.revoked_at.astimezone(tz)
+        )
         return {
-            **self.data.public_dict(),
+            **data,
             "status": self.status(now),
-            "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat(),
+            "revoked_at": None if revoked_at is None else revoked_at.isoformat(),
             "revoke_reason": self.revoke_reason,
             "replaces": self.replaces,
             "payload": self.payload,
@@ -100,6 +121,11 @@ def _row_to_pass(row: tuple[object, ...]) -> IssuedPass:
     )
 
 
+def _minute(moment: datetime) -> datetime:
+    """The register keeps validity to the minute."""
+    return moment.replace(second=0, microsecond=0)
+
+
 @dataclass(frozen=True)
 class PassRequest:
     """What the office asks for; validated fields, not yet signed."""
@@ -133,15 +159,19 @@ class Registry:
         self.conn.close()
 
     def find_same(self, request: PassRequest) -> IssuedPass | None:
-        """A live pass with the same plate, category and validity (so a re-run issues no duplicate)."""
+        """A live pass with the same plate, category and validity (so a re-run issues no duplicate).
+
+        The validity is compared to the minute, as `build` signs it: a request for 23:59:59 finds the
+        pass that was signed for 23:59.
+        """
         row = self.conn.execute(
             f"SELECT {_COLUMNS} FROM passes WHERE plate = ? AND category = ? AND valid_from = ? "
-            "AND valid_until = ? AND revoked_at IS NULL",
+            "AND valid_until = ? AND revoked_at IS NULL ORDER BY issued_at, pass_id",
             (
                 request.plate,
                 request.category.value,
-                to_micros(request.valid_from),
-                to_micros(request.valid_until),
+                to_micros(_minute(request.valid_from)),
+                to_micros(_minute(request.valid_until)),
             ),
         ).fetchone()
         return None if row is None else _row_to_pass(row)
@@ -158,8 +188,8 @@ class Registry:
             plate=request.plate,
             holder=request.holder,
             org=request.org,
-            valid_from=request.valid_from.replace(second=0, microsecond=0),
-            valid_until=request.valid_until.replace(second=0, microsecond=0),
+            valid_from=_minute(request.valid_from),
+            valid_until=_minute(request.valid_until),
             checkpoints=request.checkpoints,
             max_occupants=request.max_occupants,
             issued_at=moment,

@@ -64,6 +64,12 @@ def fmt_local(moment: datetime, tz: ZoneInfo, *, seconds: bool = False) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def iso_local(moment: datetime, tz: ZoneInfo) -> str:
+    """An ISO 8601 time in the local zone with its offset (`2026-11-30T22:49:00+08:00`): as exact as UTC,
+    and what a person reading JSON or a CSV file expects. Stored and signed formats keep UTC."""
+    return moment.astimezone(tz).isoformat()
+
+
 def humanise_age(delta: timedelta) -> str:
     """A short age such as '3 h' or '2 d' (English; the UI translates units)."""
     seconds = int(delta.total_seconds())

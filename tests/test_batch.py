@@ -200,7 +200,7 @@ def test_renew_revokes_old_and_republishes(office_home: Home, issue, tmp_path: P
     new = json.loads(result.stdout)
     assert new["replaces"] == old.data.pass_id and new["revoked"] == old.data.pass_id
     assert (new["plate"], new["holder"], new["checkpoints"]) == ("鄂A55555", "赵六", ["north-gate"])
-    assert new["valid_until"].startswith("2027-03-01T15:59")  # end of that day in Shanghai
+    assert new["valid_until"] == "2027-03-01T23:59:00+08:00"  # end of that day, in Shanghai time
     shown = json.loads(run_cli(office_home, "pass", "show", old.data.pass_id, "--json").stdout)
     assert shown["status"] == "revoked" and shown["revoke_reason"] == f"renewed as {new['pass_id']}"
     rlist = json.loads(office_home.revocations.read_text(encoding="utf-8"))
@@ -282,3 +282,30 @@ def test_a_full_disk_issues_nothing_and_says_so(registry) -> None:  # type: igno
     registry.conn.execute("PRAGMA max_page_count = 1073741823")
     registry.store([(data, payload, None) for data, payload in batch])
     assert len(registry.list()) == 299
+
+
+def test_passes_csv_shows_local_times_with_their_offset(office_home: Home, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_cli(
+        office_home, "pass", "batch", str(write(tmp_path / "in.csv", rows(2))), "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    index = list(csv.DictReader(io.StringIO((out / "passes.csv").read_text(encoding="utf-8-sig"))))
+    assert [(r["valid_from"], r["valid_until"]) for r in index] == [
+        ("2026-12-01T00:00:00+08:00", "2026-12-20T23:59:00+08:00")
+    ] * 2
+
+
+def test_pass_issue_gives_back_the_pass_a_batch_issued(office_home: Home, tmp_path: Path) -> None:
+    """One rule for the batch, the office screen and `pass issue`: the same request is the same pass."""
+    out = tmp_path / "out"
+    csv_path = write(tmp_path / "in.csv", ["鄂A70001,医护人员,张三,县人民医院,2026-12-01,2026-12-20,,4"])
+    assert run_cli(office_home, "pass", "batch", str(csv_path), "--out", str(out)).exit_code == 0
+    index = list(csv.DictReader(io.StringIO((out / "passes.csv").read_text(encoding="utf-8-sig"))))
+    single = run_cli(office_home, "pass", "issue", "--plate", "鄂A·70001", "--category", "medical",
+                     "--holder", "张三", "--org", "县人民医院", "--occupants", "4",
+                     "--valid-from", "2026-12-01", "--valid-until", "2026-12-20", "--json")  # fmt: skip
+    assert single.exit_code == 0 and single.stderr == ""
+    shown = json.loads(single.stdout)
+    assert shown["existing"] is True and shown["pass_id"] == index[0]["pass_id"]
+    assert count_passes(office_home) == 1

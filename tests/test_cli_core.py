@@ -271,7 +271,7 @@ def test_a_pass_whose_files_cannot_be_written_is_not_issued(office_home: Home, t
     assert "No passes" in run_cli(office_home, "pass", "list").stdout
     first = run_cli(office_home, "pass", "issue", "--plate", "鄂A·61111", "--category", "medical")
     assert first.exit_code == 0 and "already has" not in first.stderr
-    again = run_cli(office_home, "pass", "issue", "--plate", "鄂A·61111", "--category", "medical")
+    again = run_cli(office_home, "pass", "issue", "--plate", "鄂A·61111", "--category", "medical", "--new")
     assert again.exit_code == 0 and "already has live pass" in again.stderr
 
 
@@ -311,3 +311,145 @@ def test_the_revocation_list_number_changes_only_with_the_list(
         "number 2 with 2 pass"
         in run_cli(office_home, "revocations", "export", str(tmp_path / "c.json")).stdout
     )
+
+
+def _local_day(days: int) -> str:
+    """A date `days` from today in the office's zone (Asia/Shanghai by default), as the CLI reads it."""
+    from zoneinfo import ZoneInfo
+
+    return (dt.datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=days)).isoformat()
+
+
+def test_issuing_the_same_pass_again_gives_back_the_existing_one(office_home: Home, tmp_path: Path) -> None:
+    """`pass issue` follows the rule of `pass batch` and the office screen: the same plate, category and
+    validity give back the live pass (its files still written); --new issues another; other dates issue
+    a new one with a note."""
+    start, end = _local_day(10), _local_day(20)
+    same = ("pass", "issue", "--plate", "鄂A·12126", "--category", "medical", "--holder", "张三",
+            "--valid-from", start)  # fmt: skip
+    first = run_cli(office_home, *same, "--valid-until", end, "--json")
+    assert first.exit_code == 0 and first.stderr == ""
+    issued = json.loads(first.stdout)
+    assert issued["existing"] is False
+    # The same request (a bare date means 23:59:59, the register keeps 23:59: still the same pass).
+    files = {name: tmp_path / f"again.{name}" for name in ("png", "svg", "pdf")}
+    again = run_cli(office_home, *same, "--valid-until", f"{end}T23:59", "--json",
+                    *(arg for name, path in files.items() for arg in (f"--{name}", str(path))))  # fmt: skip
+    assert again.exit_code == 0, again.output
+    shown = json.loads(again.stdout)
+    assert shown["existing"] is True and shown["pass_id"] == issued["pass_id"]
+    assert shown["payload"] == issued["payload"] and again.stderr == ""
+    assert all(path.stat().st_size > 0 for path in files.values())
+    text = run_cli(office_home, *same, "--valid-until", end)
+    assert text.exit_code == 0
+    assert f"鄂A·12126 already has pass {issued['pass_id']}" in text.stdout
+    assert "not issued again" in text.stdout and f"Pass {issued['pass_id']}" in text.stdout
+    listed = run_cli(office_home, "pass", "list", "--json").stdout.splitlines()
+    assert len(listed) == 1
+    # Another holder on the same dates: still that pass, and a note that it differs.
+    other = run_cli(office_home, "pass", "issue", "--plate", "鄂A12126", "--category", "medical",
+                    "--holder", "李四", "--valid-from", start, "--valid-until", end)  # fmt: skip
+    assert other.exit_code == 0 and "not issued again" in other.stdout
+    assert f"pass {issued['pass_id']} differs from this request in holder" in other.stderr
+    # --new asks for a second one on purpose.
+    forced = run_cli(office_home, *same, "--valid-until", end, "--new", "--json")
+    assert forced.exit_code == 0 and json.loads(forced.stdout)["existing"] is False
+    assert json.loads(forced.stdout)["pass_id"] != issued["pass_id"]
+    assert f"already has live pass(es) {issued['pass_id']}" in forced.stderr
+    # Other dates are another request: issued, with the note naming the live passes.
+    later = run_cli(office_home, *same, "--valid-until", _local_day(21))
+    assert later.exit_code == 0 and "not issued again" not in later.stdout
+    assert "already has live pass(es)" in later.stderr
+    assert len(run_cli(office_home, "pass", "list", "--json").stdout.splitlines()) == 3
+    # A different category is a different pass too.
+    official = run_cli(office_home, "pass", "issue", "--plate", "鄂A12126", "--category", "official",
+                       "--valid-from", start, "--valid-until", end, "--json")  # fmt: skip
+    assert json.loads(official.stdout)["existing"] is False
+
+
+def test_text_output_shows_status_words_and_json_keeps_codes(office_home: Home) -> None:
+    issued = run_cli(office_home, "pass", "issue", "--plate", "鄂A·22222", "--category", "official",
+                     "--valid-from", _local_day(5), "--valid-until", _local_day(9))  # fmt: skip
+    assert issued.exit_code == 0
+    pass_id = issued.stdout.split()[1]
+    for result in (
+        issued,
+        run_cli(office_home, "pass", "list"),
+        run_cli(office_home, "pass", "show", pass_id),
+    ):
+        assert "not yet valid" in result.stdout, result.stdout
+        assert "not_yet_valid" not in result.stdout and "[" not in result.stdout
+    assert "(not yet valid)" in issued.stdout
+    assert (
+        json.loads(run_cli(office_home, "pass", "show", pass_id, "--json").stdout)["status"]
+        == "not_yet_valid"
+    )
+    assert json.loads(run_cli(office_home, "pass", "list", "--json").stdout)["status"] == "not_yet_valid"
+    run_cli(office_home, "pass", "revoke", pass_id, "--reason", "lost")
+    assert "(revoked)" in run_cli(office_home, "pass", "show", pass_id).stdout
+
+
+def test_times_people_read_are_local_with_their_offset(
+    office_home: Home, station_home: Home, tmp_path: Path
+) -> None:
+    """JSON and text show ui.timezone (+08:00 by default); the trust file, the revocation list and the
+    signed pass keep UTC."""
+    start = _local_day(1)
+    result = run_cli(office_home, "pass", "issue", "--plate", "鄂A·33333", "--category", "medical",
+                     "--valid-from", start, "--valid-until", _local_day(3), "--json")  # fmt: skip
+    issued = json.loads(result.stdout)
+    assert issued["valid_from"] == f"{start}T00:00:00+08:00"
+    assert issued["valid_until"] == f"{_local_day(3)}T23:59:00+08:00"
+    assert issued["issued_at"].endswith("+08:00")
+    shown = json.loads(run_cli(office_home, "pass", "show", issued["pass_id"], "--json").stdout)
+    assert shown["valid_from"] == issued["valid_from"]
+    run_cli(office_home, "pass", "revoke", issued["pass_id"], "--reason", "lost")
+    revoked = json.loads(run_cli(office_home, "pass", "list", "--json").stdout)
+    assert revoked["revoked_at"].endswith("+08:00")
+    # The pass itself still verifies at the station: the signed payload did not change.
+    verified = run_cli(station_home, "verify", "--payload", issued["payload"], "--json")
+    assert (
+        json.loads(verified.stdout)["pass"]["valid_from"]
+        == dt.datetime.fromisoformat(issued["valid_from"]).astimezone(dt.UTC).isoformat()
+    )
+    # Keys: text in local time, JSON with +08:00; the trust file keeps UTC.
+    rotated = run_cli(office_home, "keys", "rotate")
+    assert rotated.exit_code == 0 and "+00:00" not in rotated.stdout
+    keys_text = run_cli(office_home, "keys", "list").stdout
+    assert "+00:00" not in keys_text and "T" not in keys_text.split()[2]
+    keys_json = json.loads(run_cli(office_home, "keys", "list", "--json").stdout)
+    assert all(k["valid_from"].endswith("+08:00") for k in keys_json["keys"])
+    assert keys_json["keys"][0]["valid_until"].endswith("+08:00")
+    stored = json.loads(office_home.trust.read_text(encoding="utf-8"))
+    assert all(k["valid_from"].endswith("+00:00") for k in stored["keys"])
+    assert [k["key_id"] for k in stored["keys"]] == [k["key_id"] for k in keys_json["keys"]]
+    # Revocations: text and JSON in local time; the signed file keeps UTC.
+    shown_text = run_cli(office_home, "revocations", "show").stdout
+    assert "+00:00" not in shown_text and f"{issued['pass_id']}  revoked " in shown_text
+    view = json.loads(run_cli(office_home, "revocations", "show", "--json").stdout)
+    assert view["issued_at"].endswith("+08:00") and view["entries"][0]["revoked_at"].endswith("+08:00")
+    assert "signature" not in view  # a view, not the signed list
+    on_disk = json.loads(office_home.revocations.read_text(encoding="utf-8"))
+    assert on_disk["issued_at"].endswith("+00:00") and on_disk["entries"][0]["revoked_at"].endswith("+00:00")
+    # Another zone in the settings is honoured.
+    office_home.config.write_text('[ui]\ntimezone = "Asia/Tokyo"\n', encoding="utf-8")
+    tokyo = json.loads(run_cli(office_home, "pass", "show", issued["pass_id"], "--json").stdout)
+    assert tokyo["valid_from"] == f"{start}T01:00:00+09:00"
+
+
+def test_the_first_revocation_list_a_home_imports_is_called_the_first(
+    office_home: Home, station_home: Home, issue, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    today = dt.datetime.now(dt.UTC)
+    issued = issue(plate="鄂A44444", valid_until=today + timedelta(days=5))
+    first = tmp_path / "rev1.json"
+    assert run_cli(office_home, "revocations", "export", str(first)).exit_code == 0
+    imported = run_cli(station_home, "revocations", "import", str(first))
+    assert imported.exit_code == 0
+    assert "it is the first revocation list this home has" in imported.stdout
+    assert "number 0" not in imported.stdout
+    run_cli(office_home, "pass", "revoke", issued.data.pass_id, "--reason", "lost")
+    second = tmp_path / "rev2.json"
+    assert run_cli(office_home, "revocations", "export", str(second)).exit_code == 0
+    newer = run_cli(station_home, "revocations", "import", str(second))
+    assert newer.exit_code == 0 and "it was number 1." in newer.stdout

@@ -9,6 +9,7 @@ import click
 
 from ..errors import CheckpointError
 from ..keys import Keyring, TrustList, load_trust, read_json, save_trust
+from ..timeutil import fmt_local, iso_local, zone
 from .context import Context, echo_json, pass_ctx, say
 
 
@@ -49,7 +50,8 @@ def rotate(ctx: Context, grace_days: int | None) -> None:
     days = grace_days if grace_days is not None else ctx.settings.office.key_grace_days
     old, new = keyring.rotate(timedelta(days=days))
     refresh_own_trust(ctx, keyring)
-    until = old.valid_until.isoformat(timespec="minutes") if old.valid_until else "-"
+    tz = zone(ctx.settings.ui.timezone)
+    until = fmt_local(old.valid_until, tz) if old.valid_until else "-"
     say(f"New signing key {new.key_id}; old key {old.key_id} stays trusted until {until}.")
     say("Export the trust file again and give it to every station before the old key's window ends.")
 
@@ -108,16 +110,28 @@ def import_trust(ctx: Context, file: Path, replace: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def list_keys(ctx: Context, as_json: bool) -> None:
-    """The office keys this home trusts."""
+    """The office keys this home trusts (times in local time; the trust file itself keeps UTC)."""
     trust = load_trust(ctx.home.trust)
+    tz = zone(ctx.settings.ui.timezone)
     if as_json:
-        echo_json(trust.to_json())
+        # The trust file's own shape, with its times in local time and their offset: the same instants,
+        # so this is still a trust file a station could import.
+        view = trust.to_json()
+        view["keys"] = [
+            {
+                **key.to_json(),
+                "valid_from": iso_local(key.valid_from, tz),
+                "valid_until": None if key.valid_until is None else iso_local(key.valid_until, tz),
+            }
+            for key in trust.keys
+        ]
+        echo_json(view)
         return
     if not trust.keys:
         say("This home trusts no office key yet.")
     for key in trust.keys:
-        until = key.valid_until.isoformat(timespec="minutes") if key.valid_until else "open"
-        say(f"{key.key_id}  from {key.valid_from.isoformat(timespec='minutes')}  until {until}  {key.office}")
+        until = fmt_local(key.valid_until, tz) if key.valid_until else "open"
+        say(f"{key.key_id}  from {fmt_local(key.valid_from, tz)}  until {until}  {key.office}")
 
 
 def register(cli: click.Group) -> None:

@@ -94,7 +94,7 @@ def describe(issued: IssuedPass, ctx: Context) -> list[str]:
     tz = zone(ctx.settings.ui.timezone)
     d = issued.data
     lines = [
-        f"Pass {d.pass_id}  {display_plate(d.plate)}  {d.category.value}  [{issued.status(utcnow())}]",
+        f"Pass {d.pass_id}  {display_plate(d.plate)}  {d.category.value}  ({issued.status_word(utcnow())})",
         f"  holder: {clean(d.holder)}   organisation: {clean(d.org)}",
         f"  valid: {fmt_local(d.valid_from, tz)} → {fmt_local(d.valid_until, tz)}   occupants ≤ {d.max_occupants}",
         f"  checkpoints: {', '.join(d.checkpoints) if d.checkpoints else 'all'}   key: {d.key_id}",
@@ -102,6 +102,18 @@ def describe(issued: IssuedPass, ctx: Context) -> list[str]:
     if issued.revoked_at is not None:
         lines.append(f"  revoked {fmt_local(issued.revoked_at, tz)}: {clean(issued.revoke_reason or '')}")
     return lines
+
+
+def different_fields(issued: IssuedPass, request: PassRequest) -> list[str]:
+    """The fields, besides plate, category and validity, in which `request` asks for something else."""
+    d = issued.data
+    pairs = (
+        ("holder", d.holder, request.holder),
+        ("organisation", d.org, request.org),
+        ("checkpoints", d.checkpoints, request.checkpoints),
+        ("occupants", d.max_occupants, request.max_occupants),
+    )
+    return [name for name, have, want in pairs if have != want]
 
 
 def write_outputs(
@@ -140,38 +152,69 @@ def pass_group() -> None:
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Write the QR as PNG.")
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), help="Write the QR as SVG.")
 @click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help="Write a printable pass card.")
+@click.option(
+    "--new",
+    "force_new",
+    is_flag=True,
+    help="Issue another pass even if the vehicle has a live one with the same category and dates.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the pass as JSON.")
 @pass_ctx
 def issue(
     ctx: Context, plate: str, category: str, holder: str, org: str, valid_from: str | None,
     valid_until: str | None, checkpoints: str, occupants: int, png: Path | None, svg: Path | None,
-    pdf: Path | None, as_json: bool,
+    pdf: Path | None, force_new: bool, as_json: bool,
 ) -> None:  # fmt: skip
-    """Issue one signed pass and record it in the office register."""
+    """Issue one signed pass and record it in the office register.
+
+    If the vehicle already has a pass (not revoked) with the same plate, category and validity, it is
+    given back (and its files written) instead of a duplicate, as `pass batch` and the office screen
+    do; --new issues another one anyway.
+    """
     request = make_request(
         ctx, plate=plate, category=category, holder=holder, org=org, valid_from=valid_from,
         valid_until=valid_until, checkpoints=checkpoints, occupants=occupants,
     )  # fmt: skip
     registry = open_registry(ctx)
     try:
-        live = [p for p in registry.list(search=request.plate) if p.data.plate == request.plate]
-        live = [p for p in live if p.status(utcnow()) in ("valid", "not_yet_valid")]
-        data, payload = registry.build(request)
-        issued = IssuedPass(data, payload)
-        # The files first: a pass whose card or image could not be written is not issued at all.
-        write_outputs(issued, ctx, png, svg, pdf)
-        registry.store([(data, payload, None)])
+        same = None if force_new else registry.find_same(request)
+        live: list[IssuedPass] = []
+        if same is not None:
+            issued = same
+            write_outputs(issued, ctx, png, svg, pdf)
+        else:
+            live = [p for p in registry.list(search=request.plate) if p.data.plate == request.plate]
+            live = [p for p in live if p.status(utcnow()) in ("valid", "not_yet_valid")]
+            data, payload = registry.build(request)
+            issued = IssuedPass(data, payload)
+            # The files first: a pass whose card or image could not be written is not issued at all.
+            write_outputs(issued, ctx, png, svg, pdf)
+            registry.store([(data, payload, None)])
     finally:
         registry.close()
-    if live:
+    shown = display_plate(request.plate)
+    if same is not None:
+        differs = different_fields(same, request)
+        if differs:
+            say(
+                f"Note: pass {same.data.pass_id} differs from this request in {', '.join(differs)}; "
+                "revoke it and issue again, or use --new for a second pass.",
+                err=True,
+            )
+    elif live:
         say(
-            f"Note: {display_plate(request.plate)} already has live pass(es) "
+            f"Note: {shown} already has live pass(es) "
             f"{', '.join(p.data.pass_id for p in live)}; revoke them if this one replaces them.",
             err=True,
         )
     if as_json:
-        echo_json(issued.to_json(utcnow()))
+        echo_json({**issued.to_json(utcnow(), zone(ctx.settings.ui.timezone)), "existing": same is not None})
         return
+    if same is not None:
+        say(
+            f"{shown} already has pass {same.data.pass_id} for the same category and dates; "
+            "not issued again (--new issues another)."
+        )
     for line in describe(issued, ctx):
         say(line)
     for label, path in (("QR image", png), ("SVG", svg), ("card", pdf)):
@@ -195,11 +238,11 @@ def list_passes(ctx: Context, search: str, limit: int | None, as_json: bool) -> 
     tz = zone(ctx.settings.ui.timezone)
     for issued in passes:
         if as_json:
-            echo_json(issued.to_json(now))
+            echo_json(issued.to_json(now, tz))
         else:
             d = issued.data
             say(
-                f"{d.pass_id}  {display_plate(d.plate):<11} {d.category.value:<9} {issued.status(now):<13} "
+                f"{d.pass_id}  {display_plate(d.plate):<11} {d.category.value:<9} {issued.status_word(now):<13} "
                 f"until {fmt_local(d.valid_until, tz)}  {clean(d.holder, limit=20)}"
             )
     if not passes and not as_json:
@@ -224,7 +267,7 @@ def show(
         registry.close()
     write_outputs(issued, ctx, png, svg, pdf)
     if as_json:
-        echo_json(issued.to_json(utcnow()))
+        echo_json(issued.to_json(utcnow(), zone(ctx.settings.ui.timezone)))
         return
     for line in describe(issued, ctx):
         say(line)

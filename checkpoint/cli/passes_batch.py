@@ -143,7 +143,7 @@ def renew(
         registry.close()
     write_outputs(new, ctx, png, None, pdf)
     if as_json:
-        echo_json({**new.to_json(now), "revoked": old.data.pass_id, "revocation_seq": rlist.seq})
+        echo_json({**new.to_json(now, tz), "revoked": old.data.pass_id, "revocation_seq": rlist.seq})
         return
     for line in describe(new, ctx):
         say(line)

@@ -8,7 +8,7 @@ import click
 
 from ..errors import CheckpointError
 from ..revocations import import_list, save_list
-from ..timeutil import humanise_age, utcnow
+from ..timeutil import fmt_local, humanise_age, iso_local, utcnow, zone
 from .context import Context, echo_json, pass_ctx, say
 from .passes import open_registry
 
@@ -45,6 +45,11 @@ def import_(ctx: Context, file: Path) -> None:
     old, new = import_list(file, ctx.home.revocations, trust)
     if old.seq == new.seq:
         say(f"This home already has revocation list number {new.seq}; nothing changed.")
+    elif old.seq == 0:  # this home had no list: load_list gives an empty one numbered 0
+        say(
+            f"Imported revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); "
+            "it is the first revocation list this home has."
+        )
     else:
         say(
             f"Imported revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); it was number {old.seq}."
@@ -55,20 +60,34 @@ def import_(ctx: Context, file: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def show(ctx: Context, as_json: bool) -> None:
-    """The revocation list this home has, and its age."""
+    """The revocation list this home has, and its age (times in local time; the file keeps UTC)."""
     rlist = ctx.revocations()
+    tz = zone(ctx.settings.ui.timezone)
     if as_json:
-        echo_json(rlist.to_json())
+        # A view for people and scripts, not the signed file (`revocations export` writes that): its
+        # times are local with their offset, so it carries no signature (nor the file's format tag).
+        echo_json(
+            {
+                "office": rlist.office,
+                "seq": rlist.seq,
+                "issued_at": None if rlist.issued_at is None else iso_local(rlist.issued_at, tz),
+                "key_id": rlist.key_id,
+                "entries": [
+                    {"pass_id": e.pass_id, "revoked_at": iso_local(e.revoked_at, tz), "reason": e.reason}
+                    for e in rlist.entries
+                ],
+            }
+        )
         return
     if rlist.issued_at is None:
         say("This home has no revocation list yet.")
         return
     say(
-        f"Revocation list number {rlist.seq}, issued {humanise_age(utcnow() - rlist.issued_at)} ago, "
-        f"{len(rlist.entries)} revoked pass(es)."
+        f"Revocation list number {rlist.seq}, issued {fmt_local(rlist.issued_at, tz)} "
+        f"({humanise_age(utcnow() - rlist.issued_at)} ago), {len(rlist.entries)} revoked pass(es)."
     )
     for entry in rlist.entries:
-        say(f"  {entry.pass_id}  {entry.revoked_at.isoformat(timespec='minutes')}  {entry.reason}")
+        say(f"  {entry.pass_id}  revoked {fmt_local(entry.revoked_at, tz)}  {entry.reason}")
 
 
 def register(cli: click.Group) -> None:
