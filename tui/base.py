@@ -3,6 +3,8 @@ notifications instead of crashes (harlequin's pattern)."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -36,6 +38,7 @@ class CheckpointApp(App[None]):
         self.home = home
         self.settings = settings
         self.t = Translator(language or detect_language(settings.ui.language))
+        self._last_error: tuple[str, float] | None = None
 
     def action_help(self) -> None:
         """Show the app's own help screen (each app overrides this; F1 and the palette call it)."""
@@ -63,9 +66,20 @@ class CheckpointApp(App[None]):
             yield SystemCommand(t("system.maximize"), t("system.maximize.help"), screen.action_maximize)
 
     def report_error(self, error: BaseException) -> None:
-        """Show an error as one sentence; untrusted text is cleaned and never parsed as markup."""
-        message = error.message if isinstance(error, CheckpointError) else f"{type(error).__name__}: {error}"
-        self.notify(clean(message, limit=300), severity="error", timeout=8, markup=False)
+        """Show an error as one sentence; untrusted text is cleaned and never parsed as markup. The same
+        sentence again within a few seconds (several workers hitting one damaged file) is said once."""
+        if isinstance(error, CheckpointError):
+            message = error.message
+        elif isinstance(error, sqlite3.DatabaseError):
+            message = self.t("error.damaged", detail=str(error))
+        else:
+            message = f"{type(error).__name__}: {error}"
+        message = clean(message, limit=300)
+        now = time.monotonic()
+        if self._last_error is not None and self._last_error[0] == message and now - self._last_error[1] < 8:
+            return
+        self._last_error = (message, now)
+        self.notify(message, severity="error", timeout=8, markup=False)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
