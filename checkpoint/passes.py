@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import base45
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
 from .errors import CheckpointError
@@ -173,7 +173,9 @@ class Envelope:
 class Reading:
     """What the text of one code says, before any station rule: a verified pass, or why not."""
 
-    reason: Reason  # OK when `pass_data` is a verified pass
+    reason: (
+        Reason  # OK when `pass_data` is a verified pass (a retired key's expired pass comes with its data)
+    )
     pass_data: PassData | None
     detail: str
     key_id: str | None = None
@@ -280,8 +282,12 @@ def read_pass(text: str, trust: TrustList, at: datetime) -> Reading:
         return Reading(Reason.MALFORMED, None, str(exc))
     key = trust.trusted(envelope.key_id, at)
     if key is None:
-        known = trust.get(envelope.key_id) is not None
-        detail = "key is no longer (or not yet) trusted" if known else "key is not in the trust file"
+        retired = trust.get(envelope.key_id)
+        if retired is not None:
+            explained = _by_its_own_dates(envelope, retired.public_key, at)
+            if explained is not None:
+                return explained
+        detail = "key is no longer (or not yet) trusted" if retired else "key is not in the trust file"
         return Reading(Reason.UNKNOWN_KEY, None, detail, envelope.key_id)
     if not verify_signature(key.public_key, envelope.signature, PREFIX.encode() + envelope.body):
         return Reading(Reason.BAD_SIGNATURE, None, "signature does not verify", envelope.key_id)
@@ -290,6 +296,25 @@ def read_pass(text: str, trust: TrustList, at: datetime) -> Reading:
     except PassFormatError as exc:
         return Reading(Reason.MALFORMED, None, str(exc), envelope.key_id)
     return Reading(Reason.OK, data, "signature verified", envelope.key_id)
+
+
+def _by_its_own_dates(envelope: Envelope, public_key: Ed25519PublicKey, at: datetime) -> Reading | None:
+    """A pass signed by a key of the trust file outside that key's window: when the signature verifies
+    and the pass itself has run out (or not begun) at `at`, that is the truer reason for the refusal —
+    a guard told "unknown key" would think of a forgery. Never makes a pass acceptable."""
+    if not verify_signature(public_key, envelope.signature, PREFIX.encode() + envelope.body):
+        return None
+    try:
+        data = parse_body(envelope.body)
+    except PassFormatError:
+        return None
+    if at > data.valid_until:
+        return Reading(Reason.EXPIRED, data, "after valid-until (its key is retired too)", envelope.key_id)
+    if at < data.valid_from:
+        return Reading(
+            Reason.NOT_YET_VALID, data, "before valid-from (its key is not yet trusted)", envelope.key_id
+        )
+    return None
 
 
 def raw_hash(raw: bytes) -> str:

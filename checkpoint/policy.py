@@ -114,8 +114,8 @@ def decide(
     if code is None:
         return _deny(Reason.NO_PASS, "no pass shown", None, facts)
     reading = read_pass(code, trust, now)
-    if reading.pass_data is None:
-        return _deny(reading.reason, reading.detail, None, facts, key_id=reading.key_id)
+    if reading.reason is not Reason.OK or reading.pass_data is None:
+        return _deny(reading.reason, reading.detail, reading.pass_data, facts, key_id=reading.key_id)
     data = reading.pass_data
     key_id = data.key_id
     if revocations.is_revoked(data.pass_id):

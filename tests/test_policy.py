@@ -144,3 +144,28 @@ def test_wrong_temperatures_get_a_helpful_sentence(typed: str, hint: str) -> Non
     with pytest.raises(TemperatureError) as caught:
         parse_temperature(typed)
     assert hint in str(caught.value)
+
+
+def test_a_retired_keys_pass_that_has_run_out_says_expired(office_home, issue) -> None:  # type: ignore[no-untyped-def]
+    """After a rotation the old key is trusted for a grace period only. A pass it signed that has
+    simply run out is "expired", not "unknown key" (which a guard reads as a forgery); a pass whose own
+    dates are still good is refused as "unknown key" all the same — never allowed."""
+    from checkpoint.keys import Keyring
+
+    keyring = Keyring(office_home.office_keys, "Test township office")
+    short = issue(valid_until=NOW + timedelta(days=2))  # signed by the first key
+    long = issue(valid_until=NOW + timedelta(days=60))
+    keyring.rotate(timedelta(days=10), now=NOW)
+    trust = keyring.trust_list()
+    later = NOW + timedelta(days=20)  # past the first key's grace and the short pass's end
+    expired = run(short.payload, trust, now=later)
+    assert (expired.verdict, expired.reason) == (Verdict.DENY, Reason.EXPIRED)
+    assert expired.pass_data == short.data
+    still_dated = run(long.payload, trust, now=later)
+    assert (still_dated.verdict, still_dated.reason, still_dated.pass_data) == (
+        Verdict.DENY,
+        Reason.UNKNOWN_KEY,
+        None,
+    )
+    forged = long.payload[:-4] + ("0000" if not long.payload.endswith("0000") else "1111")
+    assert run(forged, trust, now=later).reason in (Reason.UNKNOWN_KEY, Reason.MALFORMED)
