@@ -453,3 +453,18 @@ def test_the_first_revocation_list_a_home_imports_is_called_the_first(
     assert run_cli(office_home, "revocations", "export", str(second)).exit_code == 0
     newer = run_cli(station_home, "revocations", "import", str(second))
     assert newer.exit_code == 0 and "it was number 1." in newer.stdout
+
+
+def test_verify_json_gives_scripts_one_object_even_when_it_cannot_decide(
+    tmp_path: Path, office_home: Home
+) -> None:
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(blank)
+    result = checkpoint(office_home.root, "verify", "--image", str(blank), "--json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout) == {
+        "decision": None, "reason": None, "pass": None, "error": f"No QR code was found in {blank}.",
+    }  # fmt: skip
+    assert result.stderr == f"checkpoint: No QR code was found in {blank}.\n"

@@ -10,7 +10,7 @@ import click
 from ..errors import CheckpointError
 from ..models import REASON_TEXT, Direction
 from ..plates import display_plate
-from ..policy import Facts, LogState, decide
+from ..policy import Decision, Facts, LogState, decide
 from ..text import clean
 from ..timeutil import parse_when, utcnow, zone
 from .context import Context, echo_json, pass_ctx, say
@@ -24,6 +24,28 @@ from .context import Context, echo_json, pass_ctx, say
 @pass_ctx
 def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None, as_json: bool) -> None:
     """Verify one pass offline against this home's trust file and revocation list."""
+    try:
+        decision = _decide(ctx, payload, image, at)
+    except CheckpointError as exc:
+        if as_json:  # a script reading stdout still gets one object (and stderr the sentence, exit 2)
+            echo_json({"decision": None, "reason": None, "pass": None, "error": exc.message})
+        raise
+    if as_json:
+        echo_json(decision.to_json())
+    else:
+        verdict = "ALLOW" if decision.allowed else "DENY"
+        explained = REASON_TEXT[decision.reason]
+        extra = "" if decision.detail.lower() in explained.lower() else f" ({decision.detail})"
+        say(f"{verdict}  {decision.reason.value}: {explained}{extra}")
+        if decision.pass_data is not None:
+            d = decision.pass_data
+            say(
+                f"  {d.pass_id}  {display_plate(d.plate)}  {d.category.value}  {clean(d.holder)}  {clean(d.org)}"
+            )
+    sys.exit(0 if decision.allowed else 1)
+
+
+def _decide(ctx: Context, payload: str | None, image: Path | None, at: str | None) -> Decision:
     if (payload is None) == (image is None):
         raise CheckpointError("Give exactly one of --payload TEXT or --image FILE.")
     if image is not None:
@@ -47,7 +69,7 @@ def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None
             "import one with `checkpoint revocations import FILE`.",
             err=True,
         )
-    decision = decide(
+    return decide(
         payload.strip(),
         trust,
         revocations,
@@ -56,19 +78,6 @@ def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None
         Facts(direction=Direction.IN),
         now,
     )
-    if as_json:
-        echo_json(decision.to_json())
-    else:
-        verdict = "ALLOW" if decision.allowed else "DENY"
-        explained = REASON_TEXT[decision.reason]
-        extra = "" if decision.detail.lower() in explained.lower() else f" ({decision.detail})"
-        say(f"{verdict}  {decision.reason.value}: {explained}{extra}")
-        if decision.pass_data is not None:
-            d = decision.pass_data
-            say(
-                f"  {d.pass_id}  {display_plate(d.plate)}  {d.category.value}  {clean(d.holder)}  {clean(d.org)}"
-            )
-    sys.exit(0 if decision.allowed else 1)
 
 
 def register(cli: click.Group) -> None:
