@@ -48,8 +48,8 @@ def test_real_passes_are_decided_and_logged(station_home: Home, tmp_path: Path, 
     finally:
         conn.close()
     assert rows == [
-        (good.data.pass_id, "ok", "李警官", "-"),
-        (other.data.pass_id, "wrong_checkpoint", "李警官", "-"),
+        (good.data.pass_id, "ok", "李警官", "scan"),
+        (other.data.pass_id, "wrong_checkpoint", "李警官", "scan"),
     ]
 
 
@@ -113,3 +113,26 @@ def test_without_log_the_log_still_says_who_is_inside(station_home: Home, tmp_pa
     assert [(d["reason"], d["logged_seq"]) for d in lines(again.stdout)] == [("already_inside", None)]
     empty = run_cli(station_home, "scan", "--source", "", "--json")
     assert empty.exit_code == 2 and "--source" in empty.stderr
+
+
+def test_logged_scans_carry_the_shift_signed_in_at_the_station(
+    station_home: Home, tmp_path: Path, issue
+) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from checkpoint.store import LogStore, Shift
+
+    async def sign_in() -> None:
+        store = await LogStore.open(station_home.log_db, "north-gate")
+        async with store:
+            await store.start_shift(Shift("张三", "王五"))
+
+    asyncio.run(sign_in())
+    folder = code_folder(tmp_path / "frames", [issue().payload], hold=3, gap=1)
+    result = run_cli(station_home, "scan", "--source", str(folder), "--json", "--log", "--at", AT)
+    assert result.exit_code == 0, result.output
+    conn = open_reader(station_home.log_db)
+    try:
+        assert conn.execute("SELECT operator, leader FROM entries").fetchall() == [("张三", "王五")]
+    finally:
+        conn.close()

@@ -32,8 +32,16 @@ def register(cli: click.Group) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per decision, one per line.")
 @click.option("--log", "log", is_flag=True, help="Also append each decision to this home's traffic log.")
-@click.option("--operator", default="scan", show_default=True, help="Operator on duty recorded with --log.")
-@click.option("--leader", default="-", show_default=True, help="Shift leader recorded with --log.")
+@click.option(
+    "--operator",
+    default=None,
+    help="Operator on duty recorded with --log (default: the station's open shift, else 'scan').",
+)
+@click.option(
+    "--leader",
+    default=None,
+    help="Shift leader recorded with --log (default: the station's open shift, else 'scan').",
+)
 @click.option(
     "--direction",
     type=click.Choice(["in", "out"]),
@@ -61,8 +69,8 @@ def scan(
     spec: str | None,
     as_json: bool,
     log: bool,
-    operator: str,
-    leader: str,
+    operator: str | None,
+    leader: str | None,
     direction: str,
     decoder: str | None,
     at_text: str | None,
@@ -109,7 +117,7 @@ async def _scan(
     *,
     as_json: bool,
     log: bool,
-    shift: tuple[str, str],
+    shift: tuple[str | None, str | None],
     direction: str,
     decoder: str,
     at: datetime | None,
@@ -118,6 +126,7 @@ async def _scan(
 ) -> None:
     from scanner.service import CodeEvent, ScanService, StatusEvent
     from scanner.sources import open_source
+    from scanner.spec import camera_index
 
     from ..models import Direction
     from ..passes import raw_hash
@@ -150,12 +159,16 @@ async def _scan(
             loop.call_soon_threadsafe(events.put_nowait, None)
 
     store = None
+    on_duty = Shift(shift[0] or "scan", shift[1] or "scan")
     if log:
         ctx.home.ensure()
         store = await LogStore.open(ctx.home.log_db, station.id)
+        current = await store.open_shift()  # the people signed in at this station are on duty
+        if current is not None:
+            on_duty = Shift(shift[0] or current[1].operator, shift[1] or current[1].leader)
     worker = threading.Thread(target=work, name="scan", daemon=True)
     worker.start()
-    live = spec.strip().isdigit()
+    live = camera_index(spec) is not None
     try:
         while True:
             event = await events.get()
@@ -176,7 +189,7 @@ async def _scan(
             seq = None
             if store is not None:
                 draft = EntryDraft.from_decision(
-                    decision, direction=facts.direction, shift=Shift(*shift), raw_hash=digest
+                    decision, direction=facts.direction, shift=on_duty, raw_hash=digest
                 )
                 entry = await store.append(draft)
                 seq = entry.seq
