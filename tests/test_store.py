@@ -377,3 +377,37 @@ def test_log_verify_says_what_is_not_sealed_yet(tmp_path: Path) -> None:
     assert later.stdout == (
         f"{STATION}: OK — 7 entries, 1 seal(s), sealed up to entry 5; entries 6–7 are not sealed yet.\n"
     )
+
+
+def test_log_purge_keeps_the_retention_period_unless_told_twice(tmp_path: Path) -> None:
+    import asyncio
+
+    from checkpoint.paths import Home
+    from checkpoint.timeutil import utcnow
+    from tests.conftest import run_cli
+
+    home = Home(tmp_path / "h").ensure()
+    home.config.write_text(f'[station]\nid = "{STATION}"\n', encoding="utf-8")
+
+    async def fill() -> None:
+        store = await LogStore.open(home.log_db, STATION)
+        async with store:
+            await store.append(draft(1), now=utcnow() - timedelta(days=40))
+            await store.append(draft(2), now=utcnow() - timedelta(days=2))
+
+    def named() -> list[bool]:
+        conn = sqlite3.connect(home.log_db)
+        try:
+            return [row[0] is not None for row in conn.execute("SELECT personal FROM entries ORDER BY seq")]
+        finally:
+            conn.close()
+
+    asyncio.run(fill())
+    assert run_cli(home, "log", "purge").exit_code == 0  # log.retention_days: 28
+    assert named() == [False, True]
+    hasty = run_cli(home, "log", "purge", "--older-than", "0")
+    assert hasty.exit_code == 2 and "nothing was purged" in hasty.output and "--yes" in hasty.output
+    assert named() == [False, True]
+    assert run_cli(home, "log", "purge", "--older-than", "0", "--yes").exit_code == 0
+    assert named() == [False, False]
+    assert verify_log(home.log_db).ok

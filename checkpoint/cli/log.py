@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import click
 
+from ..errors import CheckpointError
 from ..keys import load_or_create_station_key
 from ..plates import display_plate
 from ..store import LogStore, verify_log
@@ -131,10 +132,17 @@ def seal(ctx: Context) -> None:
 @click.option(
     "--older-than", "days", type=click.IntRange(0, 36500), help="Days (default: log.retention_days)."
 )
+@click.option("--yes", is_flag=True, help="Purge even entries younger than log.retention_days.")
 @pass_ctx
-def purge(ctx: Context, days: int | None) -> None:
+def purge(ctx: Context, days: int | None, yes: bool) -> None:
     """Remove names and temperatures of old entries; counts stay and the chain still verifies."""
-    keep = days if days is not None else ctx.settings.log.retention_days
+    retention = ctx.settings.log.retention_days
+    keep = days if days is not None else retention
+    if keep < retention and not yes:
+        raise CheckpointError(
+            f"--older-than {keep} would also remove the names and temperatures of the last {retention - keep} "
+            f"days, which log.retention_days ({retention}) keeps; nothing was purged — add --yes if that is meant."
+        )
 
     async def run() -> int:
         store = await LogStore.open(ctx.home.ensure().log_db, ctx.settings.station.id)
