@@ -506,7 +506,7 @@ def render_markdown(report: DailyReport, lang: str) -> str:
         out.append("|" + "|".join("---" for _ in header) + "|")
         out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
         out.append("")
-    out += [f"## {w('hourly')}", "", "```"]
+    out += [f"## {w('hourly')}", "", f"█ {w('allow')}  ░ {w('deny')}", "", "```"]
     out += [f"{label}  {bar:<40} {total:>5}" for label, total, _allowed, bar in w.bars()]
     out += ["```", "", f"## {w('clones')}", ""]
     out += [f"- {_md_cell(line)}" for line in w.clones()] or [w("none")]

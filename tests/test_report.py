@@ -120,6 +120,7 @@ def test_markdown_has_every_section_and_the_clone_alert(home) -> None:  # type: 
     assert "Pass 7K3M9QXA entered at north-gate (00:05) and at east-bridge (00:09), 4 min apart." in text
     assert "陈镇长" in text and "救护车转运病人" in text and "36.6 38.5" in text
     assert "The traffic log verifies: 14 entries" in text
+    assert "## Traffic by hour\n\n█ allowed  ░ turned back\n" in text  # the bars' legend
     assert "\x1b" not in text and "\u202e" not in text
 
 
