@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Input
 
 from checkpoint.keys import Keyring
@@ -696,3 +697,28 @@ async def test_a_stray_code_right_after_a_verdict_does_not_replace_it(
         assert [e.reason for e in entries(station_home)] == [Reason.OK, Reason.NOT_A_PASS]
         await manual(pilot, "6901234567892")  # typed (a USB scanner): taken at once
         await wait_for(pilot, lambda: len(entries(station_home)) == 3)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_at_80_columns_the_check_hint_fits_and_a_warning_outlives_a_typo(
+    station_home: Home, issue, language: str
+) -> None:
+    station_home.config.write_text(
+        '[station]\nid = "north-gate"\nname = "North gate"\nanti_passback = "warn"\n', encoding="utf-8"
+    )
+    issued = issue()
+    await open_shift(station_home)
+    app = station_app(station_home, language=language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await manual(pilot, issued.payload)
+        await type_into(pilot, "#manual", "36.5")
+        await wait_for(pilot, lambda: len(entries(station_home)) == 1)
+        station(app)._last_code = None
+        await manual(pilot, issued.payload)
+        assert checking(app)
+        manual_line = station(app).query_one("#manual", Input)
+        assert cell_len(manual_line.placeholder) <= 78, manual_line.placeholder
+        await type_into(pilot, "#manual", "3.7")  # a typo: the sentence says what was meant
+        reason = str(station(app).query_one("#reason").render())
+        warning = "⚠ Already entered, no exit recorded" if language == "en" else "⚠ 已进入，未记录离开"
+        assert warning in reason and ("37.x" in reason)

@@ -410,7 +410,9 @@ class StationScreen(WorkerErrors, Screen[None]):
             # The check happens in the manual-entry line, which already has the focus: no panel to
             # open, no layout pass, no focus change (the event loop's longest stall is what staff feel).
             manual = self.query_one("#manual", Input)
-            manual.placeholder = app.t("check.manual_hint", most=data.max_occupants)
+            # At 80 columns the long hint would be cut; the key bar below still names F3 and Esc.
+            hint = "check.manual_hint_short" if self.size.width < 100 else "check.manual_hint"
+            manual.placeholder = app.t(hint, most=data.max_occupants)
             manual.add_class("checking")
             if self.app.focused is not manual:
                 manual.focus()  # the temperatures go where the focus is (a camera scan may come at any time)

@@ -247,8 +247,14 @@ class VerdictPanel(Vertical):
         self.query_one("#fields", Static).update(self._fields(shown), layout=False)
 
     def say(self, message: str) -> None:
-        """A sentence in place of the reason line (a typing mistake during the check)."""
-        self.query_one("#reason", Static).update(Content.styled(clean(message), "bold $error"), layout=False)
+        """A sentence in place of the reason line (a typing mistake during the check). A warning the
+        check carries (already inside) stays above it: staff can still act on it."""
+        said = Content.styled(clean(message), "bold $error")
+        shown = self.shown
+        if shown.state == "check" and shown.warnings:
+            warning = "⚠ " + ", ".join(self.t(f"reason.{w.value}") for w in shown.warnings)
+            said = Content("\n").join([Content.styled(warning, "bold $error"), said])
+        self.query_one("#reason", Static).update(said, layout=False)
 
     def _reason_line(self, shown: Shown) -> Content:
         t = self.t
