@@ -532,3 +532,227 @@ async def test_station_palette_in_chinese_has_no_english_system_commands(station
         assert titles.count("帮助") == 1
         await choose(pilot, app, "退出")
     assert app.return_code == 0
+
+
+# -- QA round: the preview's validity, the confirmation beside the QR, Esc on a filled form, F5 on a
+# revoked pass, the key bar at 80 columns ---------------------------------------------------------
+
+
+def card_lines(app: OfficeApp) -> tuple[list[str], int]:
+    """The card's field lines as shown, and the cells the card has for them."""
+    from tui.widgets.office_card import CardPreview
+
+    preview = app.screen.query_one(CardPreview)
+    return text_of(preview.query_one("#card-fields", Static)).split("\n"), preview.content_region.width
+
+
+LONG_ORG = "通山县大畈镇人民政府卫生健康服务中心" * 3  # 54 characters, 108 cells: more than any card is wide
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_preview_lines_fit_the_card(office_home: Home, language: str, size: tuple[int, int]) -> None:
+    app = office_app(office_home, language)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("f2")
+        await fill_form(pilot, plate="鄂A54321", category="medical", org=LONG_ORG)
+        await pilot.pause()
+        lines, room = card_lines(app)
+        assert all(cell_width(line) <= room for line in lines), (room, lines)
+        shown = "\n".join(lines)
+        # This year's dates without the year: the validity is one whole line.
+        assert "02-03 12:00 → 02-17 12:00" in shown and "2026-" not in shown, shown
+        # A long organisation wraps under itself instead of being cut.
+        first = next(n for n, line in enumerate(lines) if LONG_ORG[:4] in line)
+        rest = [line for line in lines[first + 1 :] if line.startswith(" ")]
+        org = lines[first].split(maxsplit=1)[1] + "".join(line.strip() for line in rest)
+        assert org == LONG_ORG, lines
+        # Dates in other years keep the year; what still does not fit breaks after the arrow.
+        await fill_form(pilot, org="", valid_from="2025-12-25", valid_until="2027-01-08")
+        await pilot.pause()
+        lines, room = card_lines(app)
+        assert all(cell_width(line) <= room for line in lines), (room, lines)
+        assert "2025-12-25 00:00 → 2027-01-08 23:59" in " ".join(line.strip() for line in lines), lines
+        if language == "en":  # 35 cells beside a 16-cell label: two lines
+            assert any(line.endswith("2025-12-25 00:00 →") for line in lines), lines
+
+
+async def issue_one(pilot, **values: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("f2")
+    await fill_form(pilot, **{"plate": "鄂A54321", "category": "medical", "occupants": "3", **values})
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+
+
+def assert_nothing_covers(app: OfficeApp, widget: Static) -> None:
+    """No toast over `widget`, and its four corners are on screen and are the widget itself."""
+    from textual.widgets._toast import Toast
+
+    region = widget.region
+    assert region.area > 0
+    for toast in app.screen.query(Toast):
+        assert not toast.region.overlaps(region), str(toast.render())
+    for x, y in ((region.x, region.y), (region.right - 1, region.y), (region.x, region.bottom - 1),
+                 (region.right - 1, region.bottom - 1)):  # fmt: skip
+        assert app.screen.get_widget_at(x, y)[0] is widget, (x, y)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_issued_says_so_beside_the_qr_not_over_it(office_home: Home, language: str) -> None:
+    app = office_app(office_home, language)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:  # toasts shown, as in the terminal
+        # What a pass usually holds: a QR as large as they come, reaching furthest down the screen.
+        await issue_one(pilot, holder="孙七李八", org="通山县人民医院", checkpoints="north-gate, east-road")
+        (issued,) = app.registry.list()
+        assert_nothing_covers(app, app.screen.query_one("#card-qr", Static))  # the finder patterns are clear
+        assert not app._notifications  # the confirmation is no toast, but the form's own line:
+        note = app.screen.query_one("#issued-note", Static)
+        said = text_of(note)
+        assert issued.data.pass_id in said and "鄂A·54321" in said, said
+        assert ("已为 鄂A·54321 签发" in said) if language == "zh" else ("issued for 鄂A·54321" in said)
+        assert_nothing_covers(app, note)
+        # The same request again: the existing pass, said in the same place.
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        said = text_of(note)
+        assert ("未重复签发" in said) if language == "zh" else ("nothing was issued" in said), said
+        assert note.has_class("-warning") and not app._notifications
+        # F9: where the files went, said there too.
+        await pilot.press("f9")
+        await pilot.pause()
+        said = text_of(note)
+        assert str(office_home.exports) in said and not app._notifications, said
+        assert_nothing_covers(app, app.screen.query_one("#card-qr", Static))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_issued_note_is_in_view_at_80x24(office_home: Home, language: str) -> None:
+    app = office_app(office_home, language)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await issue_one(pilot)
+        await pilot.pause()
+        (issued,) = app.registry.list()
+        note = app.screen.query_one("#issued-note", Static)
+        assert issued.data.pass_id in text_of(note) and not app._notifications
+        assert_nothing_covers(app, note)
+        qr = app.screen.query_one("#card-qr", Static)
+        assert 0 < qr.region.y < 12  # the QR follows right below, as much of it as 24 lines hold
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_escape_asks_before_discarding_a_filled_form(office_home: Home, language: str) -> None:
+    from tui.screens.office_forms import DiscardScreen
+
+    app = office_app(office_home, language)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.press("escape")  # nothing typed: closes at once
+        await pilot.pause()
+        assert isinstance(app.screen, PassListScreen)
+        await pilot.press("f2")
+        await pilot.press(*"A123")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DiscardScreen)
+        asked = text_of(app.screen.query_one("#question", Static))
+        if language == "zh":
+            assert "放弃" in asked and "Enter" in asked and "Esc" in asked and "继续填写" in asked, asked
+        else:
+            assert asked == "Discard the new pass? Enter: discard, Esc: keep editing", asked
+        await pilot.press("escape")  # keep editing: everything typed is still there
+        await pilot.pause()
+        assert isinstance(app.screen, IssueScreen)
+        assert app.screen.query_one("#f-plate", Input).value == "A123"
+        await pilot.press("escape", "enter")  # discard
+        await pilot.pause()
+        assert isinstance(app.screen, PassListScreen) and app.registry.list() == []
+        # Only the occupants changed from its default (5): that is typing too.
+        await pilot.press("f2")
+        await fill_form(pilot, occupants="2")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DiscardScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        # Issued and unchanged since: nothing to lose, Esc closes at once.
+        await issue_one(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, PassListScreen)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("where", ["list", "detail"])
+async def test_renew_or_revoke_a_revoked_pass_says_why_not(
+    office_home: Home, language: str, where: str
+) -> None:
+    seed(office_home)
+    app = office_app(office_home, language)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#passes", DataTable)
+        table.move_cursor(row=table.get_row_index("AAAA0004"))
+        await pilot.pause()
+        if where == "detail":
+            await pilot.press("enter")
+            assert isinstance(app.screen, PassDetailScreen)
+        screen = app.screen
+        assert screen.check_action("renew", ()) is None  # still greyed in the key bar
+        await pilot.press("f5")
+        await pilot.pause()
+        assert app.screen is screen  # no renew form
+        (said,) = [n.message for n in app._notifications]
+        if language == "zh":
+            assert (
+                "AAAA0004" in said and "已作废" in said and "不能续期" in said and "签发新通行证" in said
+            ), said
+        else:
+            assert said.startswith("Pass AAAA0004 is revoked, so it cannot be renewed"), said
+            assert "issue a new pass" in said, said
+        assert said.count("。" if language == "zh" else ".") == 1  # one sentence
+        app.clear_notifications()
+        await pilot.press("f4")
+        await pilot.pause()
+        assert app.screen is screen
+        (said,) = [n.message for n in app._notifications]
+        assert ("已作废" in said) if language == "zh" else ("already revoked" in said), said
+        keys = {key.action: key for key in screen.query("FooterKey")}
+        assert keys["renew"].has_class("-disabled") and keys["revoke"].has_class("-disabled")
+        assert "renew_revoked" not in keys and "revoke_revoked" not in keys
+        # A pass that is not revoked still renews with F5.
+        if where == "list":
+            table.move_cursor(row=table.get_row_index("AAAA0001"))
+            await pilot.pause()
+            await pilot.press("f5")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "RenewScreen"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_pass_list_key_bar_fits_80_columns(office_home: Home, language: str) -> None:
+    seed(office_home)
+    app = office_app(office_home, language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one("Footer")
+        shown = [key for key in footer.query("FooterKey") if key.display and key.region.area]
+        actions = [key.action for key in shown]
+        for key in shown:  # wholly inside the bar and not under another key
+            assert footer.region.contains_region(key.region), (key.action, key.region)
+            assert not any(key.region.overlaps(k.region) for k in shown if k is not key), key.action
+        # Every office key stays; F1 help is whole (it lists Ctrl+Q and Ctrl+P, left out of the bar here).
+        assert actions[:7] == ["issue", "search", "revoke", "renew", "export", "rotate", "batch"]
+        assert "help" in actions
+        help_key = next(key for key in shown if key.action == "help")
+        assert help_key.description == ("帮助" if language == "zh" else "Help")
+        await pilot.press("f1")
+        await pilot.pause()
+        help_text = text_of(app.screen.query_one("Vertical > Static", Static))
+        assert "Ctrl+Q" in help_text and "Ctrl+P" in help_text
+        await pilot.press("escape")
+        # At 120 columns the bar has room for all of them.
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        footer = app.screen.query_one("Footer")
+        assert {"quit", "command_palette"} <= {
+            key.action.removeprefix("app.") for key in footer.query("FooterKey") if key.region.area
+        }

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
+from zoneinfo import ZoneInfo
 
 from textual import on
 from textual.app import ComposeResult
@@ -45,6 +46,19 @@ SCROLLBAR = 2  # cells the list's vertical scrollbar takes
 MIN_ORG = 10  # narrower than this, the organisation column is dropped
 STATUSES = ("valid", "expiring", "expired", "revoked", "not_yet_valid")
 FORM_FIELDS = ("plate", "category", "holder", "org", "valid_from", "valid_until", "checkpoints", "occupants")
+FORM_DEFAULTS = {name: "5" if name == "occupants" else "" for name in FORM_FIELDS}
+
+
+class OfficeFooter(Footer):
+    """The key bar, each key marked with its action (`-key-quit`) so that office.tcss can leave some out
+    where the bar is short of room (the keys still work, and F1 lists them)."""
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            action = getattr(widget, "action", None)  # a FooterKey (not exported by textual.widgets)
+            if isinstance(action, str):
+                widget.add_class("-key-" + action.removeprefix("app.").replace(".", "-"))
+            yield widget
 
 
 def list_columns(width: int, category: int, status: int) -> list[tuple[str, int]]:
@@ -97,6 +111,12 @@ def pass_status(issued: IssuedPass, now: datetime) -> str:
 
 def status_text(t: Translator, status: str) -> str:
     return t("status.expiring") if status == "expiring" else t(f"status.{status}")
+
+
+def short_when(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
+    """A local time for the card preview: without the year when it is this year (`02-17 12:00`)."""
+    local = moment.astimezone(tz)
+    return local.strftime("%m-%d %H:%M" if local.year == now.astimezone(tz).year else "%Y-%m-%d %H:%M")
 
 
 def card_labels(t: Translator) -> dict[str, str]:
@@ -191,7 +211,9 @@ class PassListScreen(Screen[None]):
         Binding("f3", "search", "Search"),
         Binding("enter", "detail", "Detail", show=False),
         Binding("f4", "revoke", "Revoke"),
+        Binding("f4", "revoke_revoked", show=False),  # F4 and F5 on a revoked pass: say why not (see below)
         Binding("f5", "renew", "Renew"),
+        Binding("f5", "renew_revoked", show=False),
         Binding("f6", "export", "Export"),
         Binding("f7", "rotate", "New key"),
         Binding("f8", "batch", "Batch"),
@@ -224,7 +246,7 @@ class PassListScreen(Screen[None]):
         table: DataTable[Content] = DataTable(id="passes", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static(Content(""), id="summary")
-        yield Footer()
+        yield OfficeFooter()
 
     def on_mount(self) -> None:
         self.set_columns(self.size.width)
@@ -341,6 +363,9 @@ class PassListScreen(Screen[None]):
         self.refresh_bindings()  # revoke / renew are greyed on a revoked pass
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("revoke_revoked", "renew_revoked"):
+            issued = self.selected() if self.is_mounted else None
+            return issued is not None and issued.revoked_at is not None
         if action in ("detail", "revoke", "renew"):
             issued = self.selected() if self.is_mounted else None
             if issued is None:
@@ -348,6 +373,18 @@ class PassListScreen(Screen[None]):
             if action in ("revoke", "renew") and issued.revoked_at is not None:
                 return None
         return True
+
+    # F4 and F5 are greyed on a revoked pass, and pressing one says why: Textual tries a key's bindings in
+    # order, so the hidden second binding of each runs when the first is disabled (and only then).
+    def action_revoke_revoked(self) -> None:
+        issued = self.selected()
+        if issued is not None:
+            explain_revoked(self.office, issued, "revoke")
+
+    def action_renew_revoked(self) -> None:
+        issued = self.selected()
+        if issued is not None:
+            explain_revoked(self.office, issued, "renew")
 
     def action_issue(self) -> None:
         self.app.push_screen(IssueScreen())
@@ -391,6 +428,17 @@ class PassListScreen(Screen[None]):
         self.app.push_screen(BatchScreen(self.office.home.exports / f"batch-{stamp}"), finished)
 
 
+def explain_revoked(app: OfficeApp, issued: IssuedPass, action: str) -> None:
+    """One sentence on why a revoked pass can be neither revoked nor renewed (and what to do instead)."""
+    text = app.t(
+        f"office.{action}.revoked",
+        pass_id=issued.data.pass_id,
+        at=fmt_local(issued.revoked_at, app.tz) if issued.revoked_at else "",
+        reason=clean(issued.revoke_reason or ""),
+    )
+    app.notify(text, severity="warning", markup=False, timeout=8)
+
+
 def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object]) -> None:
     """Ask for a reason behind a confirmation, then revoke and republish the list."""
     from .office_forms import RevokeScreen
@@ -431,8 +479,10 @@ def start_renew(app: OfficeApp, issued: IssuedPass, done: Callable[[str], object
     app.push_screen(RenewScreen(issued), finish)
 
 
-def save_card(app: OfficeApp, issued: IssuedPass) -> Path | None:
-    """The card (PDF, to print) and the QR (PNG, to send to a phone) into `<home>/exports`."""
+def save_card(app: OfficeApp, issued: IssuedPass, say: Callable[[str], object] | None = None) -> Path | None:
+    """The card (PDF, to print) and the QR (PNG, to send to a phone) into `<home>/exports`.
+
+    Where the files went is told by `say` (the issue form's own line) or else by a notification."""
     from checkpoint.batch import png_name
     from checkpoint.cards import matrix_png, write_card
 
@@ -444,7 +494,11 @@ def save_card(app: OfficeApp, issued: IssuedPass) -> Path | None:
     except CheckpointError as exc:
         app.report_error(exc)
         return None
-    app.notify(app.t("office.detail.saved", pdf=str(pdf), png=png.name), markup=False, timeout=8)
+    text = app.t("office.detail.saved", pdf=str(pdf), png=png.name)
+    if say is None:
+        app.notify(text, markup=False, timeout=8)
+    else:
+        say(text)
     return pdf
 
 
@@ -467,7 +521,7 @@ class IssueScreen(Screen[None]):
 
     def action_save_card(self) -> None:
         if self.last is not None:
-            save_card(self.office, self.last)
+            save_card(self.office, self.last, self.say)
 
     @property
     def office(self) -> OfficeApp:
@@ -502,7 +556,7 @@ class IssueScreen(Screen[None]):
                 yield Static(Content(""), id="issued-note")
             with VerticalScroll(id="preview-side"):
                 yield CardPreview(card_labels(t), t("office.card.placeholder"), id="preview")
-        yield Footer()
+        yield OfficeFooter()
 
     def on_mount(self) -> None:
         self.query_one("#f-plate", Input).focus()
@@ -547,8 +601,9 @@ class IssueScreen(Screen[None]):
             now=self.office.clock(),
         )  # fmt: skip
         valid = "—"
-        if window is not None:
-            valid = f"{fmt_local(window.valid_from, self.office.tz)} → {fmt_local(window.valid_until, self.office.tz)}"
+        if window is not None:  # short enough for the card's width (CardPreview wraps what still is not)
+            now, tz = self.office.clock(), self.office.tz
+            valid = f"{short_when(window.valid_from, tz, now)} → {short_when(window.valid_until, tz, now)}"
         zh, en = ("", "") if category is None else (t(f"category.{category.value}"), "")
         text = CardText(
             title="",
@@ -585,10 +640,13 @@ class IssueScreen(Screen[None]):
             self.query_one(f"#f-{first}").focus()
             self.notify(t("office.form.fix", count=len(errors)), severity="error", markup=False)
             return
+        # What happened is said on the form's own line, not in a toast: a toast would lie over the QR
+        # that a phone may be scanning from the screen right now.
         same = self.office.registry.find_same(request)
         if same is not None:
             self.show_issued(same)
-            self.notify(t("office.form.exists", pass_id=same.data.pass_id), severity="warning", markup=False)
+            plate = display_plate(same.data.plate)
+            self.say(t("office.form.exists_note", pass_id=same.data.pass_id, plate=plate), warning=True)
             return
         try:
             issued = self.office.issue(request)
@@ -596,10 +654,14 @@ class IssueScreen(Screen[None]):
             self.office.report_error(exc)
             return
         self.show_issued(issued)
-        self.notify(
-            t("office.form.issued", pass_id=issued.data.pass_id, plate=display_plate(issued.data.plate)),
-            markup=False,
-        )
+        plate = display_plate(issued.data.plate)
+        self.say(t("office.form.issued_note", pass_id=issued.data.pass_id, plate=plate))
+
+    def say(self, text: str, *, warning: bool = False) -> None:
+        """The form's status line, under the form (and above the card when they are stacked)."""
+        note = self.query_one("#issued-note", Static)
+        note.update(plain(text))
+        note.set_class(warning, "-warning")
 
     def show_issued(self, issued: IssuedPass) -> None:
         self.last = issued
@@ -611,14 +673,28 @@ class IssueScreen(Screen[None]):
             text = replace(text, category_en="")
         preview = self.query_one(CardPreview)
         preview.show(text, issued.data.category, fast_matrix(issued.payload))
-        self.query_one("#issued-note", Static).update(
-            plain(self.office.t("office.form.issued_note", pass_id=issued.data.pass_id))
-        )
-        if self.has_class("-narrow"):  # the card is below the form: bring its QR into view
-            self.call_after_refresh(preview.query_one("#card-qr").scroll_visible, animate=False, top=True)
+        if self.has_class("-narrow"):  # the card is below the form: the status line on top, the QR after it
+            note = self.query_one("#issued-note", Static)
+            self.call_after_refresh(note.scroll_visible, animate=False, top=True)
+
+    def changed(self) -> bool:
+        """Whether Esc would lose something typed: the form differs from both its defaults and the pass
+        it last issued (or gave back)."""
+        values = {name: value.strip() for name, value in self.values().items()}
+        issued = None if self.issued_values is None else {k: v.strip() for k, v in self.issued_values.items()}
+        return values != FORM_DEFAULTS and values != issued
 
     def action_back(self) -> None:
-        self.dismiss(None)
+        if not self.changed():
+            self.dismiss(None)
+            return
+        from .office_forms import DiscardScreen
+
+        def answered(discard: object) -> None:
+            if discard is True:
+                self.dismiss(None)
+
+        self.app.push_screen(DiscardScreen(), answered)
 
 
 class PassDetailScreen(Screen[None]):
@@ -627,7 +703,9 @@ class PassDetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("f4", "revoke", "Revoke"),
+        Binding("f4", "revoke_revoked", show=False),  # as in the pass list: say why not
         Binding("f5", "renew", "Renew"),
+        Binding("f5", "renew_revoked", show=False),
         Binding("f9", "save_card", "Save card"),
     ]
 
@@ -651,7 +729,7 @@ class PassDetailScreen(Screen[None]):
             with VerticalScroll(id="detail-scroll"):
                 yield CardPreview(card_labels(t), "", id="detail-card")
             yield Static(Content(""), id="detail-status")
-        yield Footer()
+        yield OfficeFooter()
 
     def on_mount(self) -> None:
         self.show()
@@ -680,9 +758,18 @@ class PassDetailScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("revoke", "renew") and self.is_mounted and self.issued.revoked_at is not None:
+        revoked = self.is_mounted and self.issued.revoked_at is not None
+        if action in ("revoke_revoked", "renew_revoked"):
+            return revoked
+        if action in ("revoke", "renew") and revoked:
             return None
         return True
+
+    def action_revoke_revoked(self) -> None:
+        explain_revoked(self.office, self.issued, "revoke")
+
+    def action_renew_revoked(self) -> None:
+        explain_revoked(self.office, self.issued, "renew")
 
     def action_back(self) -> None:
         self.dismiss(None)

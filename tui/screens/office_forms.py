@@ -245,6 +245,38 @@ class RotateScreen(OfficeModal):
         self.dismiss(new.key_id)
 
 
+class DiscardScreen(ModalScreen[bool]):
+    """Esc on an issue form with something typed in it: discard it (Enter) or keep editing (Esc)."""
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="DiscardScreen")
+        + """
+    DiscardScreen > Vertical { width: auto; }
+    DiscardScreen #question { width: auto; }
+    """
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "discard", "Discard"),
+        Binding("escape", "keep", "Keep editing"),
+    ]
+
+    @property
+    def office(self) -> OfficeApp:
+        return cast("OfficeApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        translate_office_bindings(self, self.office.t)
+        with Vertical():
+            yield Static(plain(self.office.t("office.discard.question")), id="question")
+        yield Footer()
+
+    def action_discard(self) -> None:
+        self.dismiss(True)
+
+    def action_keep(self) -> None:
+        self.dismiss(False)
+
+
 class OfficeHelpScreen(OfficeModal):
     DEFAULT_CSS = MODAL_CSS.format(name="OfficeHelpScreen")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1", "cancel", "Close")]

@@ -26,6 +26,37 @@ def plain_lines(lines: Iterable[str]) -> Content:
     return Content("\n").join(plain(line) for line in lines)
 
 
+def cells_prefix(text: str, room: int) -> str:
+    """The longest start of `text` at most `room` cells wide (at least one character)."""
+    width = 0
+    for index, char in enumerate(text):
+        width += cell_width(char)
+        if width > room:
+            return text[: max(index, 1)]
+    return text
+
+
+def wrap_units(units: Sequence[str], room: int) -> list[str]:
+    """`units` joined by spaces into lines at most `room` cells wide, breaking between units; a unit
+    wider than a line is cut where it must be (Chinese text has no spaces to break at)."""
+    lines: list[str] = []
+    line = ""
+    for unit in units:
+        joined = f"{line} {unit}" if line else unit
+        if cell_width(joined) <= room:
+            line = joined
+            continue
+        if line:
+            lines.append(line)
+        while cell_width(unit) > room:
+            head = cells_prefix(unit, room)
+            lines.append(head)
+            unit = unit[len(head) :]
+        line = unit
+    lines.append(line)
+    return lines
+
+
 def qr_half_blocks(matrix: Sequence[Sequence[bool]]) -> list[str]:
     """The QR two module rows per text line, dark modules as block characters (quiet zone kept)."""
     lines = []
@@ -54,6 +85,7 @@ class CardPreview(Vertical):
         super().__init__(id=id)
         self.labels = labels
         self.placeholder = placeholder
+        self.rows: list[tuple[str, list[str]]] = []  # (label, the value's units: where a line may break)
 
     def compose(self) -> ComposeResult:
         yield Static(Content(""), id="card-band")
@@ -76,6 +108,7 @@ class CardPreview(Vertical):
             plate.update(Content(self.placeholder))
             qr.update(Content(""))
             qr.display = False
+            self.rows = []
             fields.update(Content(""))
             return
         band.update(plain(f"{text.category_zh}  {text.category_en}"))
@@ -87,14 +120,34 @@ class CardPreview(Vertical):
         else:
             qr.update(Content(self.labels["no_qr"]))
             qr.display = True
-        rows = [
-            (self.labels["holder"], text.holder),
-            (self.labels["org"], text.org),
-            (self.labels["valid"], text.valid),
-            (self.labels["pass_id"], text.pass_id),
-            (self.labels["occupants"], text.occupants),
-            (self.labels["checkpoints"], text.checkpoints),
-            (self.labels["office"], text.office),
+        # The validity breaks after its arrow, never inside a date; the other values between words.
+        start, arrow, end = text.valid.partition(" → ")
+        valid = [start + " →", end] if arrow else [text.valid]
+        self.rows = [
+            (self.labels["holder"], text.holder.split(" ")),
+            (self.labels["org"], text.org.split(" ")),
+            (self.labels["valid"], valid),
+            (self.labels["pass_id"], [text.pass_id]),
+            (self.labels["occupants"], [text.occupants]),
+            (self.labels["checkpoints"], text.checkpoints.split(" ")),
+            (self.labels["office"], text.office.split(" ")),
         ]
-        width = max(cell_width(label) for label, _ in rows) + 2
-        fields.update(plain_lines(label + " " * (width - cell_width(label)) + value for label, value in rows))
+        self.show_fields()
+
+    def show_fields(self) -> None:
+        """The fields, each value wrapped under itself so that no line is wider than the card."""
+        fields = self.query_one("#card-fields", Static)
+        if not self.rows:
+            fields.update(Content(""))
+            return
+        width = max(cell_width(label) for label, _ in self.rows) + 2
+        room = self.content_size.width - width  # 0 or less until the card is laid out
+        lines = []
+        for label, units in self.rows:
+            parts = wrap_units(units, room) if room > 0 else [" ".join(units)]
+            lines.append(label + " " * (width - cell_width(label)) + parts[0])
+            lines.extend(" " * width + part for part in parts[1:])
+        fields.update(plain_lines(lines))
+
+    def on_resize(self) -> None:
+        self.show_fields()
