@@ -1,5 +1,5 @@
-"""Snapshots of the audit screen, English and Chinese, at 120×40. The sample log has fixed times and
-plates, the cursor does not blink. Regenerate on purpose with
+"""Snapshots of the audit screen, English and Chinese, at 120×40 and on a small laptop screen (80×24). The
+sample log has fixed times and plates, the cursor does not blink. Regenerate on purpose with
 `pytest --snapshot-update tests/test_audit_snapshots.py`."""
 
 from __future__ import annotations
@@ -31,3 +31,13 @@ def test_audit_screen(snap_compare, tmp_path: Path, language: str) -> None:  # t
     build_sample(home.log_db)
     app = make_app(home, Settings(), language=language)
     assert snap_compare(app, terminal_size=(120, 40), run_before=_settled)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_audit_screen_80x24(snap_compare, tmp_path: Path, language: str) -> None:  # type: ignore[no-untyped-def]
+    """The compact filter bar, the columns an auditor needs most (whole headers, one cell apart) and no chart,
+    so that every entry of the sample is on screen."""
+    home = Home(tmp_path / "office").ensure()
+    build_sample(home.log_db)
+    app = make_app(home, Settings(), language=language)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_settled)

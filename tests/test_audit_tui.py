@@ -418,3 +418,127 @@ async def test_audit_key_bar_in_chinese_says_commands_not_palette(home: Home) ->
         await _settle(pilot, app)
         keys = " ".join(str(getattr(key, "description", "")) for key in app.screen.query("FooterKey"))
         assert "命令" in keys and "palette" not in keys, keys
+
+
+# -- the results table on a small laptop screen (80×24) --------------------------------------------------
+
+ESSENTIAL = ("time", "station", "direction", "decision", "reason", "plate", "fevers", "flag")
+
+
+def _table_text(table: DataTable) -> list[str]:  # type: ignore[type-arg]
+    """The table's lines as the terminal shows them (a wide character once, as it is drawn)."""
+    from textual.geometry import Region
+
+    strips = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+    return ["".join(segment.text for segment in strip) for strip in strips]
+
+
+def _shown(table: DataTable) -> dict[str, int]:  # type: ignore[type-arg]
+    """Cells of text per shown column (a hidden column is 0 wide; with no padding one cell is the gap)."""
+    gap = 0 if table.cell_padding else 1
+    return {key.value: c.width - gap for key, c in table.columns.items() if c.width}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_80x24_shows_the_plate_and_whole_headers(home: Home, language: str) -> None:
+    """At 80×24 the row fits: time, station, direction, decision, reason, plate and the fever and alert
+    marks are on screen, every header and every cell whole (no "方" for 方向, no "车" for 车牌号)."""
+    app = _app(home, language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, app)
+        table = _screen(app).query_one("#entries", DataTable)
+        shown = _shown(table)
+        assert set(ESSENTIAL) <= set(shown), shown
+        drawn = sum(c.get_render_width(table) for c in table.columns.values() if c.width)
+        assert drawn + 2 <= 80, drawn  # the scrollbar too: nothing off screen, no horizontal scrolling
+        for key, column in table.columns.items():
+            if column.width:
+                assert cell_len(str(column.label)) <= shown[key.value], (key, str(column.label))
+        for i in range(table.row_count):
+            for key, content in zip(table.columns, table.get_row_at(i), strict=True):
+                if key.value in shown:
+                    assert cell_len(str(content)) <= shown[key.value], (key, str(content))
+        lines = _table_text(table)
+        header = lines[0]
+        for key in shown:
+            assert app.t(f"audit.col.{key}") in header, (key, header)
+        plate = table.get_column_index("plate")
+        assert str(table.get_row_at(0)[plate]) == "鄂A·12345"
+        assert any("鄂A·12345" in line for line in lines[1:]), lines  # a real plate, on screen
+        assert any(app.t("audit.clone.flag") in line for line in lines[1:])
+        flagged = [line for line in lines if "鄂A·44444" in line]  # the fever denial: its mark is shown
+        assert flagged and flagged[0].rstrip().endswith("1"), flagged
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_columns_fit_every_width_and_come_back_when_wide(home: Home, language: str) -> None:
+    app = _app(home, language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        table = screen.query_one("#entries", DataTable)
+        for width in (80, 90, 99, 100, 110, 120, 130, 160):
+            await pilot.resize_terminal(width, 40)
+            await _settle(pilot, app)
+            shown = _shown(table)
+            assert set(ESSENTIAL) <= set(shown), (width, shown)
+            drawn = sum(c.get_render_width(table) for c in table.columns.values() if c.width)
+            assert width - 4 <= drawn + 2 <= width, (width, drawn)
+            header = _table_text(table)[0]
+            for key in shown:
+                assert app.t(f"audit.col.{key}") in header, (width, key, header)
+        assert table.cell_padding == 1 and len(shown) == len(table.columns)  # 160: every column, 2 apart
+        assert "east-bridge" in {str(table.get_row_at(i)[1]) for i in range(table.row_count)}  # not cut
+
+
+def test_column_layout_hides_the_least_useful_columns_first() -> None:
+    from tui.screens.audit import COLUMNS, OPTIONAL, column_layout
+
+    floors = {
+        "direction": 3,
+        "decision": 8,
+        "reason": 14,
+        "category": 9,
+        "fevers": 5,
+        "flag": 6,
+        "operator": 8,
+    }
+    wide = column_layout(200, floors)
+    assert wide.gap == 2 and all(wide.widths.values())
+    narrow = column_layout(80, floors, {"station": 11}, {"reason": 45})
+    assert narrow.gap == 1
+    assert {k for k in COLUMNS if not narrow.widths[k]} == set(OPTIONAL)  # seq, pass, operator, category
+    assert narrow.widths["station"] == 11 and narrow.widths["reason"] > 14  # the spare: fuller reasons
+    assert sum(w + 1 for w in narrow.widths.values() if w) + 2 <= 80
+    assert all(narrow.widths[k] >= max(COLUMNS[k], floors.get(k, 0)) for k in COLUMNS if narrow.widths[k])
+    crowded = column_layout(80, floors, {"station": 16})  # a long station id that cannot fit: cut, not hidden
+    assert crowded.widths["station"] >= 10 and sum(w + 1 for w in crowded.widths.values() if w) + 2 <= 80
+
+
+async def test_short_screen_hides_the_chart_and_f4_brings_it_back(home: Home) -> None:
+    app = _app(home, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        chart = screen.query_one("#chart")
+        table = screen.query_one("#entries", DataTable)
+        assert not chart.display
+        assert table.size.height - 1 >= 14  # every entry of the sample (14) on screen, was 10
+        assert screen.check_action("prev_day", ()) is None  # the day keys are greyed with no chart
+        await pilot.press("f4")
+        await _settle(pilot, app)
+        assert chart.display and "分时段通行情况" in _text(chart)  # type: ignore[arg-type]
+        assert screen.check_action("prev_day", ()) is True
+        await pilot.press("left_square_bracket")
+        await _settle(pilot, app)
+        assert "2026-02-03" in _text(chart)  # type: ignore[arg-type]
+        await pilot.press("f4")
+        await _settle(pilot, app)
+        assert not chart.display
+        await pilot.resize_terminal(80, 40)  # F4's choice stays when the screen grows
+        await _settle(pilot, app)
+        assert not chart.display
+    app = _app(home, "en")
+    async with app.run_test(size=(80, 25)) as pilot:  # taller than 24 lines: shown
+        await _settle(pilot, app)
+        assert _screen(app).query_one("#chart").display

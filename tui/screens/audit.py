@@ -6,9 +6,10 @@ value from the log reaches a widget through `tui.safe`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from rich.cells import cell_len
 from textual import events, on, work
@@ -40,30 +41,89 @@ if TYPE_CHECKING:
 
 PAGE = audit.PAGE_SIZE
 NARROW = 100  # columns: below this the filter bar is compact
+SHORT = 24  # lines: on a screen this short the hourly chart starts hidden (F4 shows it) so more rows fit
 PREFETCH = 40  # load the next page when the cursor comes this close to the last loaded row
 COUNT_CAP = 100_000  # count matches up to this many; beyond, say "more than"
-COLUMNS = {"time": 11, "station": 10, "seq": 7, "direction": 3, "decision": 8, "reason": 14, "category": 8,
-           "plate": 10, "pass": 8, "operator": 7, "fevers": 3, "flag": 6}  # fmt: skip
-"""The narrowest widths (the Reason column shows the short `audit.reason.*` labels, at most 14 cells)."""
+SCROLLBAR = 2  # cells the table's vertical scrollbar takes
+COLUMNS = {"time": 11, "station": 10, "seq": 7, "direction": 1, "decision": 1, "reason": 1, "category": 1,
+           "plate": 10, "pass": 8, "operator": 7, "fevers": 3, "flag": 1}  # fmt: skip
+"""The columns in order, with the narrowest widths their values need. Columns of fixed labels (direction,
+decision, reason, category, flag) and every header also need their widest label in the screen's language:
+the `floors` given to `column_layout`, so that no header or label is ever cut."""
+OPTIONAL = ("seq", "pass", "operator", "category")
+"""Columns that give way, first to last, when the row does not fit even with one-cell gaps. What an auditor
+needs at a glance stays: time, station, direction, decision, reason, plate, the fever and alert marks; the
+rest is one Enter away, in the entry's details."""
 GROW = {"station": 16, "operator": 14, "plate": 14, "category": 12, "pass": 10}
 """Where spare width goes on a wide terminal, one cell at a time, up to these widths."""
 
 
-def column_widths(width: int) -> dict[str, int]:
-    """Column widths that fill a table `width` cells wide (2 cells of padding per column, a scrollbar)."""
-    widths = dict(COLUMNS)
-    spare = width - sum(widths.values()) - 2 * len(widths) - 2
+class Layout(NamedTuple):
+    """The results table's columns for one terminal width."""
+
+    widths: dict[str, int]
+    """Cells of text per column, in order; 0 = hidden (the column stays, so its cells keep their index)."""
+    gap: int
+    """Cells between columns: 2 (the table's padding, one each side) or 1 when that is what makes it fit."""
+
+
+def column_layout(
+    width: int,
+    floors: Mapping[str, int],
+    values: Mapping[str, int] | None = None,
+    wants: Mapping[str, int] | None = None,
+) -> Layout:
+    """The columns of a table `width` cells wide (its scrollbar included).
+
+    `floors`: the widest header or label of each column in the screen's language; no column is narrower,
+    so none is ever cut. `values`: the widest value of a free-text column (the longest station id, at most
+    its `GROW` width): its width while the row still fits with it, else longer values end in "…".
+    `wants`: where spare cells go first, up to these widths (the longest full reason).
+
+    Every column, two cells apart, when they fit; else one cell apart; else the `OPTIONAL` columns are
+    hidden, first to last, until the row fits. Spare width goes to the `values`, the `wants`, the `GROW`
+    columns, and the rest to the reason.
+    """
+    values = {key: min(size, GROW.get(key, size)) for key, size in (values or {}).items()}
+    hard = {key: max(most, floors.get(key, 0)) for key, most in COLUMNS.items()}
+    soft = {key: max(least, values.get(key, 0)) for key, least in hard.items()}
+
+    def plan(least: dict[str, int]) -> tuple[list[str], int, int]:
+        shown = list(COLUMNS)
+
+        def need(gap: int) -> int:
+            return sum(least[key] + gap for key in shown) + SCROLLBAR
+
+        gap = 2 if need(2) <= width else 1
+        for key in OPTIONAL:
+            if need(gap) <= width:
+                break
+            shown.remove(key)
+        return shown, gap, need(gap)
+
+    least = soft
+    shown, gap, used = plan(soft)
+    if used > width:  # not even the essential columns fit with the longest values: cut those values
+        least = hard
+        shown, gap, used = plan(hard)
+    widths = {key: least[key] if key in shown else 0 for key in COLUMNS}
+    spare = width - used
+    for key, most in (*values.items(), *(wants or {}).items()):
+        if widths[key]:
+            grow = max(0, min(spare, most - widths[key]))
+            widths[key] += grow
+            spare -= grow
     while spare > 0:
         grown = False
         for key, most in GROW.items():
-            if spare > 0 and widths[key] < most:
+            if spare > 0 and 0 < widths[key] < most:
                 widths[key] += 1
                 spare -= 1
                 grown = True
         if not grown:
             widths["reason"] += spare  # the rest: room for the full reason sentences
             break
-    return widths
+    return Layout(widths, gap)
 
 
 def translate_audit_bindings(node: DOMNode, t: Translator) -> None:
@@ -84,6 +144,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
         Binding("f3", "focus_table", "Results"),
         Binding("f6", "verify", "Verify log"),
         Binding("f7", "export", "Export CSV"),
+        Binding("f4", "toggle_chart", "Chart"),
         Binding("left_square_bracket", "prev_day", "Chart: day before"),
         Binding("right_square_bracket", "next_day", "Chart: day after"),
         Binding("escape", "clear", "Clear filters"),
@@ -101,6 +162,9 @@ class AuditScreen(WorkerErrors, Screen[None]):
         self.flagged: set[tuple[str, int]] = set()
         self.superseded: set[str] = set()
         self.chart_day: date | None = None
+        self.chart_wanted: bool | None = None  # F4's choice; None: shown unless the screen is SHORT
+        self.station_cells = 0  # cells of the longest station id in the log, once known
+        self.table_layout = Layout({}, 2)
 
     @property
     def audit_app(self) -> AuditApp:
@@ -152,9 +216,9 @@ class AuditScreen(WorkerErrors, Screen[None]):
         translate_audit_bindings(self, self.t)
         self.title = self.t("audit.title")
         self.sub_title = self.audit_app.log_path.name
-        self.widths: dict[str, int] = {}
         self._fit_columns(self.app.size.width)
         self._fit_filters(self.app.size.width)
+        self._fit_chart(self.app.size.height)
         table = self.query_one("#entries", DataTable)
         self.load_stations()
         self.refresh_results()
@@ -163,6 +227,13 @@ class AuditScreen(WorkerErrors, Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self._fit_columns(event.size.width)
         self._fit_filters(event.size.width)
+        self._fit_chart(event.size.height)
+
+    def on_screen_resume(self) -> None:
+        width, height = self.app.size  # the terminal may have been resized under a dialog
+        self._fit_columns(width)
+        self._fit_filters(width)
+        self._fit_chart(height)
 
     def _fit_filters(self, width: int) -> None:
         """Below NARROW columns the filter bar is compact: no borders (one line a row), the field name
@@ -185,17 +256,45 @@ class AuditScreen(WorkerErrors, Screen[None]):
             key = f"audit.filter.{input_id}_short" if narrow else f"audit.filter.{input_id}"
             self.query_one(f"#{input_id}", Input).placeholder = self.t(key)
 
+    @property
+    def widths(self) -> dict[str, int]:
+        """Cells of text per results column (0: hidden at this width)."""
+        return self.table_layout.widths
+
+    def _floors(self) -> dict[str, int]:
+        """The widest header or label of each column in this language: no column is narrower."""
+        t = self.t
+        labels: dict[str, list[str]] = {
+            "direction": [t(f"direction.{d.value}") for d in Direction],
+            "decision": [t(f"verdict.{v.value}") for v in Verdict],
+            "reason": [self._short_reason(r) for r in Reason],
+            "category": ["-", *(self._short_category(c.value) for c in Category)],
+            "flag": [t("audit.clone.flag"), t("audit.superseded.flag")],
+        }
+        return {
+            key: max(cell_len(label) for label in (t(f"audit.col.{key}"), *labels.get(key, ())))
+            for key in COLUMNS
+        }
+
     def _fit_columns(self, width: int) -> None:
-        """Use the full width: rebuild the columns (and the loaded rows) when their widths change."""
-        widths = column_widths(width)
-        if widths == self.widths:
+        """Use the full width, cut nothing: rebuild the columns (and the loaded rows) when they change.
+
+        With one-cell gaps the table's own padding is off and each shown column is one cell wider than its
+        text; a hidden column is 0 cells wide."""
+        full_reasons = max(cell_len(self.t(f"reason.{r.value}")) for r in Reason)
+        layout = column_layout(
+            width, self._floors(), {"station": self.station_cells}, {"reason": full_reasons}
+        )
+        if layout == self.table_layout:
             return
-        self.widths = widths
+        self.table_layout = layout
         table = self.query_one("#entries", DataTable)
         row = table.cursor_row
         table.clear(columns=True)
-        for key, size in widths.items():
-            table.add_column(self.t(f"audit.col.{key}"), key=key, width=size)
+        table.cell_padding = 1 if layout.gap == 2 else 0
+        for key, size in layout.widths.items():
+            cells = size if layout.gap == 2 or not size else size + 1
+            table.add_column(self.t(f"audit.col.{key}"), key=key, width=cells)
         for entry in self.entries:
             table.add_row(*self._cells(entry), key=f"{entry.station_id}#{entry.seq}")
         if self.entries:
@@ -273,10 +372,23 @@ class AuditScreen(WorkerErrors, Screen[None]):
         self.query_one("#entries", DataTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The chart keys apply once there is a day to chart; they are greyed until then."""
-        if action in ("prev_day", "next_day") and self.chart_day is None:
+        """The chart keys apply once there is a day to chart, on a chart that is shown; greyed otherwise."""
+        if action in ("prev_day", "next_day") and (self.chart_day is None or not self._chart_shown()):
             return None
         return True
+
+    def _chart_shown(self) -> bool:
+        return self.query_one("#chart", HourlyChart).display
+
+    def _fit_chart(self, height: int) -> None:
+        """The chart is shown unless the screen is SHORT (24 lines or fewer) or F4 said otherwise."""
+        shown = self.chart_wanted if self.chart_wanted is not None else height > SHORT
+        self.query_one("#chart", HourlyChart).display = shown
+        self.refresh_bindings()
+
+    def action_toggle_chart(self) -> None:
+        self.chart_wanted = not self._chart_shown()
+        self._fit_chart(self.app.size.height)
 
     def action_prev_day(self) -> None:
         if self.chart_day is not None:
@@ -341,10 +453,30 @@ class AuditScreen(WorkerErrors, Screen[None]):
     def _reason(self, reason: Reason) -> str:
         """The full reason when the column is wide enough, else its short label (never cut off)."""
         full = self.t(f"reason.{reason.value}")
-        key = f"audit.reason.{reason.value}"
-        if cell_len(full) <= self.widths.get("reason", 0) or not self.t.has(key):
+        if cell_len(full) <= self.widths.get("reason", 0):
             return full
-        return self.t(key)
+        return self._short_reason(reason)
+
+    def _short_reason(self, reason: Reason) -> str:
+        key = f"audit.reason.{reason.value}"
+        return self.t(key) if self.t.has(key) else self.t(f"reason.{reason.value}")
+
+    def _short_category(self, category: str) -> str:
+        key = f"audit.category.{category}"
+        return self.t(key) if self.t.has(key) else self.t(f"category.{category}")
+
+    def _category(self, category: str | None) -> str:
+        """The full category when the column is wide enough, else its short label."""
+        if not category:
+            return "-"
+        full = self.t(f"category.{category}")
+        return full if cell_len(full) <= self.widths.get("category", 0) else self._short_category(category)
+
+    def _fit(self, key: str, text: Content) -> Content:
+        """`text` cut to its column with an ellipsis (a wide character is never halved); whole when the
+        column is hidden."""
+        width = self.widths.get(key, 0)
+        return text.truncate(width, ellipsis=True) if 0 < width < text.cell_length else text
 
     def _cells(self, entry: Entry) -> list[Content]:
         t = self.t
@@ -359,15 +491,15 @@ class AuditScreen(WorkerErrors, Screen[None]):
             flag = flag or t("audit.superseded.flag")
         return [
             plain(entry.ts.astimezone(tz).strftime("%m-%d %H:%M")),
-            cell(entry.station_id, limit=16),
+            self._fit("station", cell(entry.station_id, limit=16)),
             plain(str(entry.seq)),
             plain(t(f"direction.{entry.direction.value}")),
             decision,
-            cell(self._reason(entry.reason), limit=14),
-            cell(t(f"category.{entry.category}") if entry.category else "-", limit=12),
-            cell(display_plate(entry.plate) if entry.plate else "-", limit=14),
-            cell(entry.pass_id or "-", limit=10),
-            cell(entry.operator, limit=14),
+            plain(self._reason(entry.reason)),  # a catalog sentence that fits its column
+            self._fit("category", cell(self._category(entry.category))),
+            self._fit("plate", cell(display_plate(entry.plate) if entry.plate else "-", limit=14)),
+            self._fit("pass", cell(entry.pass_id or "-", limit=10)),
+            self._fit("operator", cell(entry.operator, limit=14)),
             Content(str(entry.fevers)).stylize("bold $error") if entry.fevers else plain(""),
             Content(flag).stylize("bold $warning") if flag else plain(""),
         ]
@@ -499,6 +631,8 @@ class AuditScreen(WorkerErrors, Screen[None]):
         select = self.query_one("#station", Select)
         with self.prevent(Select.Changed):
             select.set_options([(cell(s, limit=24), s) for s in stations])
+        self.station_cells = max((cell_len(clean(s)) for s in stations), default=0)
+        self._fit_columns(self.app.size.width)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export_current(self, flt: Filter) -> None:
