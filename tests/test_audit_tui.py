@@ -542,3 +542,25 @@ async def test_short_screen_hides_the_chart_and_f4_brings_it_back(home: Home) ->
     async with app.run_test(size=(80, 25)) as pilot:  # taller than 24 lines: shown
         await _settle(pilot, app)
         assert _screen(app).query_one("#chart").display
+
+
+async def test_an_override_and_its_denial_name_each_other_in_the_detail(override_home: Home) -> None:
+    app = _app(override_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        table = _screen(app).query_one("#entries", DataTable)
+        table.focus()
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        seen = {}
+        for index, row in enumerate(rows):
+            if str(row[7]) != "鄂A·88888":
+                continue
+            table.move_cursor(row=index)
+            await pilot.press("enter")
+            await _settle(pilot, app)
+            assert isinstance(app.screen, DetailScreen)
+            seen[str(row[4])] = _text(app.screen.query_one("#detail-chain", Static))
+            await pilot.press("escape")
+            await _settle(pilot, app)
+        assert "Lets through the denied entry north-gate #" in seen["ALLOW"]
+        assert "Let through later by entry north-gate #" in seen["DENY"]

@@ -125,18 +125,41 @@ class DetailScreen(WorkerErrors, ModalScreen[None]):
         conn = open_reader(self.audit_app.log_path)
         try:
             check = audit.check_entry(conn, self.entry.station_id, self.entry.seq)
+            # Both ends of an override: the denial it lets through, or the entry that let this one through.
+            earlier = conn.execute(
+                "SELECT station_id, seq FROM entries WHERE id = ?", (self.entry.refers_to,)
+            ).fetchone()
+            later = conn.execute(
+                "SELECT station_id, seq FROM entries WHERE refers_to = ? ORDER BY seq LIMIT 1",
+                (self.entry.id,),
+            ).fetchone()
         finally:
             conn.close()
-        self.app.call_from_thread(self.show_check, check)
+        self.app.call_from_thread(self.show_check, check, earlier, later)
 
-    def show_check(self, check: EntryCheck | None) -> None:
+    def show_check(
+        self,
+        check: EntryCheck | None,
+        earlier: tuple[str, int] | None = None,
+        later: tuple[str, int] | None = None,
+    ) -> None:
         self.check = check
         t = self.audit_app.t
         target = self.query_one("#detail-chain", Static)
         if check is None:
             target.update(plain(t("audit.detail.missing")).stylize("bold $error"))
             return
+        links = []
+        if earlier is not None:
+            links.append(
+                plain(t("audit.detail.refers_to", station=earlier[0], seq=earlier[1])).stylize("bold")
+            )
+        if later is not None:
+            links.append(
+                plain(t("audit.detail.superseded_by", station=later[0], seq=later[1])).stylize("bold")
+            )
         lines = [
+            *links,
             Content(t("audit.detail.chain")).stylize("bold underline"),
             Content(f"{t('audit.detail.prev_hash')}: ").stylize("bold") + plain(check.prev_hash),
             Content(f"{t('audit.detail.hash')}: ").stylize("bold") + plain(check.hash),
