@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -101,8 +101,13 @@ class PassData(BaseModel):
     max_occupants: int
     issued_at: datetime
 
-    def public_dict(self) -> dict[str, object]:
-        """The JSON view printed by `verify --json` and `pass show --json`."""
+    def public_dict(self, tz: tzinfo | None = None) -> dict[str, object]:
+        """The JSON view printed by `verify --json` and `pass show --json`; with `tz`, its times are in
+        that zone with their offset (the same instants as UTC, as a person reading it expects)."""
+
+        def when(moment: datetime) -> str:
+            return (moment if tz is None else moment.astimezone(tz)).isoformat()
+
         return {
             "pass_id": self.pass_id,
             "key_id": self.key_id,
@@ -110,9 +115,9 @@ class PassData(BaseModel):
             "plate": self.plate,
             "holder": self.holder,
             "org": self.org,
-            "valid_from": self.valid_from.isoformat(),
-            "valid_until": self.valid_until.isoformat(),
+            "valid_from": when(self.valid_from),
+            "valid_until": when(self.valid_until),
             "checkpoints": list(self.checkpoints),
             "max_occupants": self.max_occupants,
-            "issued_at": self.issued_at.isoformat(),
+            "issued_at": when(self.issued_at),
         }

@@ -7,7 +7,7 @@ decides by itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 
 from .keys import TrustList
@@ -77,12 +77,12 @@ class Decision:
     def allowed(self) -> bool:
         return self.verdict is Verdict.ALLOW
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, tz: tzinfo | None = None) -> dict[str, object]:
         return {
             "decision": self.verdict.value,
             "reason": self.reason.value,
             "detail": self.detail,
-            "pass": None if self.pass_data is None else self.pass_data.public_dict(),
+            "pass": None if self.pass_data is None else self.pass_data.public_dict(tz),
             "denied_for": None if self.denied_for is None else self.denied_for.value,
             "warnings": [w.value for w in self.warnings],
         }

@@ -73,10 +73,7 @@ class IssuedPass:
 
     def to_json(self, now: datetime, tz: tzinfo | None = None) -> dict[str, object]:
         """The JSON view; with `tz`, its times are in that zone with their offset (the same instants)."""
-        data = self.data.public_dict()
-        if tz is not None:
-            for name in ("valid_from", "valid_until", "issued_at"):
-                data[name] = getattr(self.data, name).astimezone(tz).isoformat()
+        data = self.data.public_dict(tz)
         revoked_at = (
             self.revoked_at if tz is None or self.revoked_at is None else self.revoked_at.astimezone(tz)
         )

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -241,12 +241,17 @@ class Entry:
     purged: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, tz: tzinfo | None = None) -> dict[str, object]:
+        """The JSON view; with `tz`, times are in that zone with their offset (the same instants)."""
+
+        def when(moment: datetime | None) -> str | None:
+            return None if moment is None else (moment if tz is None else moment.astimezone(tz)).isoformat()
+
         return {
             "station_id": self.station_id,
             "seq": self.seq,
             "id": self.id,
-            "ts": self.ts.isoformat(),
+            "ts": when(self.ts),
             "operator": self.operator,
             "leader": self.leader,
             "direction": self.direction.value,
@@ -260,8 +265,8 @@ class Entry:
             "plate": self.plate,
             "holder": self.holder,
             "org": self.org,
-            "valid_from": None if self.valid_from is None else self.valid_from.isoformat(),
-            "valid_until": None if self.valid_until is None else self.valid_until.isoformat(),
+            "valid_from": when(self.valid_from),
+            "valid_until": when(self.valid_until),
             "occupants": self.occupants,
             "temperatures": [t / 10 for t in self.temperatures],
             "fevers": self.fevers,

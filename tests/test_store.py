@@ -411,3 +411,18 @@ def test_log_purge_keeps_the_retention_period_unless_told_twice(tmp_path: Path) 
     assert run_cli(home, "log", "purge", "--older-than", "0", "--yes").exit_code == 0
     assert named() == [False, False]
     assert verify_log(home.log_db).ok
+
+
+def test_log_list_json_gives_local_times_with_their_offset(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import datetime
+
+    from checkpoint.paths import Home
+    from tests.conftest import run_cli
+
+    home = Home(tmp_path / "h").ensure()
+    home.config.write_text(f'[station]\nid = "{STATION}"\n', encoding="utf-8")  # ui.timezone: Asia/Shanghai
+    asyncio.run(build(home.log_db, 1))
+    [line] = run_cli(home, "log", "list", "--json").stdout.splitlines()
+    ts = json.loads(line)["ts"]
+    assert ts.endswith("+08:00") and datetime.fromisoformat(ts) == NOW + timedelta(seconds=1)

@@ -49,7 +49,7 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
     for row in rows:
         entry = entry_from_row(row)
         if as_json:
-            echo_json(entry.to_json())
+            echo_json(entry.to_json(tz))
             continue
         temps = " ".join(f"{t / 10:.1f}" for t in entry.temperatures)
         say(

@@ -132,9 +132,11 @@ async def _scan(
     from ..passes import raw_hash
     from ..policy import Facts, LogState, decide
     from ..store import EntryDraft, LogStore, Shift, inside_now
+    from ..timeutil import zone
 
     station = ctx.settings.station
     rules = station.rules()
+    local = zone(ctx.settings.ui.timezone)  # JSON times as people read them, with their offset
     facts = Facts(direction=Direction(direction))
     opened = [first]
 
@@ -195,7 +197,7 @@ async def _scan(
                 seq = entry.seq
             data = decision.pass_data
             if as_json:
-                out = decision.to_json()
+                out = decision.to_json(local)
                 out["pass_id"] = None if data is None else data.pass_id
                 out["frame"] = detection.frame_index
                 out["raw_hash"] = digest

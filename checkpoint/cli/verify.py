@@ -31,7 +31,7 @@ def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None
             echo_json({"decision": None, "reason": None, "pass": None, "error": exc.message})
         raise
     if as_json:
-        echo_json(decision.to_json())
+        echo_json(decision.to_json(zone(ctx.settings.ui.timezone)))
     else:
         verdict = "ALLOW" if decision.allowed else "DENY"
         explained = REASON_TEXT[decision.reason]
