@@ -31,7 +31,7 @@ async def drive(home: Home) -> dict[str, object]:
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.press("f6")
-        for _ in range(200):
+        for _ in range(1200):  # a safety net of 60 s, not a timing
             await asyncio.sleep(0.05)
             if isinstance(app.screen, VerifyScreen) and app.screen.result is not None:
                 break
@@ -42,7 +42,7 @@ async def drive(home: Home) -> dict[str, object]:
         await pilot.pause()
         audit = next(s for s in app.screen_stack if isinstance(s, AuditScreen))
         await pilot.press("f7")
-        for _ in range(200):
+        for _ in range(1200):  # a safety net of 60 s, not a timing
             await asyncio.sleep(0.05)
             if audit.last_export is not None:
                 break
