@@ -538,8 +538,8 @@ class LogStore:
         text = str(exc)
         if "malformed" in text or "not a database" in text or "corrupt" in text:
             return LogError(
-                f"The traffic log {self.path} is damaged ({text}); keep the file for the office, and write "
-                "vehicles on paper until the station has a new log.",
+                f"The traffic log {self.path} is damaged ({text}); keep the file for the office — "
+                "`checkpoint log verify` says which station's entries are still whole.",
                 "damaged",
                 self.path,
             )

@@ -166,7 +166,7 @@ class StationScreen(WorkerErrors, Screen[None]):
             await self._resume_shift()
             await self._load_log()
         except CheckpointError as exc:  # a damaged log: one sentence on the way out, no traceback
-            app.startup_error = exc.message
+            app.startup_error = self._log_problem(exc)  # for the staff at the station, in their language
             app.exit(return_code=2)
             return
         self.tick()
@@ -572,7 +572,7 @@ class StationScreen(WorkerErrors, Screen[None]):
 
     def _log_problem(self, exc: CheckpointError) -> str:
         """A refused log write in the staff's language (the core's sentence is English)."""
-        return self.station.t(f"log.{exc.kind}") if isinstance(exc, LogError) else exc.message
+        return self.station.t(f"log.{exc.kind}", path=exc.path) if isinstance(exc, LogError) else exc.message
 
     async def _resume_shift(self) -> None:
         """After a restart (or a power cut) the open shift carries on."""
