@@ -756,3 +756,25 @@ async def test_pass_list_key_bar_fits_80_columns(office_home: Home, language: st
         assert {"quit", "command_palette"} <= {
             key.action.removeprefix("app.") for key in footer.query("FooterKey") if key.region.area
         }
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_pass_detail_status_lines_are_whole(office_home: Home, size: tuple[int, int]) -> None:
+    """Beside the card at 80 columns the status column was 12 cells wide and broke every date in three;
+    under 100 columns it goes under the card, full width."""
+    seed(office_home)
+    app = office_app(office_home)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#passes", DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PassDetailScreen)
+        status = app.screen.query_one("#detail-status", Static)
+        assert status.region.height >= 3 and status.region.width >= 30
+        shown = status.render_lines(status.region.reset_offset)
+        lines = ["".join(segment.text for segment in line).strip() for line in shown]
+        assert any(
+            line.startswith("Issued: 2026-") and len(line) >= len("Issued: 2026-01-14 12:00")
+            for line in lines
+        )
