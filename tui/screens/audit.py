@@ -139,15 +139,15 @@ class AuditScreen(WorkerErrors, Screen[None]):
     """Browse, filter, verify and export the traffic log."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5", "apply", "Apply filters"),
+        Binding("f5", "apply", "Apply"),
         Binding("f2", "focus_filters", "Filters"),
         Binding("f3", "focus_table", "Results"),
-        Binding("f6", "verify", "Verify log"),
+        Binding("f6", "verify", "Verify"),
         Binding("f7", "export", "Export CSV"),
         Binding("f4", "toggle_chart", "Chart"),
-        Binding("left_square_bracket", "prev_day", "Chart: day before"),
-        Binding("right_square_bracket", "next_day", "Chart: day after"),
-        Binding("escape", "clear", "Clear filters"),
+        Binding("left_square_bracket", "prev_day", "Day before"),
+        Binding("right_square_bracket", "next_day", "Day after"),
+        Binding("escape", "clear", "Clear"),
     ]
 
     def __init__(self) -> None:
