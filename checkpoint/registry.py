@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from .errors import CheckpointError
 from .keys import Keyring, read_json
@@ -137,6 +139,27 @@ class PassRequest:
     max_occupants: int
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _reads(method: Callable[Concatenate[Registry, _P], _T]) -> Callable[Concatenate[Registry, _P], _T]:
+    """A register read on a damaged file (a bad disk, a copy cut short) as one sentence."""
+
+    @functools.wraps(method)
+    def reading(registry: Registry, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(registry, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if not any(word in str(exc) for word in ("malformed", "not a database", "corrupt")):
+                raise
+            raise CheckpointError(
+                f"The pass register {registry.path} is damaged ({exc}); restore it from the office's backup."
+            ) from exc
+
+    return reading
+
+
 class Registry:
     """The office's passes. Sync sqlite3: the office is one desktop, one person at a time."""
 
@@ -155,6 +178,7 @@ class Registry:
     def close(self) -> None:
         self.conn.close()
 
+    @_reads
     def find_same(self, request: PassRequest) -> IssuedPass | None:
         """A live pass with the same plate, category and validity (so a re-run issues no duplicate).
 
@@ -244,12 +268,14 @@ class Registry:
                 self.conn.execute("ROLLBACK")
             raise
 
+    @_reads
     def get(self, pass_id: str) -> IssuedPass:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM passes WHERE pass_id = ?", (pass_id,)).fetchone()
         if row is None:
             raise CheckpointError(f"No pass {pass_id} was issued here; `checkpoint pass list` shows them.")
         return _row_to_pass(row)
 
+    @_reads
     def list(self, *, search: str = "", limit: int | None = None) -> list[IssuedPass]:
         sql = f"SELECT {_COLUMNS} FROM passes"
         params: list[object] = []
@@ -274,10 +300,12 @@ class Registry:
             )
         return self.get(pass_id)
 
+    @_reads
     def _meta(self, name: str, default: str) -> str:
         row = self.conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return default if row is None else str(row[0])
 
+    @_reads
     def revocation_list(
         self, office: str, *, now: datetime | None = None, bump: bool = True
     ) -> RevocationList:

@@ -309,3 +309,24 @@ def test_pass_issue_gives_back_the_pass_a_batch_issued(office_home: Home, tmp_pa
     shown = json.loads(single.stdout)
     assert shown["existing"] is True and shown["pass_id"] == index[0]["pass_id"]
     assert count_passes(office_home) == 1
+
+
+def test_a_damaged_register_is_one_sentence(office_home) -> None:  # type: ignore[no-untyped-def]
+    from checkpoint.keys import Keyring
+    from checkpoint.registry import Registry
+
+    from .conftest import NOW, request, run_cli
+
+    registry = Registry(office_home.registry, Keyring(office_home.office_keys, "Test township office"))
+    for i in range(200):  # a register of a few pages
+        registry.issue(request(plate=f"鄂A{i:05d}", holder="张" * 20), now=NOW)
+    registry.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    registry.close()
+    size = office_home.registry.stat().st_size
+    with office_home.registry.open("r+b") as handle:  # a failing disk: all but the schema page overwritten
+        handle.seek(4096)
+        handle.write(b"A" * (size - 4096))
+    listed = run_cli(office_home, "pass", "list")
+    assert listed.exit_code == 2, listed.output
+    assert "is damaged" in listed.output and "unexpected" not in listed.output
+    assert listed.output.count("\n") == 1
