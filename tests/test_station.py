@@ -648,9 +648,10 @@ async def test_temperatures_typed_with_no_vehicle_are_not_logged(station_home: H
     await open_shift(station_home)
     app = station_app(station_home, language="zh")
     async with app.run_test(size=(120, 40)) as pilot:
-        for typed in ("36.6", "98.6F", "36.5 37.0"):
+        for typed in ("36.6", "98.6F", "36.5 37.0", "36.6,36.8", "36.6，36.8"):
             await manual(pilot, typed)
             assert "当前没有正在核查的车辆" in screen_text(app)
+            assert shown_state(app) == "idle"  # on a clear panel, not beside the last vehicle's verdict
         assert entries(station_home) == []
         await manual(pilot, "6901234567892")  # a shop's barcode from a USB scanner is still a code
         await wait_for(pilot, lambda: shown_state(app) == "deny")
@@ -720,3 +721,12 @@ async def test_at_80_columns_the_check_hint_fits_and_a_warning_outlives_a_typo(
         reason = str(station(app).query_one("#reason").render())
         warning = "⚠ Already entered, no exit recorded" if language == "en" else "⚠ 已进入，未记录离开"
         assert warning in reason and ("37.x" in reason)
+
+
+async def test_a_missing_webcam_is_said_in_the_staffs_language(station_home: Home) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home, camera="/dev/video9", language="zh")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await wait_for(pilot, lambda: station(app).camera_state == "waiting")
+        await wait_for(pilot, lambda: any("未找到摄像头" in n.message for n in app._notifications))
+        assert not any("There is no camera" in n.message for n in app._notifications)

@@ -72,8 +72,8 @@ MAX_CODE = 4096  # characters of a typed or scanned text the screen will look at
 
 
 # What staff type as temperatures (36.6, 36,6, 98.6F, 37℃, several at once): never a code a vehicle showed.
-_ONE_TEMPERATURE = r"\d{1,3}(?:[.,，。]\d{1,2})?\s*(?:°?[CcFf]|℃)?"
-_TEMPERATURES = re.compile(rf"{_ONE_TEMPERATURE}(?:\s+{_ONE_TEMPERATURE})*")
+_ONE_TEMPERATURE = r"\d{1,3}(?:[.,，。]\d{1,2})?(?: ?(?:°?[CcFf]|℃))?"  # no trailing space: no backtracking
+_TEMPERATURES = re.compile(rf"{_ONE_TEMPERATURE}(?:(?:\s+|\s*[,，;；、]\s*){_ONE_TEMPERATURE})*")
 
 
 @dataclass
@@ -298,8 +298,14 @@ class StationScreen(WorkerErrors, Screen[None]):
             and message.detail != self._camera_problem
         ):
             self._camera_problem = message.detail  # say why once, not at every retry
+            t = self.station.t
+            said = (  # the scanner's own sentence is English: a missing webcam is said in the staff's words
+                t("notify.camera_waiting", camera=self.station.camera)
+                if self.camera_state == "waiting"
+                else t("notify.camera", detail=message.detail)
+            )
             self.app.notify(
-                clean(self.station.t("notify.camera", detail=message.detail), limit=300),
+                clean(said, limit=300),
                 severity="warning",
                 timeout=10,
                 markup=False,
@@ -334,10 +340,11 @@ class StationScreen(WorkerErrors, Screen[None]):
                 self.app.bell()
                 return
             await self._checked(result)
-        elif _TEMPERATURES.fullmatch(text):
+        elif len(text) <= 40 and _TEMPERATURES.fullmatch(text):  # short: a few readings, a bounded match
             # Temperatures with no vehicle being checked (the camera moved on, a slip): a number is not a
             # code a vehicle showed, so it must not become a logged "not a pass" denial.
-            self.query_one(VerdictPanel).say(self.station.t("notify.no_check"))
+            # Shown on a clear panel: beside the last vehicle's verdict it would read as about that one.
+            self.query_one(VerdictPanel).show(Shown("idle", message=self.station.t("notify.no_check")))
             self.app.bell()
         elif text:
             await self.submit_code(text, text.encode("utf-8", errors="surrogatepass"))
