@@ -364,8 +364,8 @@ def migrate(conn: sqlite3.Connection) -> None:
 def damaged(path: Path, exc: sqlite3.Error) -> CheckpointError:
     """The one sentence for a log file SQLite cannot read (a bad disk, a copy cut short)."""
     return CheckpointError(
-        f"The traffic log {path} is damaged ({exc}); keep the file for the office — "
-        "`checkpoint log verify` says which station's entries are still whole."
+        f"The traffic log {path} is damaged ({exc}); keep the file for the office — what was sent there in "
+        "bundles is safe."
     )
 
 
@@ -538,8 +538,8 @@ class LogStore:
         text = str(exc)
         if "malformed" in text or "not a database" in text or "corrupt" in text:
             return LogError(
-                f"The traffic log {self.path} is damaged ({text}); keep the file for the office — "
-                "`checkpoint log verify` says which station's entries are still whole.",
+                f"The traffic log {self.path} is damaged ({text}); keep the file for the office — what was sent "
+                "there in bundles is safe.",
                 "damaged",
                 self.path,
             )
