@@ -466,3 +466,14 @@ def test_verify_json_gives_scripts_one_object_even_when_it_cannot_decide(
         "decision": None, "reason": None, "pass": None, "error": f"No QR code was found in {blank}.",
     }  # fmt: skip
     assert result.stderr == f"checkpoint: No QR code was found in {blank}.\n"
+
+
+def test_pass_issue_takes_chinese_category_words_and_list_shows_a_future_start(office_home: Home) -> None:
+    issued = run_cli(
+        office_home, "pass", "issue", "--plate", "鄂A12399", "--category", "医护人员",
+        "--valid-from", "2049-01-01", "--valid-until", "2049-01-10", "--json",
+    )  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    assert json.loads(issued.stdout)["category"] == "medical"
+    listed = run_cli(office_home, "pass", "list").stdout
+    assert "not yet valid from  2049-01-01 00:00" in listed and "until 2049" not in listed

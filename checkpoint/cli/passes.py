@@ -133,6 +133,15 @@ def write_outputs(
         write_card(issued, pdf, office=ctx.settings.office.name, tz=ctx.settings.ui.timezone)
 
 
+class _CategoryChoice(click.Choice):  # type: ignore[type-arg]
+    """The English category values, and the Chinese words a batch file may use for them."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        from ..batch import category_value
+
+        return super().convert(category_value(str(value)), param, ctx)
+
+
 @click.group("pass")
 def pass_group() -> None:
     """Issue, list, show and revoke passes (office)."""
@@ -141,7 +150,10 @@ def pass_group() -> None:
 @pass_group.command("issue")
 @click.option("--plate", required=True, help="Plate number, e.g. 鄂A·12345.")
 @click.option(
-    "--category", required=True, type=click.Choice([c.value for c in Category]), help="Kind of vehicle."
+    "--category",
+    required=True,
+    type=_CategoryChoice([c.value for c in Category]),
+    help="Kind of vehicle: emergency, official or medical (or 应急车辆, 公务人员, 医护人员, as in a batch file).",
 )
 @click.option("--holder", default="", help="The holder's name.")
 @click.option("--org", default="", help="The holder's organisation.")
@@ -241,9 +253,15 @@ def list_passes(ctx: Context, search: str, limit: int | None, as_json: bool) -> 
             echo_json(issued.to_json(now, tz))
         else:
             d = issued.data
+            # A pass not valid yet is shown with its start ("not yet valid until …" read as its start).
+            when = (
+                f"from  {fmt_local(d.valid_from, tz)}"
+                if issued.status(now) == "not_yet_valid"
+                else f"until {fmt_local(d.valid_until, tz)}"
+            )
             say(
                 f"{d.pass_id}  {display_plate(d.plate):<11} {d.category.value:<9} {issued.status_word(now):<13} "
-                f"until {fmt_local(d.valid_until, tz)}  {clean(d.holder, limit=20)}"
+                f"{when}  {clean(d.holder, limit=20)}"
             )
     if not passes and not as_json:
         say("No passes match." if search else "No passes issued yet.")
