@@ -21,7 +21,7 @@ from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from checkpoint.cards import CardText, card_text, fast_matrix
 from checkpoint.errors import CheckpointError
@@ -34,6 +34,7 @@ from checkpoint.timeutil import fmt_local, parse_when
 
 from ..i18n import Translator
 from ..safe import cell, plain
+from ..widgets.key_footer import MarkedFooter
 from ..widgets.office_card import CardPreview, plain_lines
 
 if TYPE_CHECKING:
@@ -47,18 +48,6 @@ MIN_ORG = 10  # narrower than this, the organisation column is dropped
 STATUSES = ("valid", "expiring", "expired", "revoked", "not_yet_valid")
 FORM_FIELDS = ("plate", "category", "holder", "org", "valid_from", "valid_until", "checkpoints", "occupants")
 FORM_DEFAULTS = {name: "5" if name == "occupants" else "" for name in FORM_FIELDS}
-
-
-class OfficeFooter(Footer):
-    """The key bar, each key marked with its action (`-key-quit`) so that office.tcss can leave some out
-    where the bar is short of room (the keys still work, and F1 lists them)."""
-
-    def compose(self) -> ComposeResult:
-        for widget in super().compose():
-            action = getattr(widget, "action", None)  # a FooterKey (not exported by textual.widgets)
-            if isinstance(action, str):
-                widget.add_class("-key-" + action.removeprefix("app.").replace(".", "-"))
-            yield widget
 
 
 def list_columns(width: int, category: int, status: int) -> list[tuple[str, int]]:
@@ -246,7 +235,7 @@ class PassListScreen(Screen[None]):
         table: DataTable[Content] = DataTable(id="passes", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static(Content(""), id="summary")
-        yield OfficeFooter()
+        yield MarkedFooter()
 
     def on_mount(self) -> None:
         self.set_columns(self.size.width)
@@ -556,7 +545,7 @@ class IssueScreen(Screen[None]):
                 yield Static(Content(""), id="issued-note")
             with VerticalScroll(id="preview-side"):
                 yield CardPreview(card_labels(t), t("office.card.placeholder"), id="preview")
-        yield OfficeFooter()
+        yield MarkedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#f-plate", Input).focus()
@@ -729,7 +718,7 @@ class PassDetailScreen(Screen[None]):
             with VerticalScroll(id="detail-scroll"):
                 yield CardPreview(card_labels(t), "", id="detail-card")
             yield Static(Content(""), id="detail-status")
-        yield OfficeFooter()
+        yield MarkedFooter()
 
     def on_mount(self) -> None:
         self.show()
