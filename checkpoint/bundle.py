@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from . import chain
 from .errors import CheckpointError
-from .fsutil import atomic_write, describe_os_error
+from .fsutil import atomic_write, describe_os_error, sqlite_trouble
 from .keys import key_id_of, public_from_raw, raw_public, verify_signature
 from .models import Direction, Reason, Verdict
 from .passes import CHECKPOINT_ID
@@ -477,7 +477,7 @@ async def import_bundles(
         return await _import_checked(log_db, checked, office_station_id, root, retention_days, now)
     except sqlite3.Error as exc:
         # Each bundle merges in its own transaction and a second import is harmless: say so.
-        if "full" in str(exc):
+        if sqlite_trouble(exc) == "full":
             raise CheckpointError(
                 f"The disk is full: the log {log_db} cannot grow; free some space and import again "
                 "(what was merged stays, and importing a bundle twice adds nothing)."

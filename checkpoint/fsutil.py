@@ -42,3 +42,17 @@ def describe_os_error(exc: OSError, path: Path) -> str:
     if exc.errno == errno.EROFS:
         return f"{path} is on a read-only file system."
     return f"Cannot write {path}: {exc.strerror or exc}."
+
+
+def sqlite_trouble(exc: Exception) -> str | None:
+    """What an SQLite error means for a person: "damaged" (a bad disk, a copy cut short), "full" (the disk
+    or the file may not grow), "busy" (another program holds the file), or None for anything else.
+    SQLite says so only in its message; this is the one place that reads it."""
+    text = str(exc)
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return "damaged"
+    if "full" in text:
+        return "full"
+    if "locked" in text or "busy" in text:
+        return "busy"
+    return None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from .errors import CheckpointError
+from .fsutil import sqlite_trouble
 from .keys import Keyring, read_json
 from .models import Category, PassData
 from .passes import PassFormatError, new_pass_id, sign_pass, validate_fields
@@ -151,7 +152,7 @@ def _reads(method: Callable[Concatenate[Registry, _P], _T]) -> Callable[Concaten
         try:
             return method(registry, *args, **kwargs)
         except sqlite3.DatabaseError as exc:
-            if not any(word in str(exc) for word in ("malformed", "not a database", "corrupt")):
+            if sqlite_trouble(exc) != "damaged":
                 raise
             raise CheckpointError(
                 f"The pass register {registry.path} is damaged ({exc}); restore it from the office's backup."
@@ -235,7 +236,7 @@ class Registry:
         try:
             yield
         except sqlite3.Error as exc:
-            if "full" in str(exc):
+            if sqlite_trouble(exc) == "full":
                 raise CheckpointError(
                     f"The disk is full: the pass register {self.path} cannot grow; free some space — {nothing}."
                 ) from exc

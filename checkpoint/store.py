@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from . import chain
 from .errors import CheckpointError
-from .fsutil import describe_os_error
+from .fsutil import describe_os_error, sqlite_trouble
 from .keys import key_id_of, public_from_raw, raw_public
 from .models import Direction, Reason, Verdict
 from .policy import Decision
@@ -536,24 +536,20 @@ class LogStore:
 
     def _describe(self, exc: sqlite3.Error, *, reading: bool = False) -> LogError:
         text = str(exc)
-        if "malformed" in text or "not a database" in text or "corrupt" in text:
-            return LogError(
-                f"The traffic log {self.path} is damaged ({text}); keep the file for the office — what was sent "
-                "there in bundles is safe.",
-                "damaged",
-                self.path,
-            )
+        trouble = sqlite_trouble(exc)
+        if trouble == "damaged":
+            return LogError(damaged(self.path, exc).message, "damaged", self.path)
         if reading:
             return LogError(
                 f"The traffic log {self.path} could not be read ({text}); try again.", "unreadable", self.path
             )
-        if "full" in text:
+        if trouble == "full":
             return LogError(
                 f"The disk is full: the traffic log {self.path} cannot grow; free space now — nothing was recorded.",
                 "full",
                 self.path,
             )
-        if "locked" in text or "busy" in text:
+        if trouble == "busy":
             return LogError(
                 f"The traffic log {self.path} is busy in another program; try again.", "busy", self.path
             )
