@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from .timeutil import iso_local
+
 
 class Category(StrEnum):
     """The three kinds of vehicle that may pass during the lockdown."""
@@ -104,10 +106,6 @@ class PassData(BaseModel):
     def public_dict(self, tz: tzinfo | None = None) -> dict[str, object]:
         """The JSON view printed by `verify --json` and `pass show --json`; with `tz`, its times are in
         that zone with their offset (the same instants as UTC, as a person reading it expects)."""
-
-        def when(moment: datetime) -> str:
-            return (moment if tz is None else moment.astimezone(tz)).isoformat()
-
         return {
             "pass_id": self.pass_id,
             "key_id": self.key_id,
@@ -115,9 +113,9 @@ class PassData(BaseModel):
             "plate": self.plate,
             "holder": self.holder,
             "org": self.org,
-            "valid_from": when(self.valid_from),
-            "valid_until": when(self.valid_until),
+            "valid_from": iso_local(self.valid_from, tz),
+            "valid_until": iso_local(self.valid_until, tz),
             "checkpoints": list(self.checkpoints),
             "max_occupants": self.max_occupants,
-            "issued_at": when(self.issued_at),
+            "issued_at": iso_local(self.issued_at, tz),
         }

@@ -18,7 +18,7 @@ from .keys import Keyring, read_json
 from .models import Category, PassData
 from .passes import PassFormatError, new_pass_id, sign_pass, validate_fields
 from .revocations import Revocation, RevocationList, parse_list, save_list, sign_list
-from .timeutil import from_micros, to_micros, utcnow
+from .timeutil import from_micros, iso_local, to_micros, utcnow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS passes (
@@ -76,14 +76,10 @@ class IssuedPass:
 
     def to_json(self, now: datetime, tz: tzinfo | None = None) -> dict[str, object]:
         """The JSON view; with `tz`, its times are in that zone with their offset (the same instants)."""
-        data = self.data.public_dict(tz)
-        revoked_at = (
-            self.revoked_at if tz is None or self.revoked_at is None else self.revoked_at.astimezone(tz)
-        )
         return {
-            **data,
+            **self.data.public_dict(tz),
             "status": self.status(now),
-            "revoked_at": None if revoked_at is None else revoked_at.isoformat(),
+            "revoked_at": None if self.revoked_at is None else iso_local(self.revoked_at, tz),
             "revoke_reason": self.revoke_reason,
             "replaces": self.replaces,
             "payload": self.payload,

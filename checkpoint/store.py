@@ -29,7 +29,7 @@ from .fsutil import describe_os_error, sqlite_trouble
 from .keys import key_id_of, public_from_raw, raw_public
 from .models import Direction, Reason, Verdict
 from .policy import Decision
-from .timeutil import from_micros, to_micros, utcnow
+from .timeutil import from_micros, iso_local, to_micros, utcnow
 
 SCHEMA_VERSION = 4
 
@@ -245,7 +245,7 @@ class Entry:
         """The JSON view; with `tz`, times are in that zone with their offset (the same instants)."""
 
         def when(moment: datetime | None) -> str | None:
-            return None if moment is None else (moment if tz is None else moment.astimezone(tz)).isoformat()
+            return None if moment is None else iso_local(moment, tz)
 
         return {
             "station_id": self.station_id,

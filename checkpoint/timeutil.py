@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import CheckpointError
@@ -64,10 +64,11 @@ def fmt_local(moment: datetime, tz: ZoneInfo, *, seconds: bool = False) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-def iso_local(moment: datetime, tz: ZoneInfo) -> str:
+def iso_local(moment: datetime, tz: tzinfo | None) -> str:
     """An ISO 8601 time in the local zone with its offset (`2026-11-30T22:49:00+08:00`): as exact as UTC,
-    and what a person reading JSON or a CSV file expects. Stored and signed formats keep UTC."""
-    return moment.astimezone(tz).isoformat()
+    and what a person reading JSON or a CSV file expects. Stored and signed formats keep UTC (`tz` None:
+    the moment as it is)."""
+    return (moment if tz is None else moment.astimezone(tz)).isoformat()
 
 
 def humanise_age(delta: timedelta) -> str:
