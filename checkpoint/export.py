@@ -46,7 +46,8 @@ _SQL_COLUMNS = (
 )  # fmt: skip
 
 # Text made only of these characters needs no cleaning (the fast path for a million rows).
-_SAFE = re.compile(r"[\x20-\x7e\u00b7\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]*")
+_SAFE_CHARS = r"\x20-\x7e\u00b7\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e"
+_SAFE = re.compile(f"[{_SAFE_CHARS}]*")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EMPTY_COMMITMENT = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -156,7 +157,7 @@ def _csv_line_sql(offset: timedelta | None) -> str:
     Text cells are quoted with `%w` (which doubles any `"`); an empty cell and a NULL both read as empty
     in Excel, WPS and csv readers. Numbers and the fixed vocabularies (direction, reason, ids and hashes
     the import checked) are written bare. Formula neutralisation and the control-character check run
-    afterwards in Python over a whole batch (`_finish`).
+    afterwards in Python over a whole batch (`_batches`, `_neutralised`).
     """
     if offset is not None:
         seconds = int(offset.total_seconds())
@@ -192,8 +193,7 @@ def _csv_line_sql(offset: timedelta | None) -> str:
 
 # Text made only of these characters needs no cleaning; a batch with any other character is redone line
 # by line, and a line with one is redone in Python (`_careful_line`).
-_SAFE_BATCH = re.compile(r"[\x20-\x7e\u00b7\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e\r\n]*")
-_SAFE_LINE = re.compile(r"[\x20-\x7e\u00b7\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]*")
+_SAFE_BATCH = re.compile(f"[{_SAFE_CHARS}\r\n]*")
 # A quoted cell that starts like a formula. Inside a quoted cell every `"` is doubled, so `,"=` can only be
 # the start of a cell (and a safe line has no tab or carriage return in a cell).
 _FORMULA_CELL = re.compile(r'(^|,)"([=+\-@])', re.MULTILINE)
@@ -249,7 +249,7 @@ def _batches(
         params,
     )
     rows = _Rows(tz)
-    safe = _SAFE_LINE.fullmatch
+    safe = _SAFE.fullmatch
     while True:
         chunk = cursor.fetchmany(batch)
         if not chunk:
@@ -260,6 +260,23 @@ def _batches(
                 line if safe(line) else _careful_line(conn, rows, rowid) for rowid, line in chunk
             )
         yield len(chunk), _neutralised(text) + "\r\n"
+
+
+def _write(
+    handle: TextIO, batches: Iterator[tuple[int, str]], progress: Progress | None = None, done: int = 0
+) -> int:
+    """Write the batches' text; returns `done` plus the lines written (told to `progress` as it goes)."""
+    for count, text in batches:
+        handle.write(text)
+        done += count
+        if progress is not None:
+            progress(done)
+    return done
+
+
+def _in_span(where: str, params: list[Any], span: tuple[int, int]) -> tuple[str, list[Any]]:
+    """The filter narrowed to one [low, high) time range."""
+    return f"({where}) AND ts >= ? AND ts < ?", [*params, *span]
 
 
 PARALLEL_ROWS = 50_000
@@ -299,14 +316,8 @@ def _export_range(
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         _prepare(conn, tz, offset)
-        n = 0
         with open(parts[index], "w", encoding="utf-8", newline="") as handle:
-            for count, text in _batches(
-                conn, f"({where}) AND ts >= ? AND ts < ?", [*params, *spans[index]], tz, offset, batch
-            ):
-                handle.write(text)
-                n += count
-        return n
+            return _write(handle, _batches(conn, *_in_span(where, params, spans[index]), tz, offset, batch))
     finally:
         conn.close()
 
@@ -342,13 +353,7 @@ def _export_csv(
             cores - 1,
             total,
         )
-    n = 0
-    for count, text in _batches(conn, where, params, tz, offset, batch):
-        handle.write(text)
-        n += count
-        if progress is not None:
-            progress(n)
-    return n
+    return _write(handle, _batches(conn, where, params, tz, offset, batch), progress)
 
 
 def _export_parts(
@@ -375,11 +380,7 @@ def _export_parts(
 
     def here(index: int) -> None:
         nonlocal n
-        low, high = spans[index]
-        ranged = f"({where}) AND ts >= ? AND ts < ?"
-        for count, text in _batches(conn, ranged, [*params, low, high], tz, offset, batch):
-            handle.write(text)
-            n += count
+        n = _write(handle, _batches(conn, *_in_span(where, params, spans[index]), tz, offset, batch), done=n)
         if progress is not None:
             progress(n)
 
