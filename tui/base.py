@@ -94,7 +94,6 @@ class WorkerErrors:
     this, a screen's worker that fails (they run with exit_on_error=False) would fail silently."""
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.error is not None:
-            app = event.worker.node.app
-            if isinstance(app, CheckpointApp):
-                app.report_error(event.worker.error)
+        app = event.worker.node.app
+        if isinstance(app, CheckpointApp):
+            app._worker_failed(event)

@@ -252,9 +252,13 @@ class VerdictPanel(Vertical):
         said = Content.styled(clean(message), "bold $error")
         shown = self.shown
         if shown.state == "check" and shown.warnings:
-            warning = "⚠ " + ", ".join(self.t(f"reason.{w.value}") for w in shown.warnings)
-            said = Content("\n").join([Content.styled(warning, "bold $error"), said])
+            said = Content("\n").join([self._warning_line(shown), said])
         self.query_one("#reason", Static).update(said, layout=False)
+
+    def _warning_line(self, shown: Shown) -> Content:
+        return Content.styled(
+            "⚠ " + ", ".join(self.t(f"reason.{w.value}") for w in shown.warnings), "bold $error"
+        )
 
     def _reason_line(self, shown: Shown) -> Content:
         t = self.t
@@ -267,8 +271,7 @@ class VerdictPanel(Vertical):
             if not shown.warnings:
                 return hint
             # A warning (warn mode: already inside) is shown while staff can still act on it.
-            warning = "⚠ " + ", ".join(t(f"reason.{w.value}") for w in shown.warnings)
-            return Content("\n").join([Content.styled(warning, "bold $error"), hint])  # first: never cut
+            return Content("\n").join([self._warning_line(shown), hint])  # first: never cut
         assert shown.reason is not None
         text = t(f"reason.{shown.reason.value}")
         if shown.reason is Reason.OVERRIDE and shown.denied_for is not None:
