@@ -17,7 +17,6 @@ The screen never decides by itself, and every entry is in the log before its ver
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from time import monotonic
@@ -58,6 +57,7 @@ from .station_forms import (
     OverrideScreen,
     SignIn,
     SignInScreen,
+    looks_like_readings,
     read_check,
     translate_bindings,
 )
@@ -69,11 +69,6 @@ RECENT = 50
 VERDICT_HOLD_SECONDS = 3.0  # after a verdict, codes that are not passes seen by the camera are ignored
 REFUSE_QUIET_SECONDS = 5.0
 MAX_CODE = 4096  # characters of a typed or scanned text the screen will look at
-
-
-# What staff type as temperatures (36.6, 36,6, 98.6F, 37℃, several at once): never a code a vehicle showed.
-_ONE_TEMPERATURE = r"\d{1,3}(?:[.,，。]\d{1,2})?(?: ?(?:°?[CcFf]|℃))?"  # no trailing space: no backtracking
-_TEMPERATURES = re.compile(rf"{_ONE_TEMPERATURE}(?:(?:\s+|\s*[,，;；、]\s*){_ONE_TEMPERATURE})*")
 
 
 @dataclass
@@ -340,7 +335,7 @@ class StationScreen(WorkerErrors, Screen[None]):
                 self.app.bell()
                 return
             await self._checked(result)
-        elif len(text) <= 40 and _TEMPERATURES.fullmatch(text):  # short: a few readings, a bounded match
+        elif looks_like_readings(text):
             # Temperatures with no vehicle being checked (the camera moved on, a slip): a number is not a
             # code a vehicle showed, so it must not become a logged "not a pass" denial.
             # Shown on a clear panel: beside the last vehicle's verdict it would read as about that one.

@@ -6,6 +6,7 @@ field and, on the last one, submits; Esc cancels. Errors are one sentence under 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -261,6 +262,23 @@ class OverrideScreen(StationForm):
 
 def split_readings(text: str) -> list[str]:
     return text.replace("/", " ").replace(";", " ").replace("；", " ").replace("、", " ").split()
+
+
+# One reading as staff type it (36.6, 36,6, 98.6F, 37℃), or several joined by commas (36.6,36.8), or a unit
+# on its own (37 ℃); no trailing space, so no backtracking.
+_READING = r"\d{1,3}(?:[.,，。]\d{1,2})?(?:°?[CcFf]|℃)?"
+_READINGS_TOKEN = re.compile(rf"°?[CcFf]|℃|{_READING}(?:[,，]{_READING})*")
+
+
+def looks_like_readings(text: str) -> bool:
+    """Whether a short text is temperatures (split as the check line splits them), never a code a vehicle
+    showed: a shop's 13-digit barcode is not. Short only: a few readings, a bounded match."""
+    tokens = split_readings(text)
+    return (
+        0 < len(text) <= 40
+        and any(ch.isdigit() for ch in text)
+        and all(_READINGS_TOKEN.fullmatch(token) for token in tokens)
+    )
 
 
 def temperature_problem(t: Translator, typed: str, error: TemperatureError) -> str:
