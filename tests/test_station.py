@@ -52,6 +52,13 @@ async def manual(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
     await type_into(pilot, "#manual", text)
 
 
+async def let_through(pilot, app: object, payload: str, temperatures: str = "36.6") -> None:  # type: ignore[no-untyped-def]
+    """A valid pass typed in, its temperatures after it, until the screen shows ALLOW."""
+    await manual(pilot, payload)
+    await type_into(pilot, "#manual", temperatures)
+    await wait_for(pilot, lambda: shown_state(app) == "allow")
+
+
 # --------------------------------------------------------------------------- the camera path
 
 
@@ -304,9 +311,7 @@ async def test_chinese_screen_uses_the_word_list(station_home: Home, issue) -> N
     await open_shift(station_home)
     app = station_app(station_home, language="zh")
     async with app.run_test(size=(120, 40)) as pilot:
-        await manual(pilot, issue().payload)
-        await type_into(pilot, "#manual", "36.6")
-        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        await let_through(pilot, app, issue().payload)
         text = screen_text(app)
         assert "医护人员" in text and "持证人" in text and "值班 李四 · 带班 王五" in text
         # The Chinese verdict is drawn big from the CJK font (half blocks), not one bold line of text.
@@ -571,9 +576,7 @@ async def test_a_full_disk_says_nothing_was_recorded_in_the_screen_language(
     await open_shift(station_home)
     app = station_app(station_home, language=language)
     async with app.run_test(size=(120, 40)) as pilot:
-        await manual(pilot, issue(plate="鄂A11111").payload)
-        await type_into(pilot, "#manual", "36.6")
-        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        await let_through(pilot, app, issue(plate="鄂A11111").payload)
         db = station(app).store.db
         await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         pages = (await (await db.execute("PRAGMA page_count")).fetchone())[0]  # type: ignore[index]
@@ -596,9 +599,7 @@ async def test_a_full_disk_says_nothing_was_recorded_in_the_screen_language(
         assert [e.plate for e in entries(station_home)] == logged
         await db.execute("PRAGMA max_page_count = 1073741823")
         await pilot.press("escape")
-        await manual(pilot, issue(plate="鄂A33333").payload)
-        await type_into(pilot, "#manual", "36.5")
-        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        await let_through(pilot, app, issue(plate="鄂A33333").payload, "36.5")
         assert [e.plate for e in entries(station_home)] == [*logged, "鄂A33333"]
 
 
@@ -631,9 +632,7 @@ async def test_a_damaged_log_stops_the_station_with_one_sentence(station_home: H
     await open_shift(station_home)
     app = station_app(station_home)
     async with app.run_test(size=(120, 40)) as pilot:
-        await manual(pilot, issue().payload)
-        await type_into(pilot, "#manual", "36.6")
-        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        await let_through(pilot, app, issue().payload)
     _damage(station_home.log_db)
     again = station_app(station_home)
     async with again.run_test(size=(120, 40)) as pilot:
@@ -683,9 +682,7 @@ async def test_a_stray_code_right_after_a_verdict_does_not_replace_it(
     await open_shift(station_home)
     app = station_app(station_home)
     async with app.run_test(size=(120, 40)) as pilot:
-        await manual(pilot, issue(plate="鄂A11111").payload)
-        await type_into(pilot, "#manual", "36.6")
-        await wait_for(pilot, lambda: shown_state(app) == "allow")
+        await let_through(pilot, app, issue(plate="鄂A11111").payload)
         sticker = "https://weixin.qq.com/r/abc"
         await station(app).submit_code(sticker, sticker.encode(), scanned=True)
         await pilot.pause()
