@@ -1,10 +1,12 @@
-"""Issuing passes in bulk from a CSV file, all or nothing, and renewing a pass.
+"""Issuing passes in bulk from a CSV file, all or nothing.
 
     plate,category,holder,org,valid_from,valid_until,checkpoints,occupants
     鄂A12345,medical,张三,县人民医院,2026-02-03,2026-02-17,,4
 
-Every row is validated first; any bad row stops the batch before anything is signed, and every bad
-row is reported with its line number. A row whose plate, category and validity match a live pass
+Every row is checked first (by `pass_request`, the validator the office screen and `pass issue` use);
+any bad row stops the batch before anything is signed, and every bad row is reported with its line
+number and each bad field. The files are written before the register records the passes, so a full
+disk issues nothing. A row whose plate, category and validity match a live pass
 already issued gives that pass back instead of a duplicate, so running the same file twice is safe.
 The file may be UTF-8 (with or without a BOM) or GBK / GB18030, as spreadsheets in China save it.
 """
@@ -12,17 +14,18 @@ The file may be UTF-8 (with or without a BOM) or GBK / GB18030, as spreadsheets 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from .errors import CheckpointError
-from .fsutil import atomic_write
-from .models import Category, PassData
+from .fsutil import atomic_write, describe_os_error
+from .pass_request import FieldError, Problem, Translate, category_of, check_request
 from .registry import IssuedPass, PassRequest, Registry
 from .text import clean
 from .timeutil import iso_local, utcnow, zone
@@ -45,67 +48,32 @@ HEADER_ALIASES = {
     "乘车人数": "occupants",
     "max_occupants": "occupants",
 }
-CATEGORY_WORDS = {
-    "应急车辆": Category.EMERGENCY,
-    "应急": Category.EMERGENCY,
-    "公务人员": Category.OFFICIAL,
-    "公务": Category.OFFICIAL,
-    "医护人员": Category.MEDICAL,
-    "医护": Category.MEDICAL,
-}
 MAX_ROWS = 20_000
 MAX_FILE = 16 * 1024 * 1024
-DEFAULT_OCCUPANTS = 5
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-# make_request(plate=…, category=…, …) → PassRequest, raising CheckpointError with one sentence.
-RequestMaker = Callable[..., PassRequest]
 
 
 @dataclass(frozen=True)
 class RowError:
-    """A bad row: `reasons` has a sentence for each bad field, `reason` is them all in one line."""
+    """A bad row: one problem for each bad field (or for the row itself), each worded by the front end."""
 
     line: int
-    reason: str
-    reasons: tuple[str, ...] = ()
+    problems: tuple[FieldError, ...]
 
-    def __post_init__(self) -> None:
-        if not self.reasons:
-            object.__setattr__(self, "reasons", (self.reason,))
+    def reasons(self, t: Translate) -> list[str]:
+        """A sentence for each problem, in `t`'s language, without its closing full stop."""
+        return [problem.message(t).rstrip(".。") for problem in self.problems]
 
-    @classmethod
-    def of(cls, line: int, reasons: Sequence[str]) -> RowError:
-        return cls(line, "; ".join(reasons), tuple(reasons))
+    def reason(self, t: Translate) -> str:
+        return "; ".join(self.reasons(t))
 
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
-
-
-# The fields make_request checks, in the order a row's errors are reported; the dates go together
-# (their order is one check). Each group is tried alone against PROBE values that are all good.
-FIELD_GROUPS = (("plate",), ("category",), ("holder",), ("org",), ("valid_from", "valid_until"), ("checkpoints",),
-                ("occupants",))  # fmt: skip
-PROBE = {"plate": "鄂A00000", "category": "medical", "holder": "", "org": "", "valid_until": None,
-         "checkpoints": "", "occupants": 1}  # fmt: skip
-
-
-def field_errors(make_request: RequestMaker, fields: dict[str, Any], first: str) -> list[str]:
-    """Every bad field of a row that `make_request` refused with `first` (which names only one of them).
-
-    Each field is checked alone, the others set to good values; `first` stands when no single field is
-    at fault (a combination of them is).
-    """
-    reasons: list[str] = []
-    for group in FIELD_GROUPS:
-        try:
-            make_request(**{**PROBE, "valid_from": fields["valid_from"], "now": fields["now"],
-                            **{name: fields[name] for name in group}})  # fmt: skip
-        except CheckpointError as exc:
-            reason = exc.message.rstrip(".")
-            if reason not in reasons:
-                reasons.append(reason)
-    return reasons or [first]
+    def to_json(self, t: Translate) -> dict[str, object]:
+        return {
+            "line": self.line,
+            "reason": self.reason(t),
+            "reasons": self.reasons(t),
+            "fields": [problem.to_json() for problem in self.problems],
+        }
 
 
 @dataclass(frozen=True)
@@ -240,24 +208,20 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
 
 
 def category_value(text: str) -> str:
-    """An English category value from `medical`, `Medical` or `医护人员`."""
-    stripped = text.strip()
-    word = CATEGORY_WORDS.get(stripped)
-    return word.value if word is not None else stripped.lower()
-
-
-def _second(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)
+    """An English category value from `medical`, `Medical` or `医护人员` (else the text, lower case)."""
+    category = category_of(text)
+    return category.value if category is not None else text.strip().lower()
 
 
 def parse_rows(
     rows: list[tuple[int, dict[str, str]]],
-    make_request: RequestMaker,
     *,
     tz: str,
+    valid_days: int,
     now: datetime | None = None,
 ) -> tuple[list[BatchRow], list[RowError]]:
-    """Validate every row; returns the good ones and an error for each bad one (none are skipped silently).
+    """Check every row with the one pass-request validator; returns the good rows and an error for each
+    bad one, naming every bad field (none are skipped silently).
 
     An empty valid_from means today (00:00 local), so that running the same file again on the same day
     asks for the same validity and issues no duplicates.
@@ -269,59 +233,34 @@ def parse_rows(
     seen: dict[tuple[str, str, datetime, datetime], int] = {}
     for line, row in rows:
         if "__extra__" in row:
-            errors.append(RowError(line, "it has more cells than the header has columns"))
+            errors.append(RowError(line, (FieldError("row", Problem.EXTRA_CELLS),)))
             continue
-        occupants_text = row.get("occupants", "").strip()
-        bad_count: str | None = None
-        try:
-            occupants = int(occupants_text) if occupants_text else DEFAULT_OCCUPANTS
-        except ValueError:
-            bad_count = f"occupants {clean(occupants_text, limit=20)!r} is not a whole number"
-            occupants = DEFAULT_OCCUPANTS  # so that the other fields are still checked
-        fields: dict[str, Any] = {
-            "plate": row.get("plate", ""),
-            "category": category_value(row.get("category", "")),
-            "holder": row.get("holder", ""),
-            "org": row.get("org", ""),
-            "valid_from": row.get("valid_from", "").strip() or today,
-            "valid_until": row.get("valid_until", "").strip() or None,
-            "checkpoints": row.get("checkpoints", ""),
-            "occupants": occupants,
-            "now": moment,
-        }
-        try:
-            request = make_request(**fields)
-        except CheckpointError as exc:
-            reasons = field_errors(make_request, fields, exc.message.rstrip("."))
-            errors.append(RowError.of(line, reasons if bad_count is None else [*reasons, bad_count]))
+        values = {name: row.get(name, "") for name in COLUMNS}
+        values["valid_from"] = values["valid_from"].strip() or today
+        checked = check_request(values, tz=tz, valid_days=valid_days, now=moment)
+        if checked.request is None:
+            errors.append(RowError(line, tuple(checked.errors.values())))
             continue
-        if bad_count is not None:
-            errors.append(RowError(line, bad_count))
-            continue
-        # The register keeps validity to the minute; ask for it that way so a re-run finds the same pass.
-        request = dataclasses.replace(
-            request, valid_from=_second(request.valid_from), valid_until=_second(request.valid_until)
-        )
+        request = checked.request
         key = (request.plate, request.category.value, request.valid_from, request.valid_until)
         if key in seen:
-            errors.append(RowError(line, f"it asks for the same pass as line {seen[key]}"))
+            errors.append(RowError(line, (FieldError("row", Problem.DUPLICATE, detail=str(seen[key])),)))
             continue
         seen[key] = line
         good.append(BatchRow(line, request))
     return good, errors
 
 
-def issue_rows(
+def sign_rows(
     registry: Registry,
     rows: Sequence[BatchRow],
     *,
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchResult:
-    """Sign every row that has no live pass yet and store them all in one transaction."""
-    passes: list[IssuedPass | None] = []
+    """Sign every row that has no live pass yet (the others give theirs back); nothing is stored."""
+    passes: list[IssuedPass] = []
     new: list[bool] = []
-    to_store: list[tuple[PassData, str, str | None]] = []
     for index, row in enumerate(rows):
         existing = registry.find_same(row.request)
         if existing is not None:
@@ -329,14 +268,81 @@ def issue_rows(
             new.append(False)
         else:
             data, payload = registry.build(row.request, now=now)
-            to_store.append((data, payload, None))
             passes.append(IssuedPass(data, payload))
             new.append(True)
         if progress is not None:
             progress(index + 1, len(rows))
-    if to_store:
-        registry.store(to_store)
-    return BatchResult([p for p in passes if p is not None], new, [r.line for r in rows])
+    return BatchResult(passes, new, [r.line for r in rows])
+
+
+def issue_rows(
+    registry: Registry,
+    rows: Sequence[BatchRow],
+    out: Path,
+    *,
+    office: str,
+    tz: str,
+    sheet: Path | None = None,
+    pngs: bool = True,
+    now: datetime | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> BatchResult:
+    """Sign the rows, write their files, and only then record the new passes (one transaction).
+
+    The files are written into a hidden folder inside `out` (and the sheet beside its own name) and
+    moved into place once the register has the passes: a full disk or a bad folder issues nothing and
+    leaves no file of a pass that does not exist. `progress(phase, done, total)`: "sign", then "write".
+    """
+
+    def phase(name: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
+    result = sign_rows(registry, rows, now=now, progress=phase("sign"))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".batch-", dir=out))
+    except OSError as exc:
+        raise CheckpointError(f"{describe_os_error(exc, out).rstrip('.')}; nothing was issued.") from exc
+    staged_sheet = None if sheet is None else sheet.with_name(f".{sheet.name}.{staging.name}")
+    try:
+        write_outputs(
+            result, staging, office=office, tz=tz, sheet=staged_sheet, pngs=pngs, progress=phase("write")
+        )
+        # Only now are they passes: the register takes all of them or none.
+        registry.store(
+            [(p.data, p.payload, None) for p, is_new in zip(result.passes, result.new, strict=True) if is_new]
+        )
+    except CheckpointError as exc:
+        _remove(staging, staged_sheet)
+        raise CheckpointError(_nothing_issued(exc.message)) from exc
+    except BaseException:
+        _remove(staging, staged_sheet)
+        raise
+    try:
+        for path in sorted(staging.iterdir()):
+            os.replace(path, out / path.name)
+        if sheet is not None and staged_sheet is not None:
+            os.replace(staged_sheet, sheet)
+        staging.rmdir()
+    except OSError as exc:  # a rename after the passes went live: say where their files are
+        raise CheckpointError(
+            f"{result.issued} pass(es) were issued and are live, but their files could not be moved from "
+            f"{staging} into {out} ({exc.strerror}); move them there by hand."
+        ) from exc
+    return result
+
+
+def _nothing_issued(message: str) -> str:
+    """A write error's sentence, saying that nothing was issued (once)."""
+    if "nothing was issued" in message:
+        return message
+    return f"{message.rstrip('.')}; nothing was issued."
+
+
+def _remove(folder: Path, sheet: Path | None) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    if sheet is not None:
+        sheet.unlink(missing_ok=True)
 
 
 def png_name(issued: IssuedPass) -> str:
@@ -390,42 +396,3 @@ def write_outputs(
 
         write_sheet(result.passes, sheet, office=office, tz=tz, matrices=matrices, progress=sheet_progress)
     return index_path
-
-
-def renew(
-    registry: Registry,
-    pass_id: str,
-    *,
-    valid_from: datetime,
-    valid_until: datetime,
-    now: datetime | None = None,
-) -> tuple[IssuedPass, IssuedPass]:
-    """A new pass with the old one's fields and a new validity; the old one revoked "renewed as NEW".
-
-    Returns (old, new). The caller republishes the revocation list.
-    """
-    old = registry.get(pass_id)
-    if old.revoked_at is not None:
-        raise CheckpointError(f"Pass {pass_id} is revoked; issue a new pass instead of renewing it.")
-    if valid_until <= valid_from:
-        raise CheckpointError("valid-until must be after valid-from.")
-    d = old.data
-    request = PassRequest(
-        plate=d.plate,
-        category=d.category,
-        holder=d.holder,
-        org=d.org,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        checkpoints=d.checkpoints,
-        max_occupants=d.max_occupants,
-    )
-    new = registry.issue(request, now=now, replaces=old.data.pass_id)
-    old = registry.revoke(old.data.pass_id, f"renewed as {new.data.pass_id}", now=now)
-    return old, new
-
-
-def renewal_window(old: IssuedPass, *, now: datetime, valid_days: int) -> tuple[datetime, datetime]:
-    """Default validity of a renewal: from now (or the old start if later) for `valid_days`."""
-    start = max(now, old.data.valid_from).replace(microsecond=0)
-    return start, start + timedelta(days=valid_days)

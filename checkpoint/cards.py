@@ -6,7 +6,10 @@ drawn as vector rectangles), holder, organisation, validity, pass id, the checkp
 for ("全部 all" when it names none) and the issuing office.
 
 Holder and organisation are untrusted: they go through `clean()` and are printed as literal text;
-a character no font has is printed as its code (`\\x1b`, `\\u2066`) so that nothing is hidden.
+a character no font has is printed as its code (`\\x1b`, `\\u2066`, `\\U0001f691`) so that nothing is
+hidden. The pass-request validator asks this module (`unprintable`, `card_fits`) what a card can print
+and how much its lines hold, with the same font metrics the card is laid out with: what it accepts, the
+card prints whole.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ SHEET_Y = (A4[1] - 2 * CARD_H) / 2  # 8.5 mm
 CUT_MARK = 4.0
 QUIET_ZONE = 4  # modules of white around the code
 FIELD_GAP = 1.0  # mm between two fields: six of them (two wrapping) fit between the QR and the bottom band
+LABEL_W = 27.0  # mm of a field's label
+VALUE_W = CARD_W - 12 - LABEL_W  # mm of its value
+SMALLEST = 5.5  # pt: a value that needs two lines is made this small before anything is cut
+# The fields that may take two lines; the validator refuses what does not fit in them at SMALLEST.
+FIELD_LINES = {"holder": 2, "org": 2, "checkpoints": 2}
+MM_PER_PT = 25.4 / 72
 
 CATEGORY_LABEL: dict[Category, tuple[str, str]] = {
     Category.EMERGENCY: ("应急车辆", "Emergency vehicle"),
@@ -108,11 +117,14 @@ def _latin_fonts() -> tuple[str, str] | None:
 
 
 @cache
-def _codepoints(path: str) -> frozenset[int]:
+def _advances(path: str) -> dict[int, float]:
+    """Each character's advance width in em (the same widths fpdf2 lays the text out with)."""
     from fontTools.ttLib import TTFont
 
     with TTFont(path, lazy=True) as font:
-        return frozenset(font.getBestCmap())
+        metrics = font["hmtx"].metrics
+        per_em = float(font["head"].unitsPerEm)
+        return {code: metrics[glyph][0] / per_em for code, glyph in font.getBestCmap().items()}
 
 
 # Stand-ins for typographic characters when no font at hand has them.
@@ -121,28 +133,104 @@ _SUBSTITUTES = {"→": "->", "≤": "<=", "…": "...", "—": "-", "·": "."}
 _CORE_POINTS = frozenset(range(0x20, 0x7F)) | frozenset(range(0xA0, 0x100))
 
 
-def _printable_factory(
-    font_paths: Sequence[str], extra: frozenset[int] = frozenset()
-) -> Callable[[str], str]:
-    known = frozenset().union(extra, *(_codepoints(p) for p in font_paths))
+@dataclass(frozen=True)
+class Metrics:
+    """The card's fonts: which characters each has, and how wide they are (em)."""
 
-    def printable(text: str) -> str:
-        out = []
-        for ch in clean(text):
+    cjk: dict[int, float]
+    latin: dict[int, float]
+    latin_bold: dict[int, float]
+
+    def has(self, ch: str) -> bool:
+        return ord(ch) in self.latin or ord(ch) in self.cjk
+
+    def width(self, text: str, size: float, bold: bool = False) -> float:
+        """Width in mm at `size` pt: each character in the font the card draws it with."""
+        latin = self.latin_bold if bold else self.latin
+        em = 0.0
+        for ch in text:
             code = ord(ch)
-            if code in known or ch == " ":
-                out.append(ch)
-            elif ch in _SUBSTITUTES:
-                out.append(_SUBSTITUTES[ch])
-            elif 0x2400 <= code < 0x2420:  # a control picture from clean(): print the control's code
-                out.append(f"\\x{code - 0x2400:02x}")
-            elif code == 0x2421:
-                out.append("\\x7f")
-            else:
-                out.append(f"\\u{code:04x}")
-        return "".join(out)
+            em += latin[code] if code in latin else self.cjk.get(code, 1.0)
+        return em * size * MM_PER_PT
 
-    return printable
+
+def metrics() -> Metrics:
+    """The metrics of the fonts cards are printed with. Raises CheckpointError when there is no CJK font."""
+    return _metrics(str(cjk_font()), _latin_fonts())
+
+
+@cache
+def _metrics(cjk_path: str, latin: tuple[str, str] | None) -> Metrics:
+    cjk = _advances(cjk_path)
+    if latin is None:
+        from fpdf.fonts import CORE_FONTS_CHARWIDTHS
+
+        def core(name: str) -> dict[int, float]:
+            widths = CORE_FONTS_CHARWIDTHS[name]
+            return {code: widths[chr(code)] / 1000 for code in _CORE_POINTS if chr(code) in widths}
+
+        return Metrics(cjk, core("helvetica"), core("helveticaB"))
+    regular, bold = _advances(latin[0]), _advances(latin[1])
+    both = regular.keys() & bold.keys()
+    return Metrics(cjk, {c: regular[c] for c in both}, {c: bold[c] for c in both})
+
+
+def printable(text: str, fonts: Metrics | None = None) -> str:
+    """`text` as the card prints it: a character no font has becomes a stand-in or its code."""
+    fonts = fonts or metrics()
+    out = []
+    for ch in clean(text):
+        code = ord(ch)
+        if fonts.has(ch) or ch == " ":
+            out.append(ch)
+        elif ch in _SUBSTITUTES:
+            out.append(_SUBSTITUTES[ch])
+        elif 0x2400 <= code < 0x2420:  # a control picture from clean(): print the control's code
+            out.append(f"\\x{code - 0x2400:02x}")
+        elif code == 0x2421:
+            out.append("\\x7f")
+        elif code > 0xFFFF:
+            out.append(f"\\U{code:08x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
+
+
+def wrap(text: str, width: float, size: float, fonts: Metrics) -> list[str]:
+    """`text` in lines no wider than `width` mm at `size` pt (broken between characters, no hyphens)."""
+    lines: list[str] = []
+    line = ""
+    for ch in text:
+        if line and fonts.width(line + ch, size) > width:
+            lines.append(line)
+            line = ""
+        line += ch
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def unprintable(text: str) -> list[str]:
+    """The characters of `text` that no font of the card has (emoji: 🚑 🏥), each once.
+
+    Without a CJK font nothing can be said (and no card printed): then nothing is refused here.
+    """
+    try:
+        fonts = metrics()
+    except CheckpointError:
+        return []
+    missing = [ch for ch in text if ch != " " and ch not in _SUBSTITUTES and not fonts.has(ch)]
+    return list(dict.fromkeys(missing))
+
+
+def card_fits(name: str, text: str) -> bool:
+    """Whether the card prints `text` whole in field `name` (holder, org, checkpoints): in its lines at
+    the smallest size the card uses. True when the fonts are missing (nothing can be measured)."""
+    try:
+        fonts = metrics()
+    except CheckpointError:
+        return True
+    return len(wrap(printable(text, fonts), VALUE_W, SMALLEST, fonts)) <= FIELD_LINES[name]
 
 
 class CardWriter:
@@ -159,25 +247,22 @@ class CardWriter:
         self.pdf.set_margin(0)
         self.pdf.set_creator("checkpoint")
         self.pdf.set_title("通行证 pass cards" if sheet else "通行证 pass card")
-        cjk = str(cjk_font())
+        self.metrics = metrics()
         latin = _latin_fonts()
-        paths = [cjk]
-        self.pdf.add_font("cjk", "", cjk)
+        self.pdf.add_font("cjk", "", str(cjk_font()))
         if latin is not None:
             self.pdf.add_font("latin", "", latin[0])
             self.pdf.add_font("latin", "B", latin[1])
             self.latin_family = "latin"
-            self.latin_points = _codepoints(latin[0]) & _codepoints(latin[1])
-            paths.append(latin[0])
-            self.printable = _printable_factory(paths)
         else:  # Droid Sans Fallback has no Latin glyphs: use the PDF's own Helvetica for them
             self.latin_family = "helvetica"
-            self.latin_points = _CORE_POINTS
-            self.printable = _printable_factory(paths, _CORE_POINTS)
+        self.latin_points = frozenset(self.metrics.latin)
         self.size = 10.0
         self.bold = False
-        self.widths: dict[tuple[str, float, bool], float] = {}
         self.slot = 0
+
+    def printable(self, text: str) -> str:
+        return printable(text, self.metrics)
 
     # -- layout helpers -------------------------------------------------------------------------
     def _font(self, size: float, bold: bool = False) -> None:
@@ -202,18 +287,8 @@ class CardWriter:
             self.pdf.set_font("cjk", "", self.size)
 
     def _width(self, text: str) -> float:
-        """Width in mm at the current size: the sum of cached per-character widths (fpdf2 does not kern)."""
-        total = 0.0
-        size, bold = self.size, self.bold
-        cache = self.widths
-        for ch in text:
-            key = (ch, size, bold)
-            width = cache.get(key)
-            if width is None:
-                self._set("latin" if ord(ch) in self.latin_points else "cjk")
-                width = cache[key] = float(self.pdf.get_string_width(ch))
-            total += width
-        return total
+        """Width in mm at the current size, from the fonts' own advance widths (fpdf2 does not kern)."""
+        return self.metrics.width(text, self.size, self.bold)
 
     def _text(self, x: float, y: float, text: str) -> None:
         """Draw `text` with its baseline at y, each run in the font that has its glyphs."""
@@ -242,41 +317,29 @@ class CardWriter:
         self._fit(text, w - 4, size, 5, bold)
         self._text(x + (w - self._width(text)) / 2, y, text)
 
-    def _wrap(self, text: str, width: float) -> list[str]:
-        """Split `text` into lines no wider than `width` mm at the current font (characters, no hyphens)."""
-        lines: list[str] = []
-        line = ""
-        for ch in text:
-            if line and self._width(line + ch) > width:
-                lines.append(line)
-                line = ""
-            line += ch
-        if line or not lines:
-            lines.append(line)
-        return lines
-
     def _field(self, x: float, y: float, label: str, value: str, *, max_lines: int = 1) -> float:
         """A label in grey and its value beside it; returns the y of the next field."""
         pdf = self.pdf
-        label_w = 27.0
-        value_w = CARD_W - 12 - label_w
+        label_w, value_w = LABEL_W, VALUE_W
         pdf.set_text_color(90, 90, 90)
         self._font(6.5)
         self._text(x, y, label)
         pdf.set_text_color(0, 0, 0)
         size = self._fit(value, value_w, 9, 7)
-        lines = self._wrap(value, value_w)
-        if len(lines) > max_lines:
-            self._font(6)
-            lines = self._wrap(value, value_w)
-            size = 6
-            if len(lines) > max_lines:
-                ellipsis = self.printable("…")
-                lines = [*lines[: max_lines - 1], "".join(lines[max_lines - 1 :])]
-                lines[-1] = lines[-1][: max(len(lines[-1]) - 1, 0)]
-                while lines[-1] and self._width(lines[-1] + ellipsis) > value_w:
-                    lines[-1] = lines[-1][:-1]
-                lines[-1] += ellipsis
+        lines = wrap(value, value_w, size, self.metrics)
+        for smaller in (6.0, SMALLEST):  # two lines at a smaller size before anything is cut
+            if len(lines) <= max_lines:
+                break
+            size = smaller
+            self._font(size)
+            lines = wrap(value, value_w, size, self.metrics)
+        if len(lines) > max_lines:  # only a value the validator never saw (it refuses what does not fit)
+            ellipsis = self.printable("…")
+            lines = [*lines[: max_lines - 1], "".join(lines[max_lines - 1 :])]
+            lines[-1] = lines[-1][: max(len(lines[-1]) - 1, 0)]
+            while lines[-1] and self._width(lines[-1] + ellipsis) > value_w:
+                lines[-1] = lines[-1][:-1]
+            lines[-1] += ellipsis
         step = size * 0.3528 + 1.0
         for index, line in enumerate(lines):
             self._text(x + label_w, y + index * step, line)

@@ -16,7 +16,7 @@ from .errors import CheckpointError
 from .fsutil import sqlite_trouble
 from .keys import Keyring, read_json
 from .models import Category, PassData
-from .passes import PassFormatError, new_pass_id, sign_pass, validate_fields
+from .passes import PassFormatError, new_pass_id, sign_pass
 from .revocations import Revocation, RevocationList, parse_list, save_list, sign_list
 from .timeutil import from_micros, iso_local, to_micros, utcnow
 
@@ -273,6 +273,11 @@ class Registry:
         return _row_to_pass(row)
 
     @_reads
+    def count(self) -> int:
+        """How many passes the register holds (revoked ones too)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM passes").fetchone()[0])
+
+    @_reads
     def list(self, *, search: str = "", limit: int | None = None) -> list[IssuedPass]:
         sql = f"SELECT {_COLUMNS} FROM passes"
         params: list[object] = []
@@ -330,13 +335,15 @@ class Registry:
                 )
         return rlist
 
-    def publish_revocations(self, office: str, home_list: Path) -> RevocationList:
+    def publish_revocations(
+        self, office: str, home_list: Path, *, now: datetime | None = None
+    ) -> RevocationList:
         """The current signed list, made this (office) home's own list so its `verify` sees revocations.
 
         A new number is taken only when the list changed since the last one published: exporting twice
         gives stations the same list, and the number a revocation message names is the one they get.
         """
-        current = self.revocation_list(office, bump=False)
+        current = self.revocation_list(office, now=now, bump=False)
         if home_list.exists():
             try:
                 published = parse_list(read_json(home_list), str(home_list))
@@ -350,14 +357,6 @@ class Registry:
                 == [(e.pass_id, e.reason) for e in current.entries]
             ):
                 return published
-        rlist = self.revocation_list(office)
+        rlist = self.revocation_list(office, now=now)
         save_list(home_list, rlist)
         return rlist
-
-
-def check_request(data: PassData) -> None:
-    """Validate fields for issuing; one sentence naming the field on failure."""
-    try:
-        validate_fields(data)
-    except PassFormatError as exc:
-        raise CheckpointError(f"The pass cannot be issued: {exc}.") from exc

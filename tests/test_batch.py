@@ -85,6 +85,7 @@ def test_bad_rows_are_all_named_in_plain_output(office_home: Home, tmp_path: Pat
     assert result.exit_code == 2
     assert "line 5:" in result.stderr and "not a plate number" in result.stderr
     assert "line 6: occupants 'x' is not a whole number" in result.stderr
+    assert "line 5: '鄂A1' is not a plate number" in result.stderr  # the bad value quoted
     assert "Traceback" not in result.output
     assert count_passes(office_home) == 0
 
@@ -158,14 +159,14 @@ def test_unknown_column_and_binary_file_are_one_sentence(office_home: Home, tmp_
 
 
 def test_same_pass_twice_in_one_file_is_a_bad_row(tmp_path: Path) -> None:
-    from checkpoint.cli.context import Context
-    from checkpoint.cli.passes import make_request
+    from checkpoint.pass_request import Problem
+    from tui.i18n import Translator
 
     path = write(tmp_path / "d.csv", [rows(1)[0], rows(1)[0]])
-    ctx = Context(home_dir=tmp_path)
-    good, errors = parse_rows(read_rows(path), lambda **kw: make_request(ctx, **kw), tz="Asia/Shanghai")
+    good, errors = parse_rows(read_rows(path), tz="Asia/Shanghai", valid_days=14)
     assert len(good) == 1
-    assert [(e.line, e.reason) for e in errors] == [(3, "it asks for the same pass as line 2")]
+    assert [(e.line, [p.kind for p in e.problems]) for e in errors] == [(3, [Problem.DUPLICATE])]
+    assert errors[0].reason(Translator("en")) == "it asks for the same pass as line 2"
 
 
 def test_hostile_holder_is_literal_and_csv_cells_are_neutralised(office_home: Home, tmp_path: Path) -> None:
@@ -246,11 +247,15 @@ def test_every_bad_field_of_a_row_is_reported(office_home: Home, tmp_path: Path)
     assert [e["line"] for e in report["errors"]] == [4, 5]
     first = report["errors"][0]["reasons"]
     assert len(first) == 5, first
-    assert "not a plate number" in first[0]
+    assert first[0].startswith("'鄂A·1' is not a plate number")  # the bad value quoted
     assert "'spaceship' is not a category" in first[1]
     assert "valid-until" in first[2]
-    assert "checkpoint" in first[3].lower()
-    assert first[4] == "occupants 'x' is not a whole number"
+    assert first[3].startswith("'north gate!' is not a checkpoint id")
+    assert first[4] == "occupants 'x' is not a whole number; give one from 1 to 60"
+    kinds = [(f["field"], f["kind"], f["value"]) for f in report["errors"][0]["fields"]]
+    assert kinds == [("plate", "plate", "'鄂A·1'"), ("category", "category", "'spaceship'"),
+                     ("valid_until", "order", "'2026-12-01 23:59'"), ("checkpoints", "checkpoint", "'north gate!'"),
+                     ("occupants", "not_a_number", "'x'")]  # fmt: skip
     assert report["errors"][1]["reasons"] == [report["errors"][1]["reason"]]
     assert "'bicycle' is not a category" in report["errors"][1]["reason"]
     assert "2 bad rows; nothing was issued" in result.stderr

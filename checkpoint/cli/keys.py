@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -46,10 +45,11 @@ def init(ctx: Context) -> None:
 @pass_ctx
 def rotate(ctx: Context, grace_days: int | None) -> None:
     """Make a new signing key; passes signed with the old one stay valid for the grace period."""
-    keyring = office_keyring(ctx)
-    days = grace_days if grace_days is not None else ctx.settings.office.key_grace_days
-    old, new = keyring.rotate(timedelta(days=days))
-    refresh_own_trust(ctx, keyring)
+    from .passes import open_desk
+
+    with open_desk(ctx) as desk:
+        rotated = desk.rotate_key(grace_days)
+    old, new = rotated.old, rotated.new
     tz = zone(ctx.settings.ui.timezone)
     until = fmt_local(old.valid_until, tz) if old.valid_until else "-"
     say(f"New signing key {new.key_id}; old key {old.key_id} stays trusted until {until}.")
@@ -61,11 +61,10 @@ def rotate(ctx: Context, grace_days: int | None) -> None:
 @pass_ctx
 def export_trust(ctx: Context, file: Path) -> None:
     """Write the trust file (public keys only) for stations to import."""
-    keyring = office_keyring(ctx)
-    if not keyring.exists():
-        raise CheckpointError("This home has no office keys; run `checkpoint keys init` first.")
-    trust = keyring.trust_list()
-    save_trust(file, trust)
+    from .passes import open_desk
+
+    with open_desk(ctx) as desk:
+        trust = desk.export_trust(file)
     say(f"Wrote the trust file with {len(trust.keys)} key(s) to {file}.")
 
 

@@ -2,92 +2,51 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from ..desk import Desk, PassFiles
 from ..errors import CheckpointError
 from ..models import Category
-from ..passes import CHECKPOINT_ID, MAX_HOLDER, MAX_OCCUPANTS, MAX_ORG, normalise_pass_id
-from ..plates import display_plate, normalise_plate
-from ..registry import IssuedPass, PassRequest, Registry
-from ..text import clean, has_unsafe
-from ..timeutil import fmt_local, parse_when, utcnow, zone
+from ..pass_request import FieldError, RequestInvalid, Translate
+from ..plates import display_plate
+from ..registry import IssuedPass
+from ..text import clean
+from ..timeutil import fmt_local, utcnow, zone
 from .context import Context, echo_json, pass_ctx, say
-from .keys import office_keyring
 
 
-def open_registry(ctx: Context) -> Registry:
-    keyring = office_keyring(ctx)
-    if not keyring.exists():
-        raise CheckpointError(
-            "This home has no office keys; run `checkpoint keys init` here first (the office's home)."
-        )
-    return Registry(ctx.home.registry, keyring)
+def open_desk(ctx: Context) -> Desk:
+    """The office desk of this home (one sentence when it has no office keys)."""
+    return Desk(ctx.home, ctx.settings)
 
 
-def parse_checkpoints(text: str) -> tuple[str, ...]:
-    items = tuple(dict.fromkeys(part.strip() for part in text.replace("，", ",").split(",") if part.strip()))
-    for item in items:
-        if not CHECKPOINT_ID.match(item):
-            raise CheckpointError(
-                f"{clean(item, limit=30)!r} is not a checkpoint id; use letters, digits, '.', '_' or '-'."
-            )
-    return items
+def translator(ctx: Context) -> Translate:
+    """The translation catalog in this home's language, for the validator's field errors."""
+    from tui.i18n import Translator  # the catalog (data, no Textual); the CLI is the composition root
+
+    from ..language import detect_language
+
+    return Translator(detect_language(ctx.settings.ui.language))
 
 
-def check_text(name: str, value: str, limit: int) -> str:
-    value = value.strip()
-    if len(value) > limit:
-        raise CheckpointError(f"The {name} is {len(value)} characters long; at most {limit} fit on a pass.")
-    if has_unsafe(value):
-        raise CheckpointError(f"The {name} holds control or invisible characters; type it again.")
-    return value
+def worded(ctx: Context, errors: dict[str, FieldError]) -> CheckpointError:
+    """The first bad field of a request as the one sentence a command stops with."""
+    t = translator(ctx)
+    first = next(iter(errors.values()))
+    return CheckpointError(first.message(t))
 
 
-def make_request(
-    ctx: Context,
-    *,
-    plate: str,
-    category: str,
-    holder: str,
-    org: str,
-    valid_from: str | None,
-    valid_until: str | None,
-    checkpoints: str,
-    occupants: int,
-    now: datetime | None = None,
-) -> PassRequest:
-    """Validate what a person typed into a PassRequest; one sentence naming the field on error."""
-    tz = zone(ctx.settings.ui.timezone)
-    moment = (now or utcnow()).replace(microsecond=0)
-    start = parse_when(valid_from, tz) if valid_from else moment
-    end = (
-        parse_when(valid_until, tz, end_of_day=True)
-        if valid_until
-        else start + timedelta(days=ctx.settings.office.valid_days)
-    )
-    if end <= start:
-        raise CheckpointError("valid-until must be after valid-from.")
+@contextmanager
+def requests_worded(ctx: Context) -> Iterator[None]:
+    """A request the validator refused (RequestInvalid) stops the command with its first bad field."""
     try:
-        cat = Category(category.strip().lower())
-    except ValueError as exc:
-        raise CheckpointError(
-            f"{clean(category, limit=20)!r} is not a category; use emergency, official or medical."
-        ) from exc
-    if not 1 <= occupants <= MAX_OCCUPANTS:
-        raise CheckpointError(f"Occupants must be between 1 and {MAX_OCCUPANTS}.")
-    return PassRequest(
-        plate=normalise_plate(plate),
-        category=cat,
-        holder=check_text("holder", holder, MAX_HOLDER),
-        org=check_text("organisation", org, MAX_ORG),
-        valid_from=start,
-        valid_until=end,
-        checkpoints=parse_checkpoints(checkpoints),
-        max_occupants=occupants,
-    )
+        yield
+    except RequestInvalid as exc:
+        raise worded(ctx, exc.errors) from exc
 
 
 def describe(issued: IssuedPass, ctx: Context) -> list[str]:
@@ -104,35 +63,6 @@ def describe(issued: IssuedPass, ctx: Context) -> list[str]:
     return lines
 
 
-def different_fields(issued: IssuedPass, request: PassRequest) -> list[str]:
-    """The fields, besides plate, category and validity, in which `request` asks for something else."""
-    d = issued.data
-    pairs = (
-        ("holder", d.holder, request.holder),
-        ("organisation", d.org, request.org),
-        ("checkpoints", d.checkpoints, request.checkpoints),
-        ("occupants", d.max_occupants, request.max_occupants),
-    )
-    return [name for name, have, want in pairs if have != want]
-
-
-def write_outputs(
-    issued: IssuedPass, ctx: Context, png: Path | None, svg: Path | None, pdf: Path | None
-) -> None:
-    from .. import qrimage
-
-    if png is not None:
-        qrimage.write_png(issued.payload, png)
-    if svg is not None:
-        qrimage.write_svg(issued.payload, svg)
-    if pdf is not None:
-        try:
-            from ..cards import write_card
-        except ModuleNotFoundError as exc:
-            raise CheckpointError("Pass cards (PDF) are not available in this version.") from exc
-        write_card(issued, pdf, office=ctx.settings.office.name, tz=ctx.settings.ui.timezone)
-
-
 class _CategoryChoice(click.Choice):  # type: ignore[type-arg]
     """The English category values, and the Chinese words a batch file may use for them."""
 
@@ -140,6 +70,14 @@ class _CategoryChoice(click.Choice):  # type: ignore[type-arg]
         from ..batch import category_value
 
         return super().convert(category_value(str(value)), param, ctx)
+
+
+FIELD_WORDS = {
+    "holder": "holder",
+    "org": "organisation",
+    "checkpoints": "checkpoints",
+    "occupants": "occupants",
+}
 
 
 @click.group("pass")
@@ -183,48 +121,40 @@ def issue(
     given back (and its files written) instead of a duplicate, as `pass batch` and the office screen
     do; --new issues another one anyway.
     """
-    request = make_request(
-        ctx, plate=plate, category=category, holder=holder, org=org, valid_from=valid_from,
-        valid_until=valid_until, checkpoints=checkpoints, occupants=occupants,
-    )  # fmt: skip
-    registry = open_registry(ctx)
+    desk = open_desk(ctx)
     try:
-        same = None if force_new else registry.find_same(request)
-        live: list[IssuedPass] = []
-        if same is not None:
-            issued = same
-            write_outputs(issued, ctx, png, svg, pdf)
-        else:
-            live = [p for p in registry.list(search=request.plate) if p.data.plate == request.plate]
-            live = [p for p in live if p.status(utcnow()) in ("valid", "not_yet_valid")]
-            data, payload = registry.build(request)
-            issued = IssuedPass(data, payload)
-            # The files first: a pass whose card or image could not be written is not issued at all.
-            write_outputs(issued, ctx, png, svg, pdf)
-            registry.store([(data, payload, None)])
+        with requests_worded(ctx):
+            request = desk.request(
+                {
+                    "plate": plate, "category": category, "holder": holder, "org": org,
+                    "valid_from": valid_from or "", "valid_until": valid_until or "", "checkpoints": checkpoints,
+                    "occupants": str(occupants),
+                }
+            )  # fmt: skip
+        done = desk.issue(request, new=force_new, files=PassFiles(png=png, svg=svg, pdf=pdf))
     finally:
-        registry.close()
+        desk.close()
+    issued = done.issued
     shown = display_plate(request.plate)
-    if same is not None:
-        differs = different_fields(same, request)
-        if differs:
-            say(
-                f"Note: pass {same.data.pass_id} differs from this request in {', '.join(differs)}; "
-                "revoke it and issue again, or use --new for a second pass.",
-                err=True,
-            )
-    elif live:
+    if done.differs:
+        say(
+            f"Note: pass {issued.data.pass_id} differs from this request in "
+            f"{', '.join(FIELD_WORDS[name] for name in done.differs)}; "
+            "revoke it and issue again, or use --new for a second pass.",
+            err=True,
+        )
+    elif done.live:
         say(
             f"Note: {shown} already has live pass(es) "
-            f"{', '.join(p.data.pass_id for p in live)}; revoke them if this one replaces them.",
+            f"{', '.join(p.data.pass_id for p in done.live)}; revoke them if this one replaces them.",
             err=True,
         )
     if as_json:
-        echo_json({**issued.to_json(utcnow(), zone(ctx.settings.ui.timezone)), "existing": same is not None})
+        echo_json({**issued.to_json(utcnow(), zone(ctx.settings.ui.timezone)), "existing": done.existing})
         return
-    if same is not None:
+    if done.existing:
         say(
-            f"{shown} already has pass {same.data.pass_id} for the same category and dates; "
+            f"{shown} already has pass {issued.data.pass_id} for the same category and dates; "
             "not issued again (--new issues another)."
         )
     for line in describe(issued, ctx):
@@ -241,11 +171,8 @@ def issue(
 @pass_ctx
 def list_passes(ctx: Context, search: str, limit: int | None, as_json: bool) -> None:
     """The passes this office issued, newest first."""
-    registry = open_registry(ctx)
-    try:
-        passes = registry.list(search=search, limit=limit)
-    finally:
-        registry.close()
+    with open_desk(ctx) as desk:
+        passes = desk.list(search=search, limit=limit)
     now = utcnow()
     tz = zone(ctx.settings.ui.timezone)
     for issued in passes:
@@ -278,12 +205,9 @@ def show(
     ctx: Context, pass_id: str, as_json: bool, png: Path | None, svg: Path | None, pdf: Path | None
 ) -> None:
     """One pass in full (and its QR or card again)."""
-    registry = open_registry(ctx)
-    try:
-        issued = registry.get(normalise_pass_id(pass_id))
-    finally:
-        registry.close()
-    write_outputs(issued, ctx, png, svg, pdf)
+    with open_desk(ctx) as desk:
+        issued = desk.get(pass_id)
+        desk.write_files(issued, PassFiles(png=png, svg=svg, pdf=pdf))
     if as_json:
         echo_json(issued.to_json(utcnow(), zone(ctx.settings.ui.timezone)))
         return
@@ -298,18 +222,12 @@ def show(
 @pass_ctx
 def revoke(ctx: Context, pass_id: str, reason: str) -> None:
     """Revoke a pass; stations deny it once they import the next revocation list."""
-    reason = check_text("reason", reason, 200)
-    if not reason:
-        raise CheckpointError("Give a reason for the revocation with --reason.")
-    registry = open_registry(ctx)
-    try:
-        issued = registry.revoke(normalise_pass_id(pass_id), reason)
-        rlist = registry.publish_revocations(ctx.settings.office.name, ctx.home.revocations)
-    finally:
-        registry.close()
+    with open_desk(ctx) as desk, requests_worded(ctx):
+        done = desk.revoke(pass_id, reason)
+    issued = done.issued
     say(f"Revoked pass {issued.data.pass_id} ({display_plate(issued.data.plate)}).")
     say(
-        f"Stations deny it after importing revocation list number {rlist.seq}: "
+        f"Stations deny it after importing revocation list number {done.revocations.seq}: "
         "checkpoint revocations export FILE."
     )
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from ..errors import CheckpointError
-from ..passes import normalise_pass_id
+from ..desk import PassFiles
 from ..plates import display_plate
-from ..timeutil import parse_when, utcnow, zone
+from ..timeutil import utcnow, zone
 from .context import Context, echo_json, pass_ctx, progress_line, say
-from .passes import describe, make_request, open_registry
+from .passes import describe, open_desk, requests_worded, translator
 
 
 @click.command("batch")
@@ -35,42 +32,28 @@ def batch(ctx: Context, file: Path, out: Path, sheet: Path | None, as_json: bool
     Columns: plate, category, holder, org, valid_from, valid_until, checkpoints, occupants. Every row is
     checked first; a bad row stops the batch and every bad row is named by its line number. A row that
     matches a live pass (same plate, category and validity) gives that pass back: re-running is safe.
+    The files are written before the passes are recorded: when they cannot be written (a full disk),
+    nothing is issued.
     """
     from .. import batch as batch_mod
+    from ..batch import BatchInvalid
 
-    now = utcnow()
-    rows = batch_mod.read_rows(file)
-    if not rows:
-        raise CheckpointError(f"{file} has no rows below its header; nothing was issued.")
-    maker = functools.partial(make_request, ctx)
-    good, errors = batch_mod.parse_rows(rows, maker, tz=ctx.settings.ui.timezone, now=now)
-    if errors:
-        invalid = batch_mod.BatchInvalid(errors, str(file))
-        if as_json:
-            echo_json(
-                {
-                    "ok": False,
-                    "errors": [
-                        {"line": e.line, "reason": e.reason, "reasons": list(e.reasons)} for e in errors
-                    ],
-                }
-            )
-        else:
-            for error in errors:  # each bad field on its own line
-                for reason in error.reasons:
-                    say(f"{file}: line {error.line}: {reason}", err=True)
-        raise invalid
-    registry = open_registry(ctx)
-    try:
-        result = batch_mod.issue_rows(
-            registry, good, now=now, progress=lambda d, t: progress_line(d, t, "Signing ")
-        )
-    finally:
-        registry.close()
-    batch_mod.write_outputs(
-        result, out, office=ctx.settings.office.name, tz=ctx.settings.ui.timezone, sheet=sheet,
-        progress=lambda d, t: progress_line(d, t, "Writing "),
-    )  # fmt: skip
+    t = translator(ctx)
+
+    def progress(phase: str, done: int, total: int) -> None:
+        progress_line(done, total, "Signing " if phase == "sign" else "Writing ")
+
+    with open_desk(ctx) as desk:
+        try:
+            result = desk.issue_batch(file, out, sheet=sheet, progress=progress)
+        except BatchInvalid as invalid:
+            if as_json:
+                echo_json({"ok": False, "errors": [e.to_json(t) for e in invalid.errors]})
+            else:
+                for error in invalid.errors:  # each bad field on its own line
+                    for reason in error.reasons(t):
+                        say(f"{file}: line {error.line}: {reason}", err=True)
+            raise
     if as_json:
         echo_json(
             {
@@ -121,27 +104,12 @@ def renew(
     png: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Issue a new pass with the same fields and a new validity; revoke the old one ("renewed as NEW")."""
-    from ..batch import renew as renew_pass
-    from ..batch import renewal_window
-    from .passes import write_outputs
-
-    old_id = normalise_pass_id(pass_id)
     tz = zone(ctx.settings.ui.timezone)
+    with open_desk(ctx) as desk, requests_worded(ctx):
+        done = desk.renew(pass_id, valid_from or "", valid_until or "")
+        desk.write_files(done.new, PassFiles(png=png, pdf=pdf))
+    old, new, rlist = done.old, done.new, done.revocations
     now = utcnow()
-    registry = open_registry(ctx)
-    try:
-        current = registry.get(old_id)
-        start, end = renewal_window(current, now=now, valid_days=ctx.settings.office.valid_days)
-        if valid_from:
-            start = parse_when(valid_from, tz)
-            end = start + timedelta(days=ctx.settings.office.valid_days)
-        if valid_until:
-            end = parse_when(valid_until, tz, end_of_day=True)
-        old, new = renew_pass(registry, old_id, valid_from=start, valid_until=end, now=now)
-        rlist = registry.publish_revocations(ctx.settings.office.name, ctx.home.revocations)
-    finally:
-        registry.close()
-    write_outputs(new, ctx, png, None, pdf)
     if as_json:
         echo_json({**new.to_json(now, tz), "revoked": old.data.pass_id, "revocation_seq": rlist.seq})
         return

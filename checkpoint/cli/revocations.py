@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from ..errors import CheckpointError
-from ..revocations import import_list, save_list
+from ..revocations import import_list
 from ..timeutil import fmt_local, humanise_age, iso_local, utcnow, zone
 from .context import Context, echo_json, pass_ctx, say
-from .passes import open_registry
+from .passes import open_desk
 
 
 @click.group("revocations")
@@ -22,13 +22,9 @@ def revocations_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_ctx
 def export(ctx: Context, file: Path) -> None:
-    """Sign the current revocation list (next sequence number) and write it to FILE."""
-    registry = open_registry(ctx)
-    try:
-        rlist = registry.publish_revocations(ctx.settings.office.name, ctx.home.revocations)
-    finally:
-        registry.close()
-    save_list(file, rlist)
+    """Write the signed revocation list to FILE (a new number only when the list changed since the last)."""
+    with open_desk(ctx) as desk:
+        rlist = desk.export_revocations(file)
     say(f"Wrote revocation list number {rlist.seq} with {len(rlist.entries)} pass(es) to {file}.")
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 from zoneinfo import ZoneInfo
 
@@ -24,13 +23,14 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from checkpoint.cards import CardText, card_text, fast_matrix
+from checkpoint.desk import STATUSES, Renewed, Revoked
 from checkpoint.errors import CheckpointError
 from checkpoint.models import Category
-from checkpoint.passes import CHECKPOINT_ID, MAX_CHECKPOINTS, MAX_HOLDER, MAX_OCCUPANTS, MAX_ORG
-from checkpoint.plates import display_plate, normalise_plate
-from checkpoint.registry import IssuedPass, PassRequest
-from checkpoint.text import cell_width, clean, has_unsafe
-from checkpoint.timeutil import fmt_local, parse_when
+from checkpoint.pass_request import Checked, shown_plate
+from checkpoint.plates import display_plate
+from checkpoint.registry import IssuedPass
+from checkpoint.text import cell_width, clean
+from checkpoint.timeutil import fmt_local
 
 from ..i18n import Translator
 from ..safe import cell, plain
@@ -40,12 +40,10 @@ from ..widgets.office_card import CardPreview, plain_lines
 if TYPE_CHECKING:
     from ..office_app import OfficeApp
 
-EXPIRING = timedelta(days=3)
 MAX_ROWS = 300  # rows on screen at once; the search and filters narrow a longer list
 SEARCH_DELAY = 0.25  # seconds of quiet typing before the list is rebuilt
 SCROLLBAR = 2  # cells the list's vertical scrollbar takes
 MIN_ORG = 10  # narrower than this, the organisation column is dropped
-STATUSES = ("valid", "expiring", "expired", "revoked", "not_yet_valid")
 FORM_FIELDS = ("plate", "category", "holder", "org", "valid_from", "valid_until", "checkpoints", "occupants")
 FORM_DEFAULTS = {name: "5" if name == "occupants" else "" for name in FORM_FIELDS}
 
@@ -90,14 +88,6 @@ def translate_office_bindings(node: DOMNode, t: Translator) -> None:
         ]
 
 
-def pass_status(issued: IssuedPass, now: datetime) -> str:
-    """valid, expiring (valid, ends within 3 days), expired, revoked or not_yet_valid."""
-    status = issued.status(now)
-    if status == "valid" and issued.data.valid_until - now <= EXPIRING:
-        return "expiring"
-    return status
-
-
 def status_text(t: Translator, status: str) -> str:
     return t("status.expiring") if status == "expiring" else t(f"status.{status}")
 
@@ -119,77 +109,6 @@ def card_labels(t: Translator) -> dict[str, str]:
         "office": t("office.card.office"),
         "no_qr": t("office.card.no_qr"),
     }
-
-
-def validate_form(
-    values: dict[str, str], t: Translator, *, tz: str, valid_days: int, now: datetime
-) -> tuple[PassRequest | None, dict[str, str]]:
-    """A PassRequest from the form, or an error sentence (in the UI's language) for each bad field."""
-    from checkpoint.timeutil import zone
-
-    local = zone(tz)
-    errors: dict[str, str] = {}
-    plate = ""
-    try:
-        plate = normalise_plate(values.get("plate", ""))
-    except CheckpointError:
-        errors["plate"] = t("office.error.plate")
-    category: Category | None = None
-    try:
-        category = Category(values.get("category", ""))
-    except ValueError:
-        errors["category"] = t("office.error.category")
-    texts: dict[str, str] = {}
-    for name, limit in (("holder", MAX_HOLDER), ("org", MAX_ORG)):
-        value = values.get(name, "").strip()
-        if len(value) > limit:
-            errors[name] = t("office.error.too_long", limit=limit)
-        elif has_unsafe(value):
-            errors[name] = t("office.error.unsafe")
-        texts[name] = value
-    start = now.replace(second=0, microsecond=0)
-    end: datetime | None = None
-    if values.get("valid_from", "").strip():
-        try:
-            start = parse_when(values["valid_from"], local)
-        except CheckpointError:
-            errors["valid_from"] = t("office.error.date")
-    if values.get("valid_until", "").strip():
-        try:
-            end = parse_when(values["valid_until"], local, end_of_day=True)
-        except CheckpointError:
-            errors["valid_until"] = t("office.error.date")
-    else:
-        end = start + timedelta(days=valid_days)
-    if end is not None and "valid_from" not in errors and end <= start:
-        errors["valid_until"] = t("office.error.order")
-    checkpoints = tuple(
-        dict.fromkeys(
-            p.strip() for p in values.get("checkpoints", "").replace("，", ",").split(",") if p.strip()
-        )
-    )
-    if len(checkpoints) > MAX_CHECKPOINTS or any(not CHECKPOINT_ID.match(c) for c in checkpoints):
-        errors["checkpoints"] = t("office.error.checkpoints", limit=MAX_CHECKPOINTS)
-    occupants = 0
-    try:
-        occupants = int(values.get("occupants", "").strip())
-        if not 1 <= occupants <= MAX_OCCUPANTS:
-            raise ValueError
-    except ValueError:
-        errors["occupants"] = t("office.error.occupants", limit=MAX_OCCUPANTS)
-    if errors or category is None or end is None:
-        return None, errors
-    request = PassRequest(
-        plate=plate,
-        category=category,
-        holder=texts["holder"],
-        org=texts["org"],
-        valid_from=start.replace(second=0, microsecond=0),
-        valid_until=end.replace(second=0, microsecond=0),
-        checkpoints=checkpoints,
-        max_occupants=occupants,
-    )
-    return request, {}
 
 
 class PassListScreen(Screen[None]):
@@ -274,25 +193,22 @@ class PassListScreen(Screen[None]):
 
     def refresh_list(self, select: str | None = None) -> None:
         t = self.office.t
-        now = self.office.clock()
-        search = self.query_one("#search", Input).value.strip()
+        desk = self.office.desk
         category = self.query_one("#category", Select).value
         status = self.query_one("#status", Select).value
+        found = desk.find(
+            search=self.query_one("#search", Input).value,
+            category=None if category == Select.NULL else Category(str(category)),
+            status=None if status == Select.NULL else str(status),
+            limit=MAX_ROWS,
+        )
         table = self.query_one("#passes", DataTable)
         current = select or self.selected_id()
         table.clear()
         self.passes = {}
-        shown = matched = 0
-        for issued in self.office.registry.list(search=search):
+        for issued in found.passes:
             d = issued.data
-            if category != Select.NULL and d.category.value != category:
-                continue
-            state = pass_status(issued, now)
-            if status != Select.NULL and state != status:
-                continue
-            matched += 1
-            if shown >= MAX_ROWS:
-                continue
+            state = desk.status(issued)
             self.passes[d.pass_id] = issued
             cells = {
                 "pass_id": d.pass_id,
@@ -304,10 +220,11 @@ class PassListScreen(Screen[None]):
                 "status": status_text(t, state),
             }
             table.add_row(*(cell(cells[key]) for key, _ in self.columns), key=d.pass_id)
-            shown += 1
-        total = int(self.office.registry.conn.execute("SELECT COUNT(*) FROM passes").fetchone()[0])
+        shown, matched = len(found.passes), found.matched
         key = "office.list.summary" if matched == shown else "office.list.summary_capped"
-        self.query_one("#summary", Static).update(plain(t(key, shown=shown, matched=matched, total=total)))
+        self.query_one("#summary", Static).update(
+            plain(t(key, shown=shown, matched=matched, total=found.total))
+        )
         if current is not None and current in self.passes:
             table.move_cursor(row=table.get_row_index(current))
 
@@ -429,21 +346,17 @@ def explain_revoked(app: OfficeApp, issued: IssuedPass, action: str) -> None:
 
 
 def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object]) -> None:
-    """Ask for a reason behind a confirmation, then revoke and republish the list."""
+    """Ask for a reason behind a confirmation; the form revokes through the desk."""
     from .office_forms import RevokeScreen
 
-    def finish(reason: object) -> None:
-        if not isinstance(reason, str):
-            return
-        try:
-            revoked, rlist = app.revoke(issued.data.pass_id, reason)
-        except CheckpointError as exc:
-            app.report_error(exc)
-            return
-        app.notify(
-            app.t("office.revoke.done", pass_id=revoked.data.pass_id, seq=rlist.seq), markup=False, timeout=6
-        )
-        done()
+    def finish(result: object) -> None:
+        if isinstance(result, Revoked):
+            app.notify(
+                app.t("office.revoke.done", pass_id=result.issued.data.pass_id, seq=result.revocations.seq),
+                markup=False,
+                timeout=6,
+            )
+            done()
 
     app.push_screen(RevokeScreen(issued), finish)
 
@@ -451,44 +364,33 @@ def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object])
 def start_renew(app: OfficeApp, issued: IssuedPass, done: Callable[[str], object]) -> None:
     from .office_forms import RenewScreen
 
-    def finish(window: object) -> None:
-        if not isinstance(window, tuple):
-            return
-        start, end = window
-        try:
-            old, new = app.renew(issued.data.pass_id, start, end)
-        except CheckpointError as exc:
-            app.report_error(exc)
-            return
-        app.notify(
-            app.t("office.renew.done", old=old.data.pass_id, new=new.data.pass_id), markup=False, timeout=6
-        )
-        done(new.data.pass_id)
+    def finish(result: object) -> None:
+        if isinstance(result, Renewed):
+            app.notify(
+                app.t("office.renew.done", old=result.old.data.pass_id, new=result.new.data.pass_id),
+                markup=False,
+                timeout=6,
+            )
+            done(result.new.data.pass_id)
 
     app.push_screen(RenewScreen(issued), finish)
 
 
-def save_card(app: OfficeApp, issued: IssuedPass, say: Callable[[str], object] | None = None) -> Path | None:
-    """The card (PDF, to print) and the QR (PNG, to send to a phone) into `<home>/exports`.
+def save_card(app: OfficeApp, issued: IssuedPass, say: Callable[[str], object] | None = None) -> None:
+    """The card (PDF, to print) and the QR (PNG, to send to a phone) into `<home>/exports`, by the desk.
 
     Where the files went is told by `say` (the issue form's own line) or else by a notification."""
-    from checkpoint.batch import png_name
-    from checkpoint.cards import matrix_png, write_card
-
-    png = app.home.exports / png_name(issued)
-    pdf = png.with_suffix(".pdf")
     try:
-        write_card(issued, pdf, office=app.settings.office.name, tz=app.settings.ui.timezone)
-        matrix_png(fast_matrix(issued.payload), png)
+        files = app.desk.save_card(issued)
     except CheckpointError as exc:
         app.report_error(exc)
-        return None
-    text = app.t("office.detail.saved", pdf=str(pdf), png=png.name)
+        return
+    assert files.pdf is not None and files.png is not None
+    text = app.t("office.detail.saved", pdf=str(files.pdf), png=files.png.name)
     if say is None:
         app.notify(text, markup=False, timeout=8)
     else:
         say(text)
-    return pdf
 
 
 class IssueScreen(Screen[None]):
@@ -502,6 +404,10 @@ class IssueScreen(Screen[None]):
 
     last: IssuedPass | None = None
     issued_values: dict[str, str] | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flagged: set[str] = set()  # the fields whose red note is shown
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save_card" and self.last is None:
@@ -562,89 +468,85 @@ class IssueScreen(Screen[None]):
     @on(Input.Changed)
     @on(Select.Changed)
     def _changed(self) -> None:
-        self.update_preview()
+        # One check per change: the notes and the preview are built from the same result.
+        checked = self.office.desk.check(self.values())
+        self.refresh_errors(checked)
+        self.update_preview(checked)
 
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
         self.focus_next()
 
-    def update_preview(self) -> None:
+    def update_preview(self, checked: Checked | None = None) -> None:
+        """The card as the form stands: each field that is right as the pass will have it (even while
+        another is still wrong), what is typed for one that is not."""
         t = self.office.t
         values = self.values()
         if self.last is not None and values == self.issued_values:
             return  # the issued card (with its QR) stays until the form changes
-        try:
-            plate = display_plate(normalise_plate(values["plate"]))
-        except CheckpointError:
-            plate = values["plate"].strip() or "—"
-        category = Category(values["category"]) if values["category"] else None
-        request, _ = validate_form(
-            values, t, tz=self.office.settings.ui.timezone, valid_days=self.office.settings.office.valid_days,
-            now=self.office.clock(),
-        )  # fmt: skip
-        # The dates alone, even while another field is still wrong.
-        dates_only = {**values, "plate": "鄂A00000", "category": "medical", "holder": "", "org": "",
-                      "checkpoints": "", "occupants": "1"}  # fmt: skip
-        window, _ = validate_form(
-            dates_only, t, tz=self.office.settings.ui.timezone, valid_days=self.office.settings.office.valid_days,
-            now=self.office.clock(),
-        )  # fmt: skip
+        if checked is None:
+            checked = self.office.desk.check(values)
         valid = "—"
-        if window is not None:  # short enough for the card's width (CardPreview wraps what still is not)
+        if checked.valid_from is not None and checked.valid_until is not None:
+            # Short enough for the card's width (CardPreview wraps what still is not).
             now, tz = self.office.clock(), self.office.tz
-            valid = f"{short_when(window.valid_from, tz, now)} → {short_when(window.valid_until, tz, now)}"
-        zh, en = ("", "") if category is None else (t(f"category.{category.value}"), "")
+            valid = f"{short_when(checked.valid_from, tz, now)} → {short_when(checked.valid_until, tz, now)}"
+        if checked.checkpoints is None:
+            checkpoints = clean(values["checkpoints"].strip())
+        else:
+            checkpoints = ", ".join(checked.checkpoints) or t("checkpoints.all")
+        category = checked.category
         text = CardText(
             title="",
-            category_zh=zh or t("office.form.choose"),
-            category_en=en,
-            plate=plate,
+            category_zh=t(f"category.{category.value}") if category is not None else t("office.form.choose"),
+            category_en="",
+            plate=shown_plate(checked) or "—",
             holder=clean(values["holder"]),
             org=clean(values["org"]),
             valid=valid,
             pass_id=t("office.card.new_id"),
             office=clean(self.office.settings.office.name),
-            checkpoints=", ".join(request.checkpoints)
-            if request and request.checkpoints
-            else t("checkpoints.all"),
+            checkpoints=checkpoints,
             occupants=values["occupants"].strip(),
         )
         self.query_one(CardPreview).show(text, category, None)
 
-    def show_errors(self, errors: dict[str, str]) -> None:
+    def show_errors(self, checked: Checked) -> None:
+        """A red note under each bad field (on Ctrl+S)."""
+        self.flagged = set(checked.errors)
+        self.refresh_errors(checked)
+
+    def refresh_errors(self, checked: Checked) -> None:
+        """The notes shown follow their field as it changes: gone once it is right, reworded while it is
+        wrong in another way. A field not yet flagged gets no note until Ctrl+S."""
+        messages = checked.messages(self.office.t)
         for name in FORM_FIELDS:
             note = self.query_one(f"#e-{name}", Static)
-            note.update(plain(errors.get(name, "")))
-            note.display = name in errors
+            if name in self.flagged and name not in messages:
+                self.flagged.discard(name)
+            note.update(plain(messages[name] if name in self.flagged else ""))
+            note.display = name in self.flagged
 
     def action_submit(self) -> None:
         t = self.office.t
-        request, errors = validate_form(
-            self.values(), t, tz=self.office.settings.ui.timezone,
-            valid_days=self.office.settings.office.valid_days, now=self.office.clock(),
-        )  # fmt: skip
-        self.show_errors(errors)
-        if request is None:
-            first = next(name for name in FORM_FIELDS if name in errors)
+        checked = self.office.desk.check(self.values())
+        self.show_errors(checked)
+        if checked.request is None:
+            first = next(iter(checked.errors))
             self.query_one(f"#f-{first}").focus()
-            self.notify(t("office.form.fix", count=len(errors)), severity="error", markup=False)
+            self.notify(t("office.form.fix", count=len(checked.errors)), severity="error", markup=False)
             return
         # What happened is said on the form's own line, not in a toast: a toast would lie over the QR
         # that a phone may be scanning from the screen right now.
-        same = self.office.registry.find_same(request)
-        if same is not None:
-            self.show_issued(same)
-            plate = display_plate(same.data.plate)
-            self.say(t("office.form.exists_note", pass_id=same.data.pass_id, plate=plate), warning=True)
-            return
         try:
-            issued = self.office.issue(request)
+            done = self.office.desk.issue(checked.request)
         except CheckpointError as exc:
             self.office.report_error(exc)
             return
-        self.show_issued(issued)
-        plate = display_plate(issued.data.plate)
-        self.say(t("office.form.issued_note", pass_id=issued.data.pass_id, plate=plate))
+        self.show_issued(done.issued)
+        plate = display_plate(done.issued.data.plate)
+        key = "office.form.exists_note" if done.existing else "office.form.issued_note"
+        self.say(t(key, pass_id=done.issued.data.pass_id, plate=plate), warning=done.existing)
 
     def say(self, text: str, *, warning: bool = False) -> None:
         """The form's status line, under the form (and above the card when they are stacked)."""
@@ -708,7 +610,7 @@ class PassDetailScreen(Screen[None]):
 
     @property
     def issued(self) -> IssuedPass:
-        return self.office.registry.get(self.pass_id)
+        return self.office.desk.get(self.pass_id)
 
     def compose(self) -> ComposeResult:
         t = self.office.t
@@ -729,8 +631,7 @@ class PassDetailScreen(Screen[None]):
         text = card_text(issued, office=self.office.settings.office.name, tz=self.office.settings.ui.timezone)
         text = replace(text, category_en="" if t.lang == "zh" else text.category_en)
         self.query_one(CardPreview).show(text, issued.data.category, fast_matrix(issued.payload))
-        now = self.office.clock()
-        lines = [t("office.detail.status", status=status_text(t, pass_status(issued, now)))]
+        lines = [t("office.detail.status", status=status_text(t, self.office.desk.status(issued)))]
         lines.append(t("office.detail.issued", at=fmt_local(issued.data.issued_at, self.office.tz)))
         lines.append(t("office.detail.key", key_id=issued.data.key_id))
         if issued.replaces:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -16,17 +16,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from checkpoint.batch import renewal_window
+from checkpoint.batch import BatchInvalid
+from checkpoint.desk import BatchEmpty
 from checkpoint.errors import CheckpointError
+from checkpoint.pass_request import RequestInvalid
 from checkpoint.plates import display_plate
-from checkpoint.registry import IssuedPass, PassRequest
-from checkpoint.text import has_unsafe
-from checkpoint.timeutil import fmt_local, parse_when
+from checkpoint.registry import IssuedPass
+from checkpoint.timeutil import fmt_local
 
 from ..base import WorkerErrors
 from ..safe import plain
 from ..widgets.office_card import plain_lines
-from .office import translate_office_bindings, validate_form
+from .office import translate_office_bindings
 
 if TYPE_CHECKING:
     from ..office_app import OfficeApp
@@ -68,6 +69,13 @@ class OfficeModal(WorkerErrors, ModalScreen[object]):
     def error(self, text: str) -> None:
         self.query_one("#error", Static).update(plain(text))
 
+    def refused(self, exc: CheckpointError) -> None:
+        """What the desk refused, in this screen's language (a bad field) or as its sentence."""
+        if isinstance(exc, RequestInvalid):
+            self.error(" ".join(error.message(self.office.t) for error in exc.errors.values()))
+        else:
+            self.error(exc.message)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -99,14 +107,14 @@ class RevokeScreen(OfficeModal):
         yield Footer()
 
     def action_confirm(self) -> None:
-        reason = self.query_one("#reason", Input).value.strip()
-        if not reason:
-            self.error(self.office.t("office.revoke.need_reason"))
+        try:
+            revoked = self.office.desk.revoke(
+                self.issued.data.pass_id, self.query_one("#reason", Input).value
+            )
+        except CheckpointError as exc:
+            self.refused(exc)
             return
-        if has_unsafe(reason) or len(reason) > 200:
-            self.error(self.office.t("office.error.unsafe"))
-            return
-        self.dismiss(reason)
+        self.dismiss(revoked)
 
 
 class RenewScreen(OfficeModal):
@@ -119,9 +127,7 @@ class RenewScreen(OfficeModal):
     def compose(self) -> ComposeResult:
         t = self.office.t
         d = self.issued.data
-        start, end = renewal_window(
-            self.issued, now=self.office.clock(), valid_days=self.office.settings.office.valid_days
-        )
+        start, end = self.office.desk.renewal_window(self.issued)
         with Vertical():
             yield Static(
                 plain(t("office.renew.title", pass_id=d.pass_id, plate=display_plate(d.plate))),
@@ -136,18 +142,16 @@ class RenewScreen(OfficeModal):
         yield Footer()
 
     def action_confirm(self) -> None:
-        t = self.office.t
         try:
-            start = parse_when(self.query_one("#valid_from", Input).value, self.office.tz)
-            end = parse_when(self.query_one("#valid_until", Input).value, self.office.tz, end_of_day=True)
-        except CheckpointError:
-            self.error(t("office.error.date"))
+            renewed = self.office.desk.renew(
+                self.issued.data.pass_id,
+                self.query_one("#valid_from", Input).value,
+                self.query_one("#valid_until", Input).value,
+            )
+        except CheckpointError as exc:
+            self.refused(exc)
             return
-        if end <= start:
-            self.error(t("office.error.order"))
-            return
-        window: tuple[datetime, datetime] = (start, end)
-        self.dismiss(window)
+        self.dismiss(renewed)
 
 
 class ExportScreen(OfficeModal):
@@ -188,14 +192,15 @@ class ExportScreen(OfficeModal):
         worker = get_current_worker()
         self.app.call_from_thread(self._progress, 1)
         try:
-            trust_path, list_path, rlist = self.office.export_files(folder)
+            done = self.office.desk.export_files(folder)
         except CheckpointError as exc:
             self.app.call_from_thread(self._failed, exc.message)
             return
         if worker.is_cancelled:
             return
+        rlist = done.revocation_list
         self.app.call_from_thread(self._progress, 3)
-        self.app.call_from_thread(self._done, trust_path, list_path, rlist.seq, len(rlist.entries))
+        self.app.call_from_thread(self._done, done.trust, done.revocations, rlist.seq, len(rlist.entries))
 
     def _progress(self, step: int) -> None:
         self.query_one("#progress", ProgressBar).update(progress=step)
@@ -232,10 +237,11 @@ class RotateScreen(OfficeModal):
 
     def action_confirm(self) -> None:
         try:
-            old, new = self.office.rotate_key()
+            rotated = self.office.desk.rotate_key()
         except CheckpointError as exc:
             self.error(exc.message)
             return
+        old, new = rotated.old, rotated.new
         until = fmt_local(old.valid_until, self.office.tz) if old.valid_until else "-"
         self.office.notify(
             self.office.t("office.rotate.done", new=new.key_id, old=old.key_id, until=until),
@@ -336,52 +342,26 @@ class BatchScreen(OfficeModal):
         self.query_one("#row-errors", Static).update(Content(""))
         self.run_batch(Path(source).expanduser(), Path(out).expanduser())
 
-    def _maker(self) -> Callable[..., PassRequest]:
-        office = self.office
-
-        def make(**fields: object) -> PassRequest:
-            values = {k: "" if v is None else str(v) for k, v in fields.items() if k != "now"}
-            request, errors = validate_form(
-                values, office.t, tz=office.settings.ui.timezone, valid_days=office.settings.office.valid_days,
-                now=office.clock(),
-            )  # fmt: skip
-            if request is None:
-                raise CheckpointError(
-                    "; ".join(f"{office.t(f'office.form.{name}')}: {text}" for name, text in errors.items())
-                )
-            return request
-
-        return make
-
     @work(thread=True, exclusive=True, exit_on_error=False, group="batch")
     def run_batch(self, source: Path, out: Path) -> None:
-        from checkpoint.batch import issue_rows, parse_rows, read_rows, write_outputs
-
         office = self.office
+        t = office.t
 
         def call(method: Callable[..., object], *args: object) -> None:
             self.app.call_from_thread(method, *args)
 
-        def progress(phase: int) -> Callable[[int, int], None]:
-            def report(done: int, total: int) -> None:
-                if done == total or done % max(total // 50, 1) == 0:  # about 50 updates per phase
-                    call(self._progress, done, total, phase)
-
-            return report
+        def progress(phase: str, done: int, total: int) -> None:
+            if done == total or done % max(total // 50, 1) == 0:  # about 50 updates per phase
+                call(self._progress, done, total, 0 if phase == "sign" else 1)
 
         try:
-            rows = read_rows(source)
-            if not rows:
-                raise CheckpointError(office.t("office.batch.empty"))
-            good, errors = parse_rows(rows, self._maker(), tz=office.settings.ui.timezone, now=office.clock())
-            if errors:
-                call(self._bad_rows, [(e.line, reason) for e in errors for reason in e.reasons])
-                return
-            result = issue_rows(office.registry, good, now=office.clock(), progress=progress(0))
-            write_outputs(
-                result, out, office=office.settings.office.name, tz=office.settings.ui.timezone,
-                sheet=out / "cards.pdf", progress=progress(1),
-            )  # fmt: skip
+            result = office.desk.issue_batch(source, out, sheet=out / "cards.pdf", progress=progress)
+        except BatchInvalid as invalid:
+            call(self._bad_rows, [(e.line, reason) for e in invalid.errors for reason in e.reasons(t)])
+            return
+        except BatchEmpty:
+            call(self._failed, t("office.batch.empty"))
+            return
         except CheckpointError as exc:
             call(self._failed, exc.message)
             return
