@@ -314,7 +314,10 @@ def issue_rows(
         )
     except CheckpointError as exc:
         _remove(staging, staged_sheet)
-        raise CheckpointError(_nothing_issued(exc.message)) from exc
+        message = exc.message.replace(str(staging), str(out))  # name the folder the person gave
+        if sheet is not None and staged_sheet is not None:
+            message = message.replace(str(staged_sheet), str(sheet))
+        raise CheckpointError(_nothing_issued(message)) from exc
     except BaseException:
         _remove(staging, staged_sheet)
         raise

@@ -6,7 +6,7 @@ drawn as vector rectangles), holder, organisation, validity, pass id, the checkp
 for ("全部 all" when it names none) and the issuing office.
 
 Holder and organisation are untrusted: they go through `clean()` and are printed as literal text;
-a character no font has is printed as its code (`\\x1b`, `\\u2066`, `\\U0001f691`) so that nothing is
+a character no font has is printed as its code (`\\x1b`, `\\U0001f691`) so that nothing is
 hidden. The pass-request validator asks this module (`unprintable`, `card_fits`) what a card can print
 and how much its lines hold, with the same font metrics the card is laid out with: what it accepts, the
 card prints whole.

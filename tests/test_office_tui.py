@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -778,3 +779,115 @@ async def test_pass_detail_status_lines_are_whole(office_home: Home, size: tuple
             line.startswith("Issued: 2026-") and len(line) >= len("Issued: 2026-01-14 12:00")
             for line in lines
         )
+
+
+# -- the desk behind the screen: one revocation list number, one validator ------------------------
+
+
+async def export_from_screen(pilot, folder: Path) -> int:  # type: ignore[no-untyped-def]
+    """F6, the folder, Ctrl+S; the number of the revocation list written there."""
+    app = pilot.app
+    await pilot.press("f6")
+    app.screen.query_one("#folder", Input).value = str(folder)
+    await pilot.press("ctrl+s")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("escape")
+    await pilot.pause()
+    return int(json.loads((folder / "revocations.json").read_text(encoding="utf-8"))["seq"])
+
+
+async def test_screen_export_twice_gives_the_cli_s_number(office_home: Home, tmp_path: Path) -> None:
+    """Issue 10: the office screen's export twice gave lists 2 and 3 with the same content; the CLI 1, 1.
+    Both go through the desk now: the same content is the same number, whichever front end exports."""
+    from checkpoint.timeutil import utcnow
+
+    from .conftest import run_cli
+
+    issued = json.loads(run_cli(office_home, "pass", "issue", "--plate", "鄂A11111", "--category", "medical",
+                                "--json").stdout)  # fmt: skip
+    assert run_cli(office_home, "pass", "revoke", issued["pass_id"], "--reason", "lost").exit_code == 0
+    # The screen on the real clock, as the CLI: the same register, the same moment's content.
+    app = make_app(office_home, load_settings(office_home.config), clock=utcnow)
+    async with app.run_test(size=SIZE) as pilot:
+        first = await export_from_screen(pilot, tmp_path / "usb1")
+        second = await export_from_screen(pilot, tmp_path / "usb2")
+    assert first == second == 1
+    assert (tmp_path / "usb1" / "revocations.json").read_bytes() == (
+        tmp_path / "usb2" / "revocations.json"
+    ).read_bytes()
+    for name in ("a.json", "b.json"):
+        said = run_cli(office_home, "revocations", "export", str(tmp_path / name)).stdout
+        assert said.startswith("Wrote revocation list number 1 with 1 pass(es)"), said
+
+
+async def test_issue_form_notes_and_preview_follow_each_change(office_home: Home) -> None:
+    """Issue 14, item 11: a red note went only when another field changed, and the preview said
+    `Checkpoints all` while the field held `station-1`."""
+    app = office_app(office_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await fill_form(
+            pilot, plate="XYZ", category="medical", valid_from="2026-02-10", valid_until="2026-02-01"
+        )
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        screen = app.screen
+        plate_note, until_note = (
+            screen.query_one("#e-plate", Static),
+            screen.query_one("#e-valid_until", Static),
+        )
+        assert plate_note.display and text_of(plate_note).startswith("'XYZ' is not a plate number")
+        assert until_note.display and "is not after" in text_of(until_note)
+        # The checkpoints field changes while the plate is still wrong: the preview follows it.
+        await fill_form(pilot, checkpoints="station-1")
+        fields = text_of(screen.query_one("#card-fields", Static))
+        assert "station-1" in fields and "all" not in fields.split("Checkpoints")[1].split("\n")[0], fields
+        # Correct the plate: its note goes at once; the dates' note stays until they are right.
+        await fill_form(pilot, plate="鄂A54321")
+        assert not plate_note.display and text_of(plate_note) == ""
+        assert until_note.display
+        # Another wrong plate: the note does not come back before Ctrl+S asks again.
+        await fill_form(pilot, plate="X")
+        assert not plate_note.display
+        # The start moved before the end: the end's note goes, though the end field itself did not change.
+        await fill_form(pilot, valid_from="2026-01-20")
+        assert not until_note.display
+        assert "01-20 00:00 → 02-01 23:59" in text_of(screen.query_one("#card-fields", Static))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_issue_form_refuses_what_the_card_cannot_print(office_home: Home, language: str) -> None:
+    """Issue 14, item 10: an emoji was accepted and printed as `\\u1f691`; it is refused at entry."""
+    app = office_app(office_home, language)
+    async with app.run_test(size=SIZE) as pilot:
+        await issue_one(pilot, org="县人民医院🚑")
+        note = text_of(app.screen.query_one("#e-org", Static))
+        assert "🚑" in note and ("无法打印" in note if language == "zh" else "cannot print" in note), note
+        assert app.desk.registry.count() == 0
+        await fill_form(pilot, org="县人民医院")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.desk.registry.count() == 1
+
+
+async def test_batch_dialog_quotes_the_bad_value(office_home: Home, tmp_path: Path) -> None:
+    """Issue 14, item 12: "line 3: Plate: Not a plate number…" named no value; the CLI did."""
+    source = tmp_path / "batch.csv"
+    source.write_text(
+        "plate,category,holder,org,valid_from,valid_until,checkpoints,occupants\n"
+        "鄂A30001,medical,张三,,,,,4\nXYZ,bicycle,,,,,,x\n",
+        encoding="utf-8",
+    )
+    app = office_app(office_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f8")
+        app.screen.query_one("#file", Input).value = str(source)
+        app.screen.query_one("#out", Input).value = str(tmp_path / "out")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = text_of(app.screen.query_one("#row-errors", Static)).splitlines()
+    assert shown[0].startswith("line 3: 'XYZ' is not a plate number"), shown
+    assert shown[1].startswith("line 3: 'bicycle' is not a category"), shown
+    assert shown[2].startswith("line 3: occupants 'x' is not a whole number"), shown
