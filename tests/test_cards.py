@@ -181,15 +181,28 @@ def test_card_prints_the_checkpoints_or_all(issue, tmp_path: Path) -> None:  # t
 
 
 def test_fullest_card_keeps_every_field_above_the_bottom_band(issue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Holder and organisation wrapping and eight long checkpoints: the office line stays on the card."""
-    checkpoints = tuple(f"checkpoint-{n:02d}-ab.cd-ef" for n in range(8))
+    """The longest holder and organisation a pass carries and as many checkpoints as the validator lets
+    through: every one is printed whole, and the office line stays on the card."""
+    from checkpoint.pass_request import check_request
+
+    checkpoints = tuple(f"checkpoint-{n:02d}" for n in range(8))
+    checked = check_request(
+        {"plate": "鄂A12345", "category": "medical", "holder": "张" * 40, "org": "县" * 60,
+         "checkpoints": ", ".join(checkpoints)}, tz="Asia/Shanghai", valid_days=14, now=NOW,
+    )  # fmt: skip
+    assert checked.ok, checked.errors
     issued = issue(holder="张" * 40, org="县" * 60, checkpoints=checkpoints)
     pdf = tmp_path / "full.pdf"
     write_card(issued, pdf, office="OFFICE-LINE", tz="Asia/Shanghai")
     (page,) = render(pdf, tmp_path)
     assert decode(page) == [issued.payload]
     text = pdf_text(pdf)
-    assert "OFFICE-LINE" in text and checkpoints[0] in text
+    raw = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True
+    )
+    whole = "".join(raw.stdout.split())  # in drawing order: each value's lines one after the other
+    assert "OFFICE-LINE" in text and "…" not in text and "..." not in text
+    assert "张" * 40 in whole and "县" * 60 in whole and "".join(", ".join(checkpoints).split()) in whole
     # Every word ends above the bottom band (pdftotext's boxes are in points from the top of the page).
     boxes = subprocess.run(
         ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
