@@ -44,6 +44,7 @@ Translate = Callable[..., str]
 class Problem(StrEnum):
     """What is wrong with one field (the catalog key is `request.error.<value>`)."""
 
+    MISSING = "missing"  # a required field left blank (plate, category)
     PLATE = "plate"  # not a plate number
     CATEGORY = "category"  # not emergency, official or medical
     TOO_LONG = "too_long"  # more characters than the pass carries
@@ -222,10 +223,12 @@ def check_request(values: dict[str, str], *, tz: str, valid_days: int, now: date
     try:
         plate = normalise_plate(typed["plate"])
     except CheckpointError:
-        errors["plate"] = FieldError("plate", Problem.PLATE, quote(typed["plate"]))
+        kind = Problem.PLATE if typed["plate"].strip() else Problem.MISSING
+        errors["plate"] = FieldError("plate", kind, quote(typed["plate"]))
     category = category_of(typed["category"])
     if category is None:
-        errors["category"] = FieldError("category", Problem.CATEGORY, quote(typed["category"]))
+        kind = Problem.CATEGORY if typed["category"].strip() else Problem.MISSING
+        errors["category"] = FieldError("category", kind, quote(typed["category"]))
     holder, error = check_text("holder", typed["holder"], MAX_HOLDER)
     if error is not None:
         errors["holder"] = error

@@ -162,6 +162,8 @@ def test_a_request_with_bad_fields_is_refused_whole(desk: Desk) -> None:
     with pytest.raises(RequestInvalid) as refused:
         desk.request({**GOOD, "plate": "", "category": ""})
     assert list(refused.value.errors) == ["plate", "category"]
+    assert {e.kind for e in refused.value.errors.values()} == {Problem.MISSING}
+    assert refused.value.errors["category"].message(EN) == "Give the category; it may not be blank."
     assert desk.registry.count() == 0
 
 

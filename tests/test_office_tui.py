@@ -255,7 +255,9 @@ async def test_chinese_screens(office_home: Home) -> None:
         await pilot.press("f2")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "车牌号格式不对" in text_of(app.screen.query_one("#e-plate", Static))
+        assert text_of(app.screen.query_one("#e-plate", Static)) == "请填写车牌号，不能留空。"
+        await fill_form(pilot, plate="XYZ")
+        assert "车牌号格式不对：'XYZ'" in text_of(app.screen.query_one("#e-plate", Static))
 
 
 def test_office_without_keys_is_one_sentence(tmp_path: Path) -> None:
