@@ -4,14 +4,17 @@ A bundle holds a run of one station's entries (verbatim: same hashes), the seals
 station's shifts and its public key, all signed by the station key. The station remembers what it last
 exported and by default sends only what is new (`--all` sends everything again).
 
-At the office, `import_bundle` checks everything before it writes anything: the signature, the key
-(pinned on the first import of a station; a different key later is refused), every entry's hash and link,
-every seal. Then, in one `BEGIN IMMEDIATE` transaction on the office log's writer connection, it inserts
-only the entries the office does not have yet. So:
+At the office, `import_bundles` checks everything before it writes anything: the station must be
+enrolled here (checkpoint.stations; no trust on first use) and the bundle signed by the enrolled key —
+checked before any entry is looked at — then every entry's hash and link, every seal. Then
+`LogStore.merge_bundle`, in one `BEGIN IMMEDIATE` transaction under the store's own lock, inserts only
+the entries the office does not have yet. So:
 
 - importing a bundle twice is importing it once (entries already there must be identical, or the whole
   bundle is refused as a forked log);
-- a bundle with one altered entry, a broken chain or a bad signature is refused whole;
+- a bundle with one altered entry, a broken chain or a bad signature is refused whole, and so is one
+  that does not extend what the office holds (it re-chains, or ends short of what the office already had
+  when it was written: a cut or rolled-back station log);
 - order does not matter: a bundle that starts after a gap (its earlier bundle has not arrived yet) is
   verified and *held* in the office home's `bundles/pending/`; every later import retries the held ones,
   so once the missing bundle arrives the chain is completed, whatever order the files came in.
