@@ -490,5 +490,6 @@ def check_anchors(conn: sqlite3.Connection, report: ChainReport, anchors: Sequen
             ).fetchone()
             if sealed is None or sealed[0] != anchor.head_hash:
                 report.fail(
-                    anchor.seq, f"the seal at entry {anchor.seq} was deleted ({anchor.source} keeps a copy)"
+                    anchor.seq,
+                    f"the seal at entry {anchor.seq} was deleted from the log ({anchor.source} outside it still has it)",
                 )

@@ -44,9 +44,20 @@ ENROL_HINT = "checkpoint stations enrol REQUEST-FILE"
 
 
 def fingerprint(public_key: Ed25519PublicKey) -> str:
-    """The key's fingerprint for people: SHA-256 of the raw key, 32 hex digits in groups of 4."""
-    digest = hashlib.sha256(raw_public(public_key)).hexdigest()[:_FINGERPRINT_HEX].upper()
+    """The key's fingerprint for people: 128 bits of SHA-256 of the raw key, 8 groups of 4 hex digits
+    (the same rule as the office key's fingerprint)."""
+    digest = hashlib.sha256(b"checkpoint-fingerprint/1\n" + raw_public(public_key)).hexdigest()
+    digest = digest[:_FINGERPRINT_HEX].upper()
     return " ".join(digest[i : i + 4] for i in range(0, _FINGERPRINT_HEX, 4))
+
+
+def station_fingerprint(key_file: Path) -> str | None:
+    """The fingerprint of the station key in `key_file`; None when the station has no key yet."""
+    from .keys import read_private_key
+
+    if not key_file.exists():
+        return None
+    return fingerprint(read_private_key(key_file).public_key())
 
 
 def same_fingerprint(typed: str, public_key: Ed25519PublicKey) -> bool:
