@@ -455,6 +455,25 @@ def inside_now(path: Path, station_id: str) -> frozenset[str]:
         conn.close()
 
 
+def read_enrolments(path: Path) -> list[Enrolment]:
+    """The stations enrolled in the (office) log at `path`, for a reader that does not write it."""
+    if not path.exists():
+        return []
+    conn = open_reader(path)
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'enrolled_stations'").fetchone() is None:
+            return []
+        rows = conn.execute(
+            "SELECT station_id, public_key, name, enrolled_at, retired_at, retire_reason "
+            "FROM enrolled_stations ORDER BY station_id"
+        ).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise CheckpointError(f"{path} is damaged and cannot be read ({exc}).") from exc
+    finally:
+        conn.close()
+    return [_enrolment(r) for r in rows]
+
+
 class LogError(CheckpointError):
     """The log refused a write (nothing was recorded) or a read. `kind` — full, busy, failed, damaged,
     unreadable — lets a screen say the same in its own language (the station's catalog has `log.<kind>`)."""

@@ -256,3 +256,31 @@ def test_the_handover_shows_the_head_code_and_help_the_fingerprint(homes: tuple[
             assert f"Head code for the duty book: 2-{head_hash[:6].upper()}" in shown
 
     asyncio.run(scenario())
+
+
+def test_the_office_screen_lists_enrolled_stations(homes: tuple[Home, Home, Path]) -> None:
+    import asyncio
+
+    from checkpoint.settings import load_settings
+    from tests.station_helpers import wait_for
+    from tui.office_app import make_app
+    from tui.screens.office_stations import StationsScreen
+
+    office, station, _ = homes
+    assert run_cli(office, "stations", "retire", "north-gate", "--reason", "[bold]stolen[/]").exit_code == 0
+    made = run_cli(station, "stations", "request", "--out", str(station.root / "r.json")).output
+    fingerprint = made.split("Fingerprint: ", 1)[1].splitlines()[0]
+
+    async def scenario() -> None:
+        app = make_app(office, load_settings(office.config))
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("f9")
+            await wait_for(pilot, lambda: isinstance(app.screen, StationsScreen))
+            table = app.screen.query_one("#stations")
+            row = [str(c) for c in table.get_row_at(0)]  # type: ignore[attr-defined]
+            assert row[0] == "north-gate" and row[2] == fingerprint
+            assert "retired" in row[4] and "[bold]stolen[/]" in row[4]  # shown as text, not markup
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, StationsScreen))
+
+    asyncio.run(scenario())
