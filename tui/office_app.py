@@ -35,7 +35,7 @@ class OfficeApp(CheckpointApp):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Textual reads it)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
-        Binding("f9", "stations", "Stations"),
+        Binding("f9", "stations", "Stations", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
