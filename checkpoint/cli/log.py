@@ -122,7 +122,7 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
     else:
         for r in result.stations:
             kept = (
-                f" Checked against {r.anchors} receipt(s), seal copies and head codes kept outside the log."
+                f" Matches its {r.anchors} anchor(s) outside the log (receipts, seal copies, head codes)."
                 if r.anchors
                 else ""
             )
