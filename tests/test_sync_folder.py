@@ -116,6 +116,11 @@ def test_a_rolled_back_log_is_caught_by_a_receipt(homes: tuple[Home, Home, Path]
     code, text = _verify(station)
     assert code == 1 and "TAMPERED — first bad entry 4: entries 4 to 5 are missing" in text, text
     assert "office receipt" in text
+    # and a log that is simply gone is no way out either
+    for name in ("log.db", "log.db-wal", "log.db-shm"):
+        (station.root / name).unlink(missing_ok=True)
+    code, text = _verify(station)
+    assert code == 1 and "There is no traffic log" in text and "TAMPERED" in text
 
 
 def test_the_head_code_in_the_duty_book(homes: tuple[Home, Home, Path]) -> None:
