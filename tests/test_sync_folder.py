@@ -93,6 +93,12 @@ def test_the_loop_from_two_fresh_homes_leaves_a_receipt_and_seal_rows_cannot_go(
     assert list((anchors_dir(station.root) / "seals").glob("north-gate-*.seal"))
     code, text = _verify(station)
     assert code == 0 and "OK" in text and "Matches its 2 anchor(s)" in text, text
+    # an anchor edited to suit a rewritten log is itself caught
+    original = kept[0].read_text()
+    kept[0].write_text(original.replace('"seq": 5', '"seq": 4'))
+    code, text = _verify(station)
+    assert code == 1 and "has a bad signature" in text, text
+    kept[0].write_text(original)
     # the station's disk is tampered with: the seal rows go (the triggers are dropped first)
     conn = sqlite3.connect(station.log_db)
     conn.executescript("DROP TRIGGER seals_no_delete; DELETE FROM seals;")
