@@ -31,6 +31,7 @@ class OfficeApp(CheckpointApp):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Textual reads it)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
+        Binding("f9", "stations", "Stations", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -60,6 +61,11 @@ class OfficeApp(CheckpointApp):
 
         self.push_screen(OfficeHelpScreen())
 
+    def action_stations(self) -> None:
+        from .screens.office_stations import StationsScreen
+
+        if not isinstance(self.screen, StationsScreen):
+            self.push_screen(StationsScreen())
 
 def make_app(
     home: Home,

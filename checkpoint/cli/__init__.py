@@ -94,6 +94,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "log": ("log", "log_export"),
     "report": ("report",),
     "bundle": ("bundle",),
+    "stations": ("stations",),
+    "sync": ("sync",),
     "bench": ("bench",),
 }
 

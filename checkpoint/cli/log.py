@@ -11,7 +11,7 @@ import click
 from ..errors import CheckpointError
 from ..keys import load_or_create_station_key
 from ..plates import display_plate
-from ..store import LogStore, verify_log
+from ..store import LogStore
 from ..text import clean
 from ..timeutil import fmt_local, utcnow, zone
 from .context import Context, echo_json, pass_ctx, progress_line, say
@@ -61,16 +61,36 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
 
 @log_group.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--head", "head", metavar="CODE", help="A head code from the duty book (like 1234-9F3A2C) to check too."
+)
 @pass_ctx
-def verify(ctx: Context, as_json: bool) -> None:
-    """Recompute every chain and check every seal; exit 1 and name the first bad entry on tampering."""
-    if not ctx.home.log_db.exists():
+def verify(ctx: Context, as_json: bool, head: str | None) -> None:
+    """Recompute every chain and check every seal, and the station's receipts and seal copies kept outside
+    the log; exit 1 and name the first bad entry on tampering."""
+    from ..chain import parse_head_code
+    from ..store import verify_home_log
+
+    code = None if head is None else parse_head_code(head)
+    if head is not None and code is None:
+        raise CheckpointError(
+            f"{head!r} is not a head code; it looks like 1234-9F3A2C (entry number, dash, 6 hex digits)."
+        )
+    station_id = ctx.settings.station.id
+    own = None
+    if ctx.home.station_key.exists():
+        own = load_or_create_station_key(ctx.home.station_key).public_key()
+    result = verify_home_log(
+        ctx.home.root,
+        station_id,
+        ctx.trust(),
+        own,
+        head_code=code,
+        progress=lambda done, total: progress_line(done, total, "verifying"),
+    )
+    if not result.stations and not as_json:
         say("The traffic log is empty; nothing to verify.")
         return
-    own = {}
-    if ctx.home.station_key.exists():
-        own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
-    result = verify_log(ctx.home.log_db, own, lambda done, total: progress_line(done, total, "verifying"))
     if as_json:
         echo_json(
             {
@@ -86,6 +106,7 @@ def verify(ctx: Context, as_json: bool) -> None:
                         "ok": r.ok,
                         "first_bad_seq": r.first_bad_seq,
                         "problem": r.problem,
+                        "anchors": r.anchors,
                     }
                     for r in result.stations
                 ],
@@ -93,8 +114,13 @@ def verify(ctx: Context, as_json: bool) -> None:
         )
     else:
         for r in result.stations:
+            kept = (
+                f" Matches its {r.anchors} anchor(s) outside the log (receipts, seal copies, head codes)."
+                if r.anchors
+                else ""
+            )
             if r.ok and not r.seals:
-                say(f"{r.station_id}: OK — {r.entries} entries, chain whole; not sealed yet.")
+                say(f"{r.station_id}: OK — {r.entries} entries, chain whole; not sealed yet.{kept}")
             elif r.ok:
                 tail = (
                     f"; entries {r.last_sealed_seq + 1}–{r.head_seq} are not sealed yet"
@@ -103,7 +129,7 @@ def verify(ctx: Context, as_json: bool) -> None:
                 )
                 say(
                     f"{r.station_id}: OK — {r.entries} entries, {r.seals} seal(s), "
-                    f"sealed up to entry {r.last_sealed_seq}{tail}."
+                    f"sealed up to entry {r.last_sealed_seq}{tail}.{kept}"
                 )
             else:
                 say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")

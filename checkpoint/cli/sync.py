@@ -1,0 +1,51 @@
+"""`checkpoint sync DIR`: exchange with the office through one folder; the home's role decides the side."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from ..errors import CheckpointError
+from .context import Context, pass_ctx, say
+
+
+@click.command("sync")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@pass_ctx
+def sync(ctx: Context, folder: Path) -> None:
+    """Sync through FOLDER (a USB stick): a station leaves its new entries and takes the office's trust
+    file, revocation list and receipts; the office imports every bundle and leaves receipts, the trust file
+    and the revocation list. One line per thing done."""
+    from ..keys import Keyring, load_or_create_station_key
+    from ..sync import OfficeSync, StationSync, SyncReport, sync_office, sync_station
+
+    home = ctx.home.ensure()
+    settings = ctx.settings
+    report: SyncReport
+    if home.is_office():
+        office = OfficeSync(
+            home,
+            settings.station.id,
+            Keyring(home.office_keys, settings.office.name),
+            settings.office.name,
+            retention_days=settings.log.retention_days,
+        )
+        report = asyncio.run(sync_office(office, folder))
+    else:
+        station = StationSync(
+            home, settings.station.id, settings.station.name, load_or_create_station_key(home.station_key)
+        )
+        report = asyncio.run(sync_station(station, folder))
+    for step in report.steps:
+        say(step.text if step.ok else f"Refused: {step.text}")
+    refused = sum(not step.ok for step in report.steps)
+    if refused:
+        raise CheckpointError(
+            f"{refused} thing(s) in {folder} were refused (see above); the rest of the sync was done."
+        )
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(sync)
