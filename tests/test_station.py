@@ -22,7 +22,7 @@ from checkpoint.store import verify_log
 from checkpoint.text import cell_width
 from tests.conftest import NOW
 from tests.media import code_video
-from tests.station_helpers import entries, open_shift, screen_text, station_app, wait_for
+from tests.station_helpers import Clock, entries, open_shift, screen_text, station_app, wait_for
 from tui.screens.station import StationScreen
 from tui.screens.station_forms import HandoverScreen, NoPassScreen, OverrideScreen, SignInScreen
 from tui.widgets.verdict import VerdictPanel
@@ -131,9 +131,9 @@ async def test_hostile_codes_on_video_are_shown_literally(
         "abc\u202edcba\u2066x",
     ]
     video = code_video(tmp_path / "feed.avi", payloads, hold=8, gap=6)
-    import tui.screens.station as station_module
+    import checkpoint.checkin as checkin_module
 
-    monkeypatch.setattr(station_module, "VERDICT_HOLD_SECONDS", 0.0)  # every code a vehicle, here
+    monkeypatch.setattr(checkin_module, "VERDICT_HOLD_SECONDS", 0.0)  # every code a vehicle, here
     await open_shift(station_home)
     app = station_app(station_home, camera=str(video))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -251,12 +251,13 @@ async def test_override_is_logged_with_supervisor_and_reason(station_home: Home,
 async def test_direction_and_anti_passback(station_home: Home, issue) -> None:
     issued = issue()
     await open_shift(station_home)
-    app = station_app(station_home)
+    clock = Clock()
+    app = station_app(station_home, clock=clock)
     async with app.run_test(size=(120, 40)) as pilot:
         for direction in ("in", "in-again", "out"):
             if direction == "out":
                 await pilot.press("f2")
-            station(app)._last_code = None  # a later vehicle, not a second scan of the same one
+            clock.advance(60)  # a later vehicle, not a second scan of the same one
             before = len(entries(station_home))
             await manual(pilot, issued.payload)
             if checking(app):
@@ -488,14 +489,14 @@ async def test_a_camera_scan_moves_the_focus_to_the_check(station_home: Home, is
 async def test_busy_notice_is_said_once_per_check(station_home: Home, issue) -> None:
     first, other = issue(), issue(plate="鄂A67890")
     await open_shift(station_home)
-    app = station_app(station_home)
+    clock = Clock()
+    app = station_app(station_home, clock=clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await manual(pilot, first.payload)
         screen = station(app)
-        screen._refused_at = -1e9
         for _ in range(3):
+            clock.advance(10)  # the quiet seconds have passed
             await screen.submit_code(other.payload, b"x", scanned=True)
-            screen._refused_at = -1e9  # as if the quiet seconds had passed
         await pilot.pause()
         busy = [n for n in app._notifications if "Finish" in n.message]
         assert len(busy) == 1
@@ -507,12 +508,13 @@ async def test_warn_mode_shows_already_inside_during_the_check(station_home: Hom
     )
     issued = issue()
     await open_shift(station_home)
-    app = station_app(station_home)
+    clock = Clock()
+    app = station_app(station_home, clock=clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await manual(pilot, issued.payload)
         await type_into(pilot, "#manual", "36.5")
         await wait_for(pilot, lambda: len(entries(station_home)) == 1)
-        station(app)._last_code = None
+        clock.advance(60)  # a later vehicle
         await manual(pilot, issued.payload)
         assert checking(app) and entries(station_home)[-1:] and len(entries(station_home)) == 1
         reason = str(station(app).query_one("#reason").render())
@@ -532,10 +534,10 @@ async def test_sign_in_offers_no_esc_and_says_why(station_home: Home) -> None:
 @pytest.mark.parametrize(("typed", "occupants"), [("36.5", "3"), ("36.5 36.6", "1")])
 def test_count_mismatch_wording(typed: str, occupants: str) -> None:
     from tui.i18n import Translator
-    from tui.screens.station_forms import read_check
+    from tui.screens.station_forms import check_problem
 
     for lang in ("en", "zh"):
-        message = read_check(Translator(lang), occupants, typed, 60)
+        message = check_problem(Translator(lang), occupants, typed)
         assert isinstance(message, str)
         assert "temperatures typed for" not in message and "1 occupants" not in message
         assert occupants in message and str(len(typed.split())) in message
@@ -676,18 +678,16 @@ async def test_a_stray_code_right_after_a_verdict_does_not_replace_it(
 ) -> None:
     """The camera sees a WeChat sticker a moment after a verdict: the guard keeps reading the verdict
     (nothing logged); later the same code is a vehicle's, and typed codes are always taken."""
-    import tui.screens.station as station_module
-
-    monkeypatch.setattr(station_module, "VERDICT_HOLD_SECONDS", 30.0)  # "a moment", with room to spare
     await open_shift(station_home)
-    app = station_app(station_home)
+    clock = Clock()
+    app = station_app(station_home, clock=clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await let_through(pilot, app, issue(plate="鄂A11111").payload)
         sticker = "https://weixin.qq.com/r/abc"
         await station(app).submit_code(sticker, sticker.encode(), scanned=True)
         await pilot.pause()
         assert shown_state(app) == "allow" and len(entries(station_home)) == 1
-        monkeypatch.setattr(station_module, "VERDICT_HOLD_SECONDS", 0.0)  # the moment has passed
+        clock.advance(3.5)  # the moment has passed
         await station(app).submit_code(sticker, sticker.encode(), scanned=True)
         await wait_for(pilot, lambda: shown_state(app) == "deny")
         assert [e.reason for e in entries(station_home)] == [Reason.OK, Reason.NOT_A_PASS]
@@ -704,12 +704,13 @@ async def test_at_80_columns_the_check_hint_fits_and_a_warning_outlives_a_typo(
     )
     issued = issue()
     await open_shift(station_home)
-    app = station_app(station_home, language=language)
+    clock = Clock()
+    app = station_app(station_home, clock=clock, language=language)
     async with app.run_test(size=(80, 24)) as pilot:
         await manual(pilot, issued.payload)
         await type_into(pilot, "#manual", "36.5")
         await wait_for(pilot, lambda: len(entries(station_home)) == 1)
-        station(app)._last_code = None
+        clock.advance(60)  # a later vehicle
         await manual(pilot, issued.payload)
         assert checking(app)
         manual_line = station(app).query_one("#manual", Input)

@@ -2,7 +2,8 @@
 
 `make_app(home, settings, ...)` builds it for the CLI and for the tests alike (STYLE.md). The app owns
 the log store (opened asynchronously at mount, retention purge applied), the trust file and the
-revocation list, and the clock; the station screen collects facts and asks `policy.decide`.
+revocation list, the clock and the check-in service (`checkpoint.checkin.CheckIn`); the station
+screen collects facts, hands them to the service and renders what it returns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from checkpoint.checkin import CheckIn
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import TrustList, load_trust
 from checkpoint.paths import Home
@@ -63,6 +65,7 @@ class StationApp(CheckpointApp):
         self.pace_fps = pace_fps if pace_fps is not None else (DEMO_FPS if settings.demo else FILE_FPS)
         self.tz = zone(settings.ui.timezone)
         self.store: LogStore | None = None
+        self.checkin: CheckIn | None = None
         self.startup_error: str | None = None
         self.title = settings.station.name
         translate_bindings(self, self.t)
@@ -75,6 +78,14 @@ class StationApp(CheckpointApp):
             self.startup_error = exc.message
             self.exit(return_code=2)
             return
+        self.checkin = CheckIn(
+            self.store,
+            self.trust,
+            self.revocations,
+            self.settings.station,
+            clock=self.clock,
+            looping_feed=self.settings.demo and self.camera is not None,
+        )
         await self.push_screen(StationScreen())
         # Everything built so far lives as long as the app: keep it out of the garbage collector's
         # full collections, which otherwise stall the event loop now and then (`checkpoint bench ui`).
