@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
+from textual.content import Content
 from textual.widgets import Input
 
 from checkpoint.keys import Keyring
@@ -728,3 +729,211 @@ async def test_a_missing_webcam_is_said_in_the_staffs_language(station_home: Hom
         await wait_for(pilot, lambda: station(app).camera_state == "waiting")
         await wait_for(pilot, lambda: any("未找到摄像头" in n.message for n in app._notifications))
         assert not any("There is no camera" in n.message for n in app._notifications)
+
+
+# --------------------------------------------------------------------------- issue 10 and issue 14 (station)
+
+
+async def test_qa_no_override_for_the_car_that_left_through_the_app(station_home: Home, issue) -> None:
+    """Issue 10: plate A fever DENY, type pass B → CHECK, Esc, F4: no override dialog for plate A."""
+    await open_shift(station_home)
+    clock = Clock()
+    app = station_app(station_home, clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await manual(pilot, issue(plate="鄂A11111").payload)
+        await type_into(pilot, "#manual", "38.5")
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        assert station(app).check_action("override", ()) is True
+        clock.advance(30)
+        await manual(pilot, issue(plate="鄂B22222").payload)
+        assert checking(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not checking(app))
+        assert "Check cancelled" in screen_text(app)
+        assert station(app).check_action("override", ()) is None  # greyed: no denial on screen
+        await pilot.press("f4")
+        await pilot.pause()
+        assert not isinstance(app.screen, OverrideScreen)
+        assert [e.reason for e in entries(station_home)] == [Reason.FEVER]
+
+
+async def test_the_override_dialog_names_the_denial(station_home: Home, issue) -> None:
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await manual(pilot, issue(plate="鄂A11111", holder="张三").payload)
+        await type_into(pilot, "#manual", "38.5")
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        await pilot.press("f4")
+        assert isinstance(app.screen, OverrideScreen)
+        text = str(app.screen.query_one("#denial").render())
+        assert "鄂 A · 1 1 1 1 1" in text and "张三" in text and "Fever" in text
+
+
+async def test_a_camera_pass_waits_for_the_verdict_hold(station_home: Home, issue) -> None:
+    """Issue 14 item 1: the next pass the camera sees does not replace the ALLOW at once; when the hold
+    is over it is taken (the screen's timer asks the service)."""
+    await open_shift(station_home)
+    clock = Clock()
+    app = station_app(station_home, clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await let_through(pilot, app, issue(plate="鄂L34001").payload)
+        nxt = issue(plate="鄂L34002")
+        clock.advance(0.25)
+        await station(app).submit_code(nxt.payload, nxt.payload.encode(), scanned=True)
+        await pilot.pause()
+        assert shown_state(app) == "allow" and not checking(app)
+        clock.advance(3)
+        await wait_for(pilot, lambda: checking(app))
+        assert shown_state(app) == "check" and "鄂 L · 3 4 0 0 2" in screen_text(app)
+
+
+async def test_enter_walks_every_field_of_the_no_pass_form(station_home: Home) -> None:
+    """Issue 14 item 2: Enter reaches the kind of vehicle (a Select), whose list the arrow keys open."""
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f3")
+        assert isinstance(app.screen, NoPassScreen)
+        await pilot.press(*"鄂A55555", "enter")
+        assert app.focused is app.screen.query_one("#vehicle")
+        await pilot.press("down")  # opens the list
+        await pilot.press("down", "enter")  # the next kind: van
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#vehicle")
+        await pilot.press("enter")
+        assert app.focused is app.screen.query_one("#reason")
+        await pilot.press(*"visit", "enter")
+        await wait_for(pilot, lambda: shown_state(app) == "deny")
+        [entry] = entries(station_home)
+        assert (entry.plate, entry.vehicle, entry.note) == ("鄂A55555", "van", "visit")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_the_disk_full_panel_holds_the_whole_instruction_at_80x24(
+    station_home: Home, language: str
+) -> None:
+    """Issue 14 item 4: what to do (write on paper) is on the panel, not only in the pop-up."""
+    from textual.widgets import Static
+
+    from tui.widgets.verdict import Shown
+
+    await open_shift(station_home)
+    app = station_app(station_home, language=language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sentence = app.t("log.full")
+        station(app).query_one(VerdictPanel).show(Shown("error", message=sentence))
+        await pilot.pause()
+        fields = station(app).query_one("#fields", Static)
+        content = fields.render()
+        assert isinstance(content, Content)
+        lines = content.wrap(fields.content_region.width)
+        assert len(lines) <= fields.content_region.height
+        assert "".join(line.plain for line in lines).replace(" ", "") == sentence.replace(" ", "")
+
+
+async def test_a_log_that_is_not_a_database_says_what_to_do(station_home: Home) -> None:
+    """Issue 14 item 5: move the file aside, write on paper, start again for a fresh log."""
+    station_home.log_db.write_bytes(b"this is not a database" * 200)
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+    assert app.return_code == 2 and app.startup_error is not None
+    said = app.startup_error
+    assert str(station_home.log_db) in said and "Move the file aside" in said and "paper" in said
+    assert "fresh log" in said and "\n" not in said
+
+
+async def test_sign_in_offers_only_the_keys_that_work(station_home: Home) -> None:
+    """Issue 14 item 6: under the sign-in, F2, Esc, F8 (and F3, F4, F5) are not offered."""
+    app = station_app(station_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        bar = station(app).query_one("#keys")
+        content = bar.render()
+        assert isinstance(content, Content)
+        active = {
+            content.plain[span.start : span.end] for span in content.spans if "$accent" in str(span.style)
+        }
+        assert active == {"f1", "^q", "^p"}, active  # help, quit and the palette work under the form
+
+
+async def test_ctrl_q_asks_first_while_a_shift_is_open(station_home: Home, issue) -> None:
+    """Issue 14 item 7: Ctrl+Q in the middle of a shift asks; Esc stays, Ctrl+Q again quits."""
+    from tui.screens.station_forms import QuitScreen
+
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = str(station(app).query_one("#keys").render())
+        assert "^q" in keys  # offered at 80 columns too
+        await manual(pilot, issue().payload)
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, QuitScreen) and app.is_running
+        assert "not recorded yet" in screen_text(app) and "李四" in screen_text(app)
+        await pilot.press("escape")
+        assert isinstance(app.screen, StationScreen) and checking(app)
+        await pilot.press("ctrl+q")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running)
+
+
+async def test_ctrl_q_quits_at_once_when_nobody_is_signed_in(station_home: Home) -> None:
+    app = station_app(station_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running)
+
+
+async def test_a_long_name_is_capped_and_the_status_line_keeps_its_parts(station_home: Home) -> None:
+    """Issue 14 item 8: a duty book line holds 20 characters; leader and revocation age stay in view."""
+    app = station_app(station_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await type_into(pilot, "#operator", "张" * 120)
+        await type_into(pilot, "#leader", "王五")
+        await wait_for(pilot, lambda: station(app).shift is not None)
+        shift = station(app).shift
+        assert shift is not None and shift.operator == "张" * 20
+        await pilot.pause()
+        screen = station(app)
+        status = screen.query_one("#shift")
+        revocations = screen.query_one("#revocations")
+        assert "王五" in str(status.render())
+        assert revocations.region.width > 0 and revocations.region.right <= 80
+
+
+async def test_the_clock_behind_the_log_asks_before_deciding(station_home: Home, issue) -> None:
+    """Issue 11 "Time": with the clock earlier than the newest entry the station asks first; Esc decides
+    nothing, Enter decides anyway."""
+    from checkpoint.store import EntryDraft, LogStore
+    from tui.screens.station_forms import ClockScreen
+
+    store = await LogStore.open(station_home.log_db, "north-gate")
+    await store.append(
+        EntryDraft(Direction.IN, Verdict.DENY, Reason.NO_PASS, "甲", "乙"), now=NOW + timedelta(hours=2)
+    )
+    await store.close()
+    await open_shift(station_home)
+    app = station_app(station_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await manual(pilot, "https://weixin.qq.com/r/abc")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClockScreen))
+        assert "earlier" in screen_text(app) or "newest" in screen_text(app)
+        await pilot.press("escape")
+        assert len(entries(station_home)) == 1
+        await manual(pilot, "https://weixin.qq.com/r/abc")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClockScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(entries(station_home)) == 2)
+        assert shown_state(app) == "deny"
+
+
+def test_the_hint_says_how_to_separate_readings() -> None:
+    """Issue 14 item 3: the check line's hint says how readings are separated."""
+    from tui.i18n import Translator
+
+    for lang, word in (("en", "spaces"), ("zh", "空格")):
+        t = Translator(lang)
+        assert word in t("check.manual_hint", most=4) and word in t("check.manual_hint_short", most=4)

@@ -28,7 +28,7 @@ from checkpoint.timeutil import utcnow, zone
 
 from .base import CheckpointApp
 from .screens.station import StationScreen
-from .screens.station_forms import HelpScreen, translate_bindings
+from .screens.station_forms import HelpScreen, QuitScreen, translate_bindings
 
 NO_CAMERA = ("", "none", "off", "manual")
 FILE_FPS = 30.0  # a video file or image folder is replayed at this rate (a webcam sets its own)
@@ -75,7 +75,9 @@ class StationApp(CheckpointApp):
             self.store = await LogStore.open(self.home.log_db, self.settings.station.id)
             await self.store.purge(self.clock() - timedelta(days=self.settings.log.retention_days))
         except CheckpointError as exc:
-            self.startup_error = exc.message
+            # A log that cannot be opened: one sentence with what to do, as the README promises.
+            damaged = self.home.log_db.exists() and "damaged" in exc.message
+            self.startup_error = self.t("log.open_damaged", path=self.home.log_db) if damaged else exc.message
             self.exit(return_code=2)
             return
         self.checkin = CheckIn(
@@ -96,6 +98,29 @@ class StationApp(CheckpointApp):
         if self.store is not None:
             await self.store.close()
             self.store = None
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q (and the palette's Quit): at once when nothing is lost; while a shift is open or a
+        vehicle is being checked, ask first (issue 14 item 7)."""
+        checkin = self.checkin
+        if isinstance(self.screen, QuitScreen):
+            self.exit()
+            return
+        lines = []
+        if checkin is not None and checkin.pending is not None:
+            lines.append(self.t("quit.checking"))
+        if checkin is not None and checkin.open is not None:
+            shift = checkin.open.shift
+            lines.append(self.t("quit.open_shift", operator=shift.operator, leader=shift.leader))
+        if not lines:
+            self.exit()
+            return
+
+        def answered(result: object) -> None:
+            if result is True:
+                self.exit()
+
+        self.push_screen(QuitScreen(self.t, lines), callback=answered)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -160,7 +160,10 @@ class StationScreen(WorkerErrors, Screen[None]):
             await self.checkin.resume()
             await self._load_log()
         except CheckpointError as exc:  # a damaged log: one sentence on the way out, no traceback
-            app.startup_error = self._log_problem(exc)  # for the staff at the station, in their language
+            if isinstance(exc, LogError) and exc.kind == "damaged":  # what to do, in their language
+                app.startup_error = app.t("log.open_damaged", path=exc.path)
+            else:
+                app.startup_error = self._log_problem(exc)
             app.exit(return_code=2)
             return
         self.tick()

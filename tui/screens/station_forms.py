@@ -129,13 +129,13 @@ class StationForm(ModalScreen[object]):
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
         event.stop()
-        inputs = [w for w in self.query(Input) if w.display]
-        index = inputs.index(event.input) if event.input in inputs else len(inputs) - 1
         if not self.check_field(event.input):
             return
         self.query_one("#error", Static).update("")
-        if index < len(inputs) - 1:
-            inputs[index + 1].focus()
+        fields = [w for w in self.query("Input, Select") if w.display]  # every field, in order
+        index = fields.index(event.input) if event.input in fields else len(fields) - 1
+        if index < len(fields) - 1:
+            fields[index + 1].focus()
         else:
             self.submit()
 
@@ -146,6 +146,19 @@ class StationForm(ModalScreen[object]):
             self.query_one(f"#{widget_id}", Input).focus()
             return None
         return value[:limit]
+
+
+class StepSelect(Select[str]):
+    """A Select in a form that Enter walks through: Enter goes on to the next field with the choice as it
+    is; the arrow keys (or Space) open the list, where Enter picks."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,space,up", "show_overlay", "Show menu", show=False),
+        Binding("enter", "next_field", "Next", show=False),
+    ]
+
+    def action_next_field(self) -> None:
+        self.screen.focus_next()
 
 
 class SignInScreen(StationForm):
@@ -191,7 +204,7 @@ class NoPassScreen(StationForm):
         yield Label(self.t("field.plate"))
         yield Input(id="plate", placeholder="鄂A·12345", max_length=24)
         yield Label(self.t("nopass.vehicle"))
-        yield Select(
+        yield StepSelect(
             [(self.t(f"vehicle.{kind}"), kind) for kind in VEHICLE_KINDS],
             value="car",
             allow_blank=False,
@@ -304,6 +317,31 @@ class HandoverScreen(StationForm):
 
     def action_seal(self) -> None:
         self.dismiss(True)
+
+
+class QuitScreen(StationForm):
+    """Ctrl+Q while a shift is open or a vehicle is being checked: ask first (Ctrl+Q again quits)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit_now", "Quit", priority=True),
+        Binding("escape,enter", "stay", "Stay"),
+    ]
+
+    def __init__(self, t: Translator, lines: list[str]) -> None:
+        super().__init__(t)
+        self.lines = lines
+
+    def title_text(self) -> Content:
+        return Content(self.t("quit.title"))
+
+    def fields(self) -> ComposeResult:
+        yield Static(plain("\n".join(self.lines)), id="quit-text")
+
+    def action_quit_now(self) -> None:
+        self.dismiss(True)
+
+    def action_stay(self) -> None:
+        self.dismiss(None)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -27,7 +27,7 @@ class KeyBar(Static):
         screen = self.screen
         parts: list[Content] = []
         seen: set[str] = set()
-        first: list[Content] = []  # F1 Help: always shown, whatever the width
+        first: list[Content] = []  # F1 Help and Ctrl+Q Quit: always shown, whatever the width
         for node in (screen, self.app):
             for bindings in node._bindings.key_to_bindings.values():
                 for binding in bindings:
@@ -38,8 +38,9 @@ class KeyBar(Static):
                         continue  # hidden: the key means something else now (F3, Esc during a check)
                     seen.add(binding.action)
                     key = self.app.get_key_display(binding)
-                    if binding.action == "help":
-                        first.append(Content.assemble((key, "bold $accent"), " ", binding.description))
+                    if binding.action in ("help", "quit"):
+                        part = Content.assemble((key, "bold $accent"), " ", binding.description)
+                        first.insert(0 if binding.action == "help" else len(first), part)
                     elif available:
                         parts.append(Content.assemble((key, "bold $accent"), " ", binding.description))
                     else:
