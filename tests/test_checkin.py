@@ -3,8 +3,10 @@ passes signed for real by the office key, the clock moved on by hand."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -500,3 +502,15 @@ def test_two_decimal_comma_readings_without_a_space_are_ambiguous() -> None:
 def test_check_problems(occupants: str, typed: str, key: str) -> None:
     problem = read_check(occupants, typed)
     assert isinstance(problem, CheckProblem) and problem.key == key
+
+
+def test_the_demo_feed_is_paced_like_traffic(tmp_path: Path) -> None:
+    """Issue 14 item 1: each pass of the demo feed is in view for a few seconds, and the next comes after
+    the verdict hold, so that a guard can read every verdict (and press F4) before the next vehicle."""
+    from checkpoint.checkin import VERDICT_HOLD_SECONDS
+    from checkpoint.demo import build_demo
+
+    timeline = build_demo(tmp_path / "demo").feed_timeline()
+    for (_, start, end), (_, next_start, _) in itertools.pairwise(timeline):
+        assert end - start >= 2.0
+        assert next_start - end > VERDICT_HOLD_SECONDS

@@ -937,3 +937,70 @@ def test_the_hint_says_how_to_separate_readings() -> None:
     for lang, word in (("en", "spaces"), ("zh", "空格")):
         t = Translator(lang)
         assert word in t("check.manual_hint", most=4) and word in t("check.manual_hint_short", most=4)
+
+
+async def test_the_station_and_scan_write_the_same_entries(
+    station_home: Home, office_home: Home, issue, tmp_path: Path
+) -> None:
+    """Issue 10: the same codes through the station (typed) and through `checkpoint scan --log` (an image
+    folder) give the same entries, field by field, except ids, times and chain links — and the check
+    step's readings, which only the station takes (scan has no thermometer)."""
+    import asyncio
+
+    from tests.conftest import run_cli
+    from tests.media import code_folder
+
+    codes = [
+        "https://weixin.qq.com/r/abc",
+        issue(
+            plate="鄂A11111", valid_from=NOW - timedelta(days=10), valid_until=NOW - timedelta(days=1)
+        ).payload,
+        issue(plate="鄂A22222", checkpoints=("south-gate",)).payload,
+        issue(plate="鄂A33333", holder="张三").payload,
+    ]
+    scan_home = Home(tmp_path / "scan-station").ensure()
+    scan_home.trust.write_bytes(station_home.trust.read_bytes())
+    scan_home.config.write_bytes(station_home.config.read_bytes())
+    await open_shift(station_home)
+    await open_shift(scan_home)
+    folder = code_folder(tmp_path / "frames", codes, hold=3, gap=2)
+    at = NOW.strftime("%Y-%m-%dT%H:%M:%S%z")
+    result = await asyncio.to_thread(run_cli, scan_home, "scan", "--source", str(folder), "--log", "--at", at)
+    assert result.exit_code == 0, result.output
+
+    clock = Clock()
+    app = station_app(station_home, clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for code in codes:
+            clock.advance(10)
+            before = len(entries(station_home))
+            await manual(pilot, code)
+            if checking(app):
+                await type_into(pilot, "#manual", "36.6")
+            await wait_for(pilot, lambda n=before: len(entries(station_home)) == n + 1)
+
+    skip = {
+        "id",
+        "seq",
+        "ts",
+        "mono",
+        "commitment",
+        "prev_hash",
+        "hash",
+        "occupants",
+        "temperatures",
+        "extra",
+    }
+
+    def fields(entry: object) -> dict[str, object]:
+        return {k: v for k, v in vars(entry).items() if k not in skip}
+
+    station_entries, scan_entries = entries(station_home), entries(scan_home)
+    assert [e.reason for e in scan_entries] == [
+        Reason.NOT_A_PASS,
+        Reason.EXPIRED,
+        Reason.WRONG_CHECKPOINT,
+        Reason.OK,
+    ]
+    assert [fields(e) for e in station_entries] == [fields(e) for e in scan_entries]
+    assert station_entries[-1].temperatures == (366,) and scan_entries[-1].temperatures == ()

@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from checkpoint.checkin import CheckIn
+from checkpoint.demo import FEED_FPS
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import TrustList, load_trust
 from checkpoint.paths import Home
@@ -32,7 +33,7 @@ from .screens.station_forms import HelpScreen, QuitScreen, translate_bindings
 
 NO_CAMERA = ("", "none", "off", "manual")
 FILE_FPS = 30.0  # a video file or image folder is replayed at this rate (a webcam sets its own)
-DEMO_FPS = 10.0  # the demo feed's rate (checkpoint.cli.demo.FEED_FPS)
+DEMO_FPS = FEED_FPS  # the demo feed is replayed at the rate it was written
 
 
 class StationApp(CheckpointApp):
