@@ -370,8 +370,8 @@ class CheckIn:
         """A code arrived (camera, USB scanner or typed). Decide what can be decided now."""
         text = text[:MAX_CODE]
         now = self.clock()
-        if self.open is None:
-            return Ignored("sign_in_first", tell=self._tell(scanned, now))
+        if self.open is None:  # while the sign-in form is open the camera's codes wait quietly
+            return Ignored("sign_in_first", tell=not (scanned and form_open) and self._tell(scanned, now))
         if scanned and self._holding(now):
             # A code the camera sees right after a verdict (a sticker, the next car's pass held up early)
             # must not replace the verdict the guard is reading. A pass of ours waits for the hold's end.

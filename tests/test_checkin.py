@@ -151,6 +151,8 @@ async def test_codes_wait_for_sign_in(station_home: Home, store: LogStore, clock
     assert await service.resume() is None
     outcome = await service.code(issue().payload, b"x", scanned=True)
     assert outcome == Ignored("sign_in_first", tell=True)
+    quiet = await service.code(issue().payload, b"x", scanned=True, form_open=True)  # the sign-in form
+    assert quiet == Ignored("sign_in_first", tell=False)
     assert entries(station_home) == []
 
 

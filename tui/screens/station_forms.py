@@ -324,7 +324,8 @@ class QuitScreen(StationForm):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit_now", "Quit", priority=True),
-        Binding("escape,enter", "stay", "Stay"),
+        Binding("escape", "stay", "Stay"),
+        Binding("enter", "stay", "Stay", show=False),
     ]
 
     def __init__(self, t: Translator, lines: list[str]) -> None:
