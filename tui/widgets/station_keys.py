@@ -12,6 +12,8 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Static
 
+DROPPED_FIRST = ("viewfinder",)  # left out first when the bar is too narrow for every key
+
 
 class KeyBar(Static):
     DEFAULT_CSS = """
@@ -25,7 +27,7 @@ class KeyBar(Static):
     def show_keys(self) -> None:
         """Describe the keys of the screen this bar is on (and the app's), greying unavailable ones."""
         screen = self.screen
-        parts: list[Content] = []
+        parts: list[tuple[str, Content]] = []
         seen: set[str] = set()
         first: list[Content] = []  # F1 Help and Ctrl+Q Quit: always shown, whatever the width
         for node in (screen, self.app):
@@ -42,19 +44,26 @@ class KeyBar(Static):
                         part = Content.assemble((key, "bold $accent"), " ", binding.description)
                         first.insert(0 if binding.action == "help" else len(first), part)
                     elif available:
-                        parts.append(Content.assemble((key, "bold $accent"), " ", binding.description))
+                        part = Content.assemble((key, "bold $accent"), " ", binding.description)
+                        parts.append((binding.action, part))
                     else:
-                        parts.append(Content.styled(f"{key} {binding.description}", "$text-disabled"))
+                        parts.append(
+                            (binding.action, Content.styled(f"{key} {binding.description}", "$text-disabled"))
+                        )
         palette = Binding(self.app.COMMAND_PALETTE_BINDING, "command_palette", self.palette_label)
         if self.app.ENABLE_COMMAND_PALETTE:
-            parts.append(
-                Content.assemble((self.app.get_key_display(palette), "bold $accent"), " ", self.palette_label)
+            label = Content.assemble(
+                (self.app.get_key_display(palette), "bold $accent"), " ", self.palette_label
             )
-        # What does not fit is left out whole (F1 lists every key), never cut in the middle of a word.
+            parts.append(("command_palette", label))
+        # What does not fit is left out whole (F1 lists every key), never cut in the middle of a word; the
+        # viewfinder key goes first, so that Handover keeps its place at 80 columns.
         room = self.content_region.width or 10_000
         shown = list(first)
         used = sum(part.cell_length + 1 for part in shown)
-        for part in parts:
+        if used + sum(part.cell_length + 1 for _, part in parts) > room:
+            parts = [(action, part) for action, part in parts if action not in DROPPED_FIRST]
+        for _, part in parts:
             if used + part.cell_length > room:
                 break
             shown.append(part)
