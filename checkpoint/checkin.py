@@ -86,7 +86,9 @@ class Vehicle:
 
 # ----------------------------------------------------------------------------------- what comes out
 
-IgnoredKind = Literal["sign_in_first", "duplicate", "held", "waiting", "busy", "not_checking", "seen"]
+IgnoredKind = Literal[
+    "sign_in_first", "duplicate", "held", "waiting", "busy", "not_checking", "seen", "empty"
+]
 
 
 @dataclass(frozen=True)
@@ -363,7 +365,7 @@ class CheckIn:
             self.current = None  # said on a clear panel, not beside the last vehicle's verdict
             return Ignored("not_checking", tell=True)
         if not text:
-            return Ignored("duplicate")
+            return Ignored("empty")
         return await self.code(text, text.encode("utf-8", errors="surrogatepass"), form_open=form_open)
 
     async def code(self, text: str, raw: bytes, *, scanned: bool = False, form_open: bool = False) -> Outcome:

@@ -249,28 +249,15 @@ async def test_override_is_logged_with_supervisor_and_reason(station_home: Home,
         assert "赵主任" in screen_text(app)
 
 
-async def test_direction_and_anti_passback(station_home: Home, issue) -> None:
-    issued = issue()
+async def test_f2_turns_the_direction_for_the_next_vehicle(station_home: Home, issue) -> None:
+    """The key and the status line; the anti-passback rules themselves are tested on the service."""
     await open_shift(station_home)
-    clock = Clock()
-    app = station_app(station_home, clock=clock)
+    app = station_app(station_home)
     async with app.run_test(size=(120, 40)) as pilot:
-        for direction in ("in", "in-again", "out"):
-            if direction == "out":
-                await pilot.press("f2")
-            clock.advance(60)  # a later vehicle, not a second scan of the same one
-            before = len(entries(station_home))
-            await manual(pilot, issued.payload)
-            if checking(app):
-                await type_into(pilot, "#manual", "36.5")
-            await wait_for(pilot, lambda n=before: len(entries(station_home)) == n + 1)
-        logged = entries(station_home)
-        assert [(e.direction, e.reason) for e in logged] == [
-            (Direction.IN, Reason.OK),
-            (Direction.IN, Reason.ALREADY_INSIDE),
-            (Direction.OUT, Reason.OK),
-        ]
+        await pilot.press("f2")
         assert "OUT" in screen_text(app)
+        await let_through(pilot, app, issue().payload)
+        assert [(e.direction, e.reason) for e in entries(station_home)] == [(Direction.OUT, Reason.OK)]
 
 
 async def test_sign_in_and_handover_seal_the_chain(station_home: Home, issue) -> None:
@@ -415,21 +402,6 @@ async def test_every_verdict_is_in_the_log_before_it_shows(station_home: Home, i
     assert logged_when_shown == [("deny", 1), ("allow", 2)]
 
 
-async def test_a_pass_scanned_during_the_check_is_not_taken_for_temperatures(
-    station_home: Home, issue
-) -> None:
-    await open_shift(station_home)
-    app = station_app(station_home)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await manual(pilot, issue(plate="鄂A11111").payload)
-        assert checking(app)
-        await manual(pilot, issue(plate="鄂A22222").payload)  # the USB scanner, next car
-        assert checking(app) and entries(station_home) == []
-        await manual(pilot, "36.5")
-        await wait_for(pilot, lambda: shown_state(app) == "allow")
-        assert [e.plate for e in entries(station_home)] == ["鄂A11111"]
-
-
 # --------------------------------------------------------------------------- QA fixes (issue 5)
 
 
@@ -448,8 +420,6 @@ async def test_an_overridden_fever_denial_counts_once(station_home: Home, issue)
         counters = str(station(app).query_one("#counters").render())
         rows = {line.split()[0]: line.split()[1:] for line in counters.splitlines()[1:]}
         assert rows == {"In": ["1", "1"], "Out": ["0", "0"], "Denied": ["0", "0"], "Fevers": ["1", "1"]}
-        counts = await station(app).store.counts_since(NOW - timedelta(hours=1))
-        assert (counts["in"], counts["denied"], counts["fevers"], counts["overrides"]) == (1, 0, 1, 1)
         await pilot.press("f8")
         summary = screen_text(app)
         assert "Turned back: 0" in summary and "Vehicles with a fever: 1" in summary
@@ -485,22 +455,6 @@ async def test_a_camera_scan_moves_the_focus_to_the_check(station_home: Home, is
         await station(app).submit_code(issue().payload, b"x", scanned=True)
         await pilot.pause()
         assert checking(app) and app.focused is station(app).query_one("#manual")
-
-
-async def test_busy_notice_is_said_once_per_check(station_home: Home, issue) -> None:
-    first, other = issue(), issue(plate="鄂A67890")
-    await open_shift(station_home)
-    clock = Clock()
-    app = station_app(station_home, clock=clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await manual(pilot, first.payload)
-        screen = station(app)
-        for _ in range(3):
-            clock.advance(10)  # the quiet seconds have passed
-            await screen.submit_code(other.payload, b"x", scanned=True)
-        await pilot.pause()
-        busy = [n for n in app._notifications if "Finish" in n.message]
-        assert len(busy) == 1
 
 
 async def test_warn_mode_shows_already_inside_during_the_check(station_home: Home, issue) -> None:
@@ -650,7 +604,7 @@ async def test_temperatures_typed_with_no_vehicle_are_not_logged(station_home: H
     await open_shift(station_home)
     app = station_app(station_home, language="zh")
     async with app.run_test(size=(120, 40)) as pilot:
-        for typed in ("36.6", "98.6F", "36.5 37.0", "36.6,36.8", "36.6，36.8"):
+        for typed in ("36.6", "３６．６，３６．８"):  # every form staff type is tested on the service
             await manual(pilot, typed)
             assert "当前没有正在核查的车辆" in screen_text(app)
             assert shown_state(app) == "idle"  # on a clear panel, not beside the last vehicle's verdict

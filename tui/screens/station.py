@@ -659,7 +659,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         async def again() -> Outcome:
             return await self.checkin.no_pass(result.plate, result.vehicle, result.reason)
 
-        await self.render_outcome(await again(), retry=again)
+        await self._render_or_say(again)
 
     def action_override(self) -> None:
         denial = self.checkin.override_target()
@@ -674,7 +674,18 @@ class StationScreen(WorkerErrors, Screen[None]):
         async def again() -> Outcome:
             return await self.checkin.override(result.entry_id, result.supervisor, result.reason)
 
-        await self.render_outcome(await again(), retry=again)
+        await self._render_or_say(again)
+
+    async def _render_or_say(self, call: Callable[[], Awaitable[Outcome]]) -> None:
+        """Run a service call from a form and render it; what the service refuses (a plate or a name the
+        form let through) is one sentence, never a crash."""
+        try:
+            outcome = await call()
+        except CheckpointError as exc:
+            self.app.bell()
+            self.app.notify(clean(exc.message, limit=300), severity="error", markup=False)
+            return
+        await self.render_outcome(outcome, retry=call)
 
 
 _NEEDS_SHIFT = ("direction", "clear", "handover", "override", "no_pass", "viewfinder")
