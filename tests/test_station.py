@@ -846,7 +846,7 @@ async def test_a_long_name_is_capped_and_the_status_line_keeps_its_parts(station
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
         await type_into(pilot, "#operator", "张" * 120)
-        await type_into(pilot, "#leader", "王五")
+        await type_into(pilot, "#leader", "王" * 30)
         await wait_for(pilot, lambda: station(app).shift is not None)
         shift = station(app).shift
         assert shift is not None and shift.operator == "张" * 20
@@ -854,8 +854,10 @@ async def test_a_long_name_is_capped_and_the_status_line_keeps_its_parts(station
         screen = station(app)
         status = screen.query_one("#shift")
         revocations = screen.query_one("#revocations")
-        assert "王五" in str(status.render())
-        assert revocations.region.width > 0 and revocations.region.right <= 80
+        assert "王" in str(status.render()) and status.region.width < 60
+        text = str(revocations.render())
+        assert "revocation" in text.lower() and revocations.region.right <= 80
+        assert revocations.region.width >= cell_len(text)  # the whole age in view
 
 
 async def test_the_clock_behind_the_log_asks_before_deciding(station_home: Home, issue) -> None:
