@@ -516,3 +516,17 @@ def test_the_demo_feed_is_paced_like_traffic(tmp_path: Path) -> None:
     for (_, start, end), (_, next_start, _) in itertools.pairwise(timeline):
         assert end - start >= 2.0
         assert next_start - end > VERDICT_HOLD_SECONDS
+
+
+def test_the_service_loads_no_textual_opencv_or_scanner() -> None:
+    """The check-in service is core: a fresh interpreter that imports it has none of them loaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, checkpoint.checkin; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'cv2', 'scanner', 'tui')]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

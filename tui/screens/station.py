@@ -1,18 +1,17 @@
 """The station screen: the checkpoint at the junction.
 
-Flow (PRODUCT.md "The loop"; documented in docs/station.md):
+It collects facts and renders outcomes; the check-in flow itself — intake, decide, check, decide again,
+append, overrides, counters, shifts — is `checkpoint.checkin.CheckIn` (documented in docs/station.md):
 
-1. A code arrives from the camera worker (`ScannerCode`) or from the manual-entry line (a USB barcode
-   scanner types the text and Enter the same way). `policy.decide` is asked with what is known.
-2. A code that fails the pass checks (not a pass, forged, expired, revoked, wrong checkpoint, …) is
-   logged at once and shown as DENY.
-3. A valid pass shows CHECK ("valid — check the plate, enter occupants and temperatures") and opens
-   the check form. Enter there confirms the plate and records; F3 marks a plate mismatch.
-4. `decide` runs again with every fact; the entry is appended (durably) and only then is the verdict
-   shown. A denied vehicle may then be let through by a supervisor (F4): a new `override` entry that
-   refers to the denial.
+* a code from the camera worker (`ScannerCode`) or the manual-entry line (a USB barcode scanner types
+  the text and Enter the same way) goes to `CheckIn.code` / `CheckIn.typed`;
+* `Checking` shows CHECK and turns the manual-entry line into the temperatures line; Enter, F3 and Esc
+  there are `CheckIn.check_typed`, `mismatch` and `cancel`;
+* `Recorded` is shown only after the service appended the entry; F4 hands the one denial on screen
+  (`CheckIn.override_target`) to the override dialog, which names it;
+* `ClockBehind` asks staff before anything is decided; `NotRecorded` says NOT RECORDED and what to do.
 
-The screen never decides by itself, and every entry is in the log before its verdict is on screen.
+The screen never decides or counts by itself, and every entry is in the log before its verdict shows.
 """
 
 from __future__ import annotations
