@@ -28,6 +28,17 @@ STATION_ID = "dafan-east"
 STATION_NAME = "大畈镇东卡口"
 OTHER_CHECKPOINT = "huangsha-north"
 FEED_NAME = "feed.avi"
+# The sample feed is paced like traffic at a barrier: a pass held up for a few seconds, then a gap while
+# the next vehicle pulls up (longer than the station's verdict hold, so every verdict can be read).
+FEED_FPS = 10.0
+SHOW_SECONDS = 3.0
+GAP_SECONDS = 6.0
+
+
+def feed_pacing() -> tuple[int, int]:
+    """Frames each code is in view, and frames of empty road after it, in the sample feed."""
+    return round(SHOW_SECONDS * FEED_FPS), round(GAP_SECONDS * FEED_FPS)
+
 
 # Codes a camera at a junction also sees: not passes, each must be a calm `not_a_pass` denial.
 NOT_PASSES = (
@@ -96,6 +107,14 @@ class Demo:
     @property
     def feed(self) -> Path:
         return self.root / FEED_NAME
+
+    def feed_timeline(self) -> list[tuple[str, float, float]]:
+        """(code, first second in view, last second in view) of each code of one loop of the feed."""
+        show, gap = feed_pacing()
+        return [
+            (code, index * (show + gap) / FEED_FPS, (index * (show + gap) + show - 1) / FEED_FPS)
+            for index, code in enumerate(self.feed_codes())
+        ]
 
     def feed_codes(self) -> list[str]:
         """What the sample camera shows, in order: every pass, with the non-pass codes in between."""

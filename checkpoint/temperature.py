@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from .errors import CheckpointError
@@ -16,8 +17,8 @@ _UNIT = re.compile(r"\s*(°\s*[cC]|℃|度)$")
 class TemperatureError(CheckpointError):
     """A reading that cannot be a body temperature; the message suggests what was meant.
 
-    `kind` (not_number, decimals, meant, fahrenheit, range) and `values` let a screen say the same thing
-    in its own language (the station's catalog has `temp.<kind>`).
+    `kind` (not_number, decimals, meant, fahrenheit, range, ambiguous) and `values` let a screen say the
+    same thing in its own language (the station's catalog has `temp.<kind>`).
     """
 
     def __init__(self, message: str, kind: str, **values: str) -> None:
@@ -26,10 +27,16 @@ class TemperatureError(CheckpointError):
         self.values = values
 
 
+def half_width(text: str) -> str:
+    """What a Chinese input method types, as ASCII: full-width digits, `．`, `，`, `；`, `℃` (NFKC)."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def parse_temperature(text: str) -> int:
-    """`"36.6"` → 366. Refuses anything outside 34.0–43.0 °C with a helpful sentence."""
-    typed = text.strip()[:12]
-    raw = _UNIT.sub("", typed.replace("，", ".").replace(",", ".").replace("。", "."))
+    """`"36.6"` → 366 (also `３６．６`, `36,6`, `37℃`). Refuses anything outside 34.0–43.0 °C with a
+    helpful sentence."""
+    typed = half_width(text).strip()[:12]
+    raw = _UNIT.sub("", typed.replace(",", ".").replace("。", "."))
     if not raw:
         raise TemperatureError("Type a temperature in °C, such as 36.6.", "not_number")
     try:
@@ -46,6 +53,60 @@ def parse_temperature(text: str) -> int:
     if LOWEST <= tenths <= HIGHEST:
         return tenths
     raise _out_of_range(value)
+
+
+# A comma is a decimal comma only in a lone `36,6`; between readings (`36.6,36.8`) it separates them.
+_DECIMAL_COMMA = re.compile(r"\d{1,3},\d(?:°?[CcFf]|℃)?")
+_COMMAS_ONLY = re.compile(r"\d{1,3}(?:,\d{1,3})+")
+
+
+def split_readings(text: str) -> list[str]:
+    """The readings in a typed line: separated by spaces, `/`, `;`, `、`, or commas between readings
+    (full-width forms too). Raises TemperatureError (`ambiguous`) for `36,6,36,8`, which could be two
+    readings with decimal commas or four numbers."""
+    readings: list[str] = []
+    for token in re.split(r"[\s/;、]+", half_width(text)):
+        if not token:
+            continue
+        if "," not in token or _DECIMAL_COMMA.fullmatch(token):
+            readings.append(token)
+        elif _COMMAS_ONLY.fullmatch(token) and token.count(",") > 1:
+            raise TemperatureError(
+                f"{token!r} is ambiguous; separate readings with a space, such as 36.6 36.8.",
+                "ambiguous",
+            )
+        else:
+            readings.extend(part for part in token.split(",") if part)
+    return readings
+
+
+def parse_readings(text: str) -> tuple[int, ...]:
+    """Every reading of a typed line, in tenths. Raises TemperatureError for the first bad one; the
+    error's `values["typed"]` is that reading as typed."""
+    readings: list[int] = []
+    for typed in split_readings(text):
+        try:
+            readings.append(parse_temperature(typed))
+        except TemperatureError as error:
+            error.values.setdefault("typed", typed)
+            raise
+    return tuple(readings)
+
+
+# One reading as staff type it (36.6, 36,6, 98.6F, 37℃), or a unit on its own (37 ℃).
+_READING = re.compile(r"\d{1,3}(?:[.,。]\d{1,2})?(?:°?[CcFf]|℃)?|°?[CcFf]|℃")
+
+
+def looks_like_readings(text: str) -> bool:
+    """Whether a short text is temperatures (split as the check line splits them), never a code a vehicle
+    showed: a shop's 13-digit barcode is not. Short only: a few readings, a bounded match."""
+    if not 0 < len(text) <= 40 or not any(ch.isdigit() for ch in text):
+        return False
+    try:
+        tokens = split_readings(text)
+    except TemperatureError:
+        return True  # `36,6,36,8`: readings, typed ambiguously
+    return all(_READING.fullmatch(token) for token in tokens)
 
 
 def _out_of_range(value: Decimal) -> TemperatureError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -25,8 +26,33 @@ async def open_shift(home: Home, operator: str = "李四", leader: str = "王五
         await store.close()
 
 
-def station_app(home: Home, *, camera: str = "none", language: str = "en") -> StationApp:
-    return make_app(home, load_settings(home.config), camera=camera, language=language, clock=lambda: NOW)
+class Clock:
+    """A clock the test moves on by hand (no sleeping): `clock()` is now, `clock.advance(s)` moves it."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def station_app(
+    home: Home,
+    *,
+    camera: str = "none",
+    language: str = "en",
+    clock: Callable[[], datetime] | None = None,
+) -> StationApp:
+    return make_app(
+        home,
+        load_settings(home.config),
+        camera=camera,
+        language=language,
+        clock=clock or (lambda: NOW),
+    )
 
 
 def entries(home: Home) -> list[Entry]:

@@ -534,6 +534,8 @@ async def test_station_palette_in_chinese_has_no_english_system_commands(station
         assert {"进/出", "无通行证", "特批放行", "交班"} <= set(titles)  # the station's own stay
         assert titles.count("帮助") == 1
         await choose(pilot, app, "退出")
+        await pilot.press("ctrl+q")  # a shift is open: the station asks first (issue 14 item 7)
+        await pilot.pause()
     assert app.return_code == 0
 
 

@@ -265,8 +265,8 @@ def test_the_handover_shows_the_head_code_and_help_the_fingerprint(homes: tuple[
             await pilot.press("escape")
             await pilot.press("f8")
             await wait_for(pilot, lambda: isinstance(app.screen, HandoverScreen))
-            await wait_for(pilot, lambda: "2-" in str(app.screen.query_one("#head-code").render()))
-            shown = str(app.screen.query_one("#head-code").render())
+            await wait_for(pilot, lambda: "2-" in str(app.screen.query_one("#summary").render()))
+            shown = str(app.screen.query_one("#summary").render())
             assert f"Head code for the duty book: 2-{head_hash[:6].upper()}" in shown
 
     asyncio.run(scenario())

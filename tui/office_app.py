@@ -67,6 +67,7 @@ class OfficeApp(CheckpointApp):
         if not isinstance(self.screen, StationsScreen):
             self.push_screen(StationsScreen())
 
+
 def make_app(
     home: Home,
     settings: Settings,

@@ -2,7 +2,8 @@
 
 `make_app(home, settings, ...)` builds it for the CLI and for the tests alike (STYLE.md). The app owns
 the log store (opened asynchronously at mount, retention purge applied), the trust file and the
-revocation list, and the clock; the station screen collects facts and asks `policy.decide`.
+revocation list, the clock and the check-in service (`checkpoint.checkin.CheckIn`); the station
+screen collects facts, hands them to the service and renders what it returns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from checkpoint.checkin import CheckIn
+from checkpoint.demo import FEED_FPS
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import TrustList, load_trust
 from checkpoint.paths import Home
@@ -27,11 +30,11 @@ from checkpoint.timeutil import utcnow, zone
 
 from .base import CheckpointApp
 from .screens.station import StationScreen
-from .screens.station_forms import HelpScreen, translate_bindings
+from .screens.station_forms import HelpScreen, QuitScreen, translate_bindings
 
 NO_CAMERA = ("", "none", "off", "manual")
 FILE_FPS = 30.0  # a video file or image folder is replayed at this rate (a webcam sets its own)
-DEMO_FPS = 10.0  # the demo feed's rate (checkpoint.cli.demo.FEED_FPS)
+DEMO_FPS = FEED_FPS  # the demo feed is replayed at the rate it was written
 
 
 class StationApp(CheckpointApp):
@@ -64,6 +67,7 @@ class StationApp(CheckpointApp):
         self.pace_fps = pace_fps if pace_fps is not None else (DEMO_FPS if settings.demo else FILE_FPS)
         self.tz = zone(settings.ui.timezone)
         self.store: LogStore | None = None
+        self.checkin: CheckIn | None = None
         self.startup_error: str | None = None
         self.title = settings.station.name
         translate_bindings(self, self.t)
@@ -73,9 +77,19 @@ class StationApp(CheckpointApp):
             self.store = await LogStore.open(self.home.log_db, self.settings.station.id)
             await self.store.purge(self.clock() - timedelta(days=self.settings.log.retention_days))
         except CheckpointError as exc:
-            self.startup_error = exc.message
+            # A log that cannot be opened: one sentence with what to do, as the README promises.
+            damaged = self.home.log_db.exists() and "damaged" in exc.message
+            self.startup_error = self.t("log.open_damaged", path=self.home.log_db) if damaged else exc.message
             self.exit(return_code=2)
             return
+        self.checkin = CheckIn(
+            self.store,
+            self.trust,
+            self.revocations,
+            self.settings.station,
+            clock=self.clock,
+            looping_feed=self.settings.demo and self.camera is not None,
+        )
         await self.push_screen(StationScreen())
         # Everything built so far lives as long as the app: keep it out of the garbage collector's
         # full collections, which otherwise stall the event loop now and then (`checkpoint bench ui`).
@@ -86,6 +100,29 @@ class StationApp(CheckpointApp):
         if self.store is not None:
             await self.store.close()
             self.store = None
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q (and the palette's Quit): at once when nothing is lost; while a shift is open or a
+        vehicle is being checked, ask first (issue 14 item 7)."""
+        checkin = self.checkin
+        if isinstance(self.screen, QuitScreen):
+            self.exit()
+            return
+        lines = []
+        if checkin is not None and checkin.pending is not None:
+            lines.append(self.t("quit.checking"))
+        if checkin is not None and checkin.open is not None:
+            shift = checkin.open.shift
+            lines.append(self.t("quit.open_shift", operator=shift.operator, leader=shift.leader))
+        if not lines:
+            self.exit()
+            return
+
+        def answered(result: object) -> None:
+            if result is True:
+                self.exit()
+
+        self.push_screen(QuitScreen(self.t, lines), callback=answered)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -8,15 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..demo import Demo, build_demo, demo_exists
+from ..demo import FEED_FPS, Demo, build_demo, demo_exists, feed_pacing
 from .context import say
 
 if TYPE_CHECKING:
     import numpy as np
 
-FEED_FPS = 10.0
-SHOW_SECONDS = 1.5
-GAP_SECONDS = 0.8
 FRAME_SIZE = (512, 384)
 POSES = 3  # distinct pictures of each card (composing a frame is the slow part), cycled
 
@@ -26,7 +23,7 @@ def write_feed(demo: Demo) -> Path:
     from scanner.synthetic import compose_frame, render_code, write_video
 
     width, height = FRAME_SIZE
-    show, gap = round(SHOW_SECONDS * FEED_FPS), round(GAP_SECONDS * FEED_FPS)
+    show, gap = feed_pacing()
 
     def frames() -> Iterator[np.ndarray]:
         for index, text in enumerate(demo.feed_codes()):

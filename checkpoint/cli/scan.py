@@ -3,7 +3,9 @@
 The source is a webcam index, a video file or an image folder (`scanner.sources.open_source`). Each new
 code (duplicates within `station.duplicate_seconds` are one scan) is verified with this home's trust
 list and revocation list under the station's rules; `--log` appends each decision to the traffic log
-(and then knows who is inside, for anti-passback). A file or folder is scanned to its end; a webcam
+(and then knows who is inside, for anti-passback). Every code goes through the station's check-in
+service (`checkpoint.checkin`), so the entries are the station's; the camera runs in the station's
+child-process supervisor (`scanner.supervisor`). A file or folder is scanned to its end; a webcam
 until Ctrl-C, with camera status lines on stderr.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -90,14 +92,13 @@ def scan(
     trust = ctx.trust()
     revocations = ctx.revocations(trust)
     try:
-        first = open_source(spec)
+        open_source(spec).close()  # a missing or unreadable source is one sentence before anything starts
     except SourceError as exc:
         raise CheckpointError(exc.message) from exc
     asyncio.run(
         _scan(
             ctx,
             spec,
-            first,
             as_json=as_json,
             log=log,
             shift=(operator, leader),
@@ -113,7 +114,6 @@ def scan(
 async def _scan(
     ctx: Context,
     spec: str,
-    first: Any,
     *,
     as_json: bool,
     log: bool,
@@ -124,96 +124,121 @@ async def _scan(
     trust: Any,
     revocations: Any,
 ) -> None:
-    from scanner.service import CodeEvent, ScanService, StatusEvent
-    from scanner.sources import open_source
+    """Every code goes through the station's own check-in service (`checkpoint.checkin`), so `scan --log`
+    writes the entries the station would; the camera runs in the station's child-process supervisor."""
     from scanner.spec import camera_index
+    from scanner.supervisor import scan_in_child
 
+    from ..checkin import Check, CheckIn, Checking, NotRecorded, Recorded
     from ..models import Direction
-    from ..passes import raw_hash
-    from ..policy import Facts, LogState, decide
-    from ..store import EntryDraft, LogStore, Shift, inside_now
+    from ..store import LogStore, Shift, inside_now
     from ..timeutil import zone
 
     station = ctx.settings.station
-    rules = station.rules()
     local = zone(ctx.settings.ui.timezone)  # JSON times as people read them, with their offset
-    facts = Facts(direction=Direction(direction))
-    opened = [first]
-
-    def opener(text: str) -> Any:
-        return opened.pop() if opened else open_source(text)
-
     loop = asyncio.get_running_loop()
-    events: asyncio.Queue[Any] = asyncio.Queue()
+    events: asyncio.Queue[tuple[Any, ...] | None] = asyncio.Queue()
     stop = threading.Event()
-    service = ScanService(
-        spec, decoder=decoder, duplicate_seconds=station.duplicate_seconds, preview=None, opener=opener
-    )
+    options = {"decoder": decoder, "duplicate_seconds": station.duplicate_seconds, "preview": None}
+    replay: list[float] = []  # the first code's frame time: --at plays the recording from that moment
+    frame_ts = [0.0]
 
-    def emit(event: Any) -> None:
-        if isinstance(event, CodeEvent | StatusEvent):
+    def clock() -> datetime:
+        if at is None:
+            return datetime.now(UTC)
+        return at + timedelta(seconds=max(frame_ts[0] - (replay[0] if replay else frame_ts[0]), 0.0))
+
+    def deliver(event: tuple[Any, ...]) -> None:
+        if event[0] in ("code", "status"):
             loop.call_soon_threadsafe(events.put_nowait, event)
 
     def work() -> None:
         try:
-            service.run(emit, stop.is_set)
+            scan_in_child(spec, options, deliver, stop.is_set)
         finally:
             loop.call_soon_threadsafe(events.put_nowait, None)
 
     store = None
-    on_duty = Shift(shift[0] or "scan", shift[1] or "scan")
     if log:
         ctx.home.ensure()
         store = await LogStore.open(ctx.home.log_db, station.id)
-        current = await store.open_shift()  # the people signed in at this station are on duty
+    checkin = CheckIn(
+        store,
+        trust,
+        revocations,
+        station,
+        clock=clock,
+        hold_seconds=0.0,  # nobody reads a verdict here: every code is decided as it comes
+        inside=None if store is not None else (lambda: inside_now(ctx.home.log_db, station.id)),
+    )
+    checkin.direction = Direction(direction)
+    on_duty = Shift(shift[0] or "scan", shift[1] or "scan")
+    current = None
+    if store is not None:
+        current = await checkin.resume()  # the people signed in at this station are on duty
         if current is not None:
-            on_duty = Shift(shift[0] or current[1].operator, shift[1] or current[1].leader)
+            on_duty = Shift(shift[0] or current.shift.operator, shift[1] or current.shift.leader)
+        if checkin.clock_behind():
+            await store.close()
+            raise CheckpointError(
+                "The clock is earlier than the newest entry of the traffic log; set the clock right "
+                "(or give --at a later time) before scanning into the log."
+            )
+    checkin.work_as(on_duty)
     worker = threading.Thread(target=work, name="scan", daemon=True)
     worker.start()
     live = camera_index(spec) is not None
+    frames = 0
     try:
         while True:
             event = await events.get()
             if event is None:
                 break
-            if isinstance(event, StatusEvent):
-                if live and event.state != "live":
-                    say(f"camera: {event.state} {event.detail}".rstrip(), err=True)
+            if event[0] == "status":
+                state, detail = str(event[1]), str(event[2])
+                if state == "live":
+                    frames += 1
+                elif state == "no_camera" and detail and not live:
+                    raise CheckpointError(clean(detail, limit=300))
+                elif live or state == "lost":
+                    say(clean(f"camera: {state} {detail}".rstrip(), limit=300), err=True)
                 continue
-            detection = event.detection
-            now = at if at is not None else datetime.now(UTC)
-            if store is not None:
-                state = LogState(inside=await store.inside())
-            else:  # not writing, but the log still says who is inside
-                state = LogState(inside=inside_now(ctx.home.log_db, station.id))
-            decision = decide(detection.text, trust, revocations, rules, state, facts, now)
-            digest = raw_hash(detection.raw)
-            seq = None
-            if store is not None:
-                draft = EntryDraft.from_decision(
-                    decision, direction=facts.direction, shift=on_duty, raw_hash=digest
-                )
-                entry = await store.append(draft)
-                seq = entry.seq
-            data = decision.pass_data
-            if as_json:
-                out = decision.to_json(local)
-                out["pass_id"] = None if data is None else data.pass_id
-                out["frame"] = detection.frame_index
-                out["raw_hash"] = digest
-                out["logged_seq"] = seq
-                echo_json(out)
-            else:
-                plate = "-" if data is None else clean(display_plate(data.plate), limit=12)
-                pass_id = "-" if data is None else data.pass_id
-                say(
-                    f"frame {detection.frame_index:<6} {decision.verdict.value.upper():<5} "
-                    f"{decision.reason.value:<18} {pass_id:<8} {plate:<12} {clean(decision.detail, limit=60)}"
-                )
+            text, raw, frame_index, ts = str(event[1]), bytes(event[2]), int(event[3]), float(event[4])
+            frames += 1
+            frame_ts[0] = ts
+            if not replay:
+                replay.append(ts)
+            outcome = await checkin.code(text, raw, scanned=True)
+            if isinstance(outcome, Checking):  # no thermometer here: the pass as it is
+                outcome = await checkin.check(Check(None, ()))
+            if isinstance(outcome, NotRecorded):
+                raise CheckpointError(outcome.error.message)
+            if not isinstance(outcome, Recorded):
+                continue  # the same code again: the same vehicle
+            _print(outcome, frame_index, as_json, local)
     finally:
         stop.set()
-        worker.join(timeout=3)
+        await asyncio.to_thread(worker.join, 5)
         if store is not None:
             await store.close()
-    if service.frames == 0:
+    if frames == 0:
         raise CheckpointError(f"No picture could be read from {spec}.")
+
+
+def _print(recorded: Any, frame_index: int, as_json: bool, local: Any) -> None:
+    decision, vehicle, entry = recorded.decision, recorded.vehicle, recorded.entry
+    data = decision.pass_data
+    if as_json:
+        out = decision.to_json(local)
+        out["pass_id"] = None if data is None else data.pass_id
+        out["frame"] = frame_index
+        out["raw_hash"] = vehicle.raw_hash
+        out["logged_seq"] = None if entry is None else entry.seq
+        echo_json(out)
+    else:
+        plate = "-" if data is None else clean(display_plate(data.plate), limit=12)
+        pass_id = "-" if data is None else data.pass_id
+        say(
+            f"frame {frame_index:<6} {decision.verdict.value.upper():<5} "
+            f"{decision.reason.value:<18} {pass_id:<8} {plate:<12} {clean(decision.detail, limit=60)}"
+        )

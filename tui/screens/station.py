@@ -1,25 +1,23 @@
 """The station screen: the checkpoint at the junction.
 
-Flow (PRODUCT.md "The loop"; documented in docs/station.md):
+It collects facts and renders outcomes; the check-in flow itself — intake, decide, check, decide again,
+append, overrides, counters, shifts — is `checkpoint.checkin.CheckIn` (documented in docs/station.md):
 
-1. A code arrives from the camera worker (`ScannerCode`) or from the manual-entry line (a USB barcode
-   scanner types the text and Enter the same way). `policy.decide` is asked with what is known.
-2. A code that fails the pass checks (not a pass, forged, expired, revoked, wrong checkpoint, …) is
-   logged at once and shown as DENY.
-3. A valid pass shows CHECK ("valid — check the plate, enter occupants and temperatures") and opens
-   the check form. Enter there confirms the plate and records; F3 marks a plate mismatch.
-4. `decide` runs again with every fact; the entry is appended (durably) and only then is the verdict
-   shown. A denied vehicle may then be let through by a supervisor (F4): a new `override` entry that
-   refers to the denial.
+* a code from the camera worker (`ScannerCode`) or the manual-entry line (a USB barcode scanner types
+  the text and Enter the same way) goes to `CheckIn.code` / `CheckIn.typed`;
+* `Checking` shows CHECK and turns the manual-entry line into the temperatures line; Enter, F3 and Esc
+  there are `CheckIn.check_typed`, `mismatch` and `cancel`;
+* `Recorded` is shown only after the service appended the entry; F4 hands the one denial on screen
+  (`CheckIn.override_target`) to the override dialog, which names it;
+* `ClockBehind` asks staff before anything is decided; `NotRecorded` says NOT RECORDED and what to do.
 
-The screen never decides by itself, and every entry is in the log before its verdict is on screen.
+The screen never decides or counts by itself, and every entry is in the log before its verdict shows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from time import monotonic
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
@@ -32,13 +30,26 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
+from checkpoint.checkin import (
+    MAX_NAME,
+    Cancelled,
+    CheckIn,
+    Checking,
+    CheckProblem,
+    ClockBehind,
+    Ignored,
+    NotRecorded,
+    Outcome,
+    OverrideRefused,
+    Recorded,
+    Vehicle,
+)
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import load_or_create_station_key
-from checkpoint.models import Direction, Reason, Verdict
-from checkpoint.passes import is_ours, raw_hash
-from checkpoint.policy import Decision, Facts, LogState, Override, decide
-from checkpoint.store import Entry, EntryDraft, LogError, LogStore, Shift
+from checkpoint.models import Direction, Verdict
+from checkpoint.store import LogError, LogStore, Shift
 from checkpoint.text import cell_width, clean
+from checkpoint.timeutil import fmt_local
 from scanner.spec import camera_index
 
 from ..base import WorkerErrors
@@ -49,7 +60,7 @@ from ..widgets.station_recent import RecentEntries
 from ..widgets.verdict import Shown, VerdictPanel
 from ..widgets.viewfinder import Viewfinder
 from .station_forms import (
-    Check,
+    ClockScreen,
     HandoverScreen,
     NoPass,
     NoPassScreen,
@@ -57,8 +68,6 @@ from .station_forms import (
     OverrideScreen,
     SignIn,
     SignInScreen,
-    looks_like_readings,
-    read_check,
     translate_bindings,
 )
 
@@ -66,24 +75,6 @@ if TYPE_CHECKING:
     from ..station_app import StationApp
 
 RECENT = 50
-VERDICT_HOLD_SECONDS = 3.0  # after a verdict, codes that are not passes seen by the camera are ignored
-REFUSE_QUIET_SECONDS = 5.0
-MAX_CODE = 4096  # characters of a typed or scanned text the screen will look at
-
-
-@dataclass
-class Vehicle:
-    """One vehicle at the barrier: what was scanned or typed, and the facts staff supplied."""
-
-    code: str | None  # None: no pass shown
-    raw_hash: str | None
-    facts: Facts
-    plate: str | None = None  # typed by staff (no pass)
-    vehicle: str | None = None
-    note: str | None = None
-    entry: Entry | None = None  # the logged entry now on screen
-    decision: Decision | None = None
-    told_busy: bool = False  # "finish the check first" was said once for this vehicle
 
 
 class StationScreen(WorkerErrors, Screen[None]):
@@ -103,30 +94,37 @@ class StationScreen(WorkerErrors, Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.shift: Shift | None = None
-        self.shift_id: str | None = None
-        self.shift_started: datetime | None = None
-        self.current: Vehicle | None = None
-        self.pending: Vehicle | None = None
         self.camera_state = "no_camera"
         self.camera_fps = 0.0
-        self._last_code: tuple[str, datetime] | None = None
-        self._verdict_at = -VERDICT_HOLD_SECONDS  # monotonic time the last verdict was shown
-        self._newest: datetime | None = None
-        self._refused_at = -1e9
         self._camera_problem = ""
         self._binding_state: tuple[bool | None, ...] = ()
-        self.recorded = 0  # entries this screen wrote (tests and the benchmark read it)
+        self.recorded = 0  # entries this screen showed as logged (tests and the benchmark read it)
 
     @property
     def station(self) -> StationApp:
         return self.app  # type: ignore[return-value]
 
     @property
+    def checkin(self) -> CheckIn:
+        """The station's check-in service (checkpoint.checkin): every vehicle goes through it."""
+        checkin = self.station.checkin
+        assert checkin is not None
+        return checkin
+
+    @property
     def store(self) -> LogStore:
         store = self.station.store
         assert store is not None
         return store
+
+    @property
+    def shift(self) -> Shift | None:
+        return None if self.checkin.open is None else self.checkin.open.shift
+
+    @property
+    def pending(self) -> Vehicle | None:
+        """The vehicle being checked (a valid pass waiting for its temperatures)."""
+        return self.checkin.pending
 
     # ----------------------------------------------------------------- layout
 
@@ -158,14 +156,18 @@ class StationScreen(WorkerErrors, Screen[None]):
         self.query_one(Viewfinder).display = app.settings.station.viewfinder and app.camera is not None
         self.camera_state = "opening" if app.camera is not None else "no_camera"
         try:
-            await self._resume_shift()
+            await self.checkin.resume()
             await self._load_log()
         except CheckpointError as exc:  # a damaged log: one sentence on the way out, no traceback
-            app.startup_error = self._log_problem(exc)  # for the staff at the station, in their language
+            if isinstance(exc, LogError) and exc.kind == "damaged":  # what to do, in their language
+                app.startup_error = app.t("log.open_damaged", path=exc.path)
+            else:
+                app.startup_error = self._log_problem(exc)
             app.exit(return_code=2)
             return
         self.tick()
         self.set_interval(1.0, self.tick)
+        self.set_interval(0.5, self._release_waiting)
         self._bindings_changed()
         self._show_status()
         self.query_one("#manual", Input).focus()
@@ -192,6 +194,8 @@ class StationScreen(WorkerErrors, Screen[None]):
         return widget
 
     def watch_direction(self, direction: Direction) -> None:
+        if self.station.checkin is not None:
+            self.checkin.direction = direction
         if self.is_mounted:
             self._show_status()
 
@@ -211,8 +215,15 @@ class StationScreen(WorkerErrors, Screen[None]):
         if self.shift is None:
             shift.update(Content(t("status.no_shift")))
         else:
-            shift.update(
-                plain(t("status.shift", operator=self.shift.operator, leader=self.shift.leader), limit=60)
+            shift.update(  # names are capped at sign-in; an older log's are cut here
+                plain(
+                    t(
+                        "status.shift",
+                        operator=clean(self.shift.operator, limit=MAX_NAME),
+                        leader=clean(self.shift.leader, limit=MAX_NAME),
+                    ),
+                    limit=2 * MAX_NAME + 16,
+                )
             )
         shift.set_class(self.shift is None, "warn")
 
@@ -230,10 +241,15 @@ class StationScreen(WorkerErrors, Screen[None]):
             age = now - issued
             widget = self._set("#revocations", Content(t("status.revocations", age=self.age(age))))
             widget.set_class(age > timedelta(days=2), "warn")
-        behind = self._newest is not None and now < self._newest
+        behind = self.checkin.clock_behind()
         warning = self._set("#clock-warning", Content(t("status.clock_behind")) if behind else Content(""))
         if warning.display != behind:
             warning.display = behind
+
+    async def _release_waiting(self) -> None:
+        """A camera pass that came while a verdict was held is taken once the hold is over."""
+        if self.app.screen is self and self.checkin.waiting is not None:
+            await self.render_outcome(await self.checkin.release())
 
     def age(self, delta: timedelta) -> str:
         t = self.station.t
@@ -252,9 +268,9 @@ class StationScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="camera")
     def run_camera(self, spec: str) -> None:
-        """Wait for the scanner's events (it runs in a child process, see tui.station_camera) and
+        """Wait for the scanner's events (it runs in a child process, see scanner.supervisor) and
         report them as messages; this thread never touches a widget."""
-        from ..station_camera import scan_in_child
+        from scanner.supervisor import scan_in_child
 
         worker = get_current_worker()
         settings = self.station.settings.station
@@ -319,108 +335,120 @@ class StationScreen(WorkerErrors, Screen[None]):
 
     @on(Input.Submitted, "#manual")
     async def _manual(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
+        text = event.value
         event.input.clear()
-        if self.pending is not None and self.pending.decision is not None:
-            # A vehicle is being checked: this line takes its temperatures (Enter = the plate matches).
-            if is_ours(text) or len(text) > 60:  # a USB scanner read the next pass: not temperatures
-                self._refuse("notify.busy", False)
-                return
-            data = self.pending.decision.pass_data
-            result = read_check(self.station.t, "", text, data.max_occupants if data else 60)
-            if isinstance(result, str):
-                event.input.value = text  # keep what was typed, selected: correct it or type over it
-                event.input.select_all()
-                self.query_one(VerdictPanel).say(result)
-                self.app.bell()
-                return
-            await self._checked(result)
-        elif looks_like_readings(text):
-            # Temperatures with no vehicle being checked (the camera moved on, a slip): a number is not a
-            # code a vehicle showed, so it must not become a logged "not a pass" denial.
-            # Shown on a clear panel: beside the last vehicle's verdict it would read as about that one.
-            self.query_one(VerdictPanel).show(Shown("idle", message=self.station.t("notify.no_check")))
-            self.app.bell()
-        elif text:
-            await self.submit_code(text, text.encode("utf-8", errors="surrogatepass"))
+        outcome = await self.checkin.typed(text, form_open=self.app.screen is not self)
+        if isinstance(outcome, CheckProblem):
+            event.input.value = text.strip()  # keep what was typed, selected: correct it or type over it
+            event.input.select_all()
+        await self.render_outcome(outcome, retry=lambda: self.checkin.typed(text))
 
     def action_manual(self) -> None:
         self.query_one("#manual", Input).focus()
 
-    # ----------------------------------------------------------------- the flow
-
-    def _busy(self) -> bool:
-        """True while a form is open or a vehicle is being checked: scans wait until it is done."""
-        return self.app.screen is not self or self.pending is not None
-
-    def _refuse(self, key: str, scanned: bool) -> None:
-        """Say why a code was not taken; for the camera at most every few seconds (it keeps seeing it)."""
-        now = monotonic()
-        if scanned and now - self._refused_at < REFUSE_QUIET_SECONDS:
-            return
-        self._refused_at = now
-        self.app.notify(self.station.t(key), severity="warning", markup=False)
+    # ----------------------------------------------------------------- the flow (checkpoint.checkin)
 
     async def submit_code(self, text: str, raw: bytes, *, scanned: bool = False) -> None:
-        """A code arrived (camera, USB scanner or typed). Decide what can be decided now."""
-        app = self.station
-        text = text[:MAX_CODE]
-        if self.shift is None:
-            self._refuse("notify.sign_in_first", scanned)
+        """A code arrived (camera, USB scanner or typed): the check-in service says what happens."""
+        outcome = await self.checkin.code(text, raw, scanned=scanned, form_open=self.app.screen is not self)
+        await self.render_outcome(outcome, retry=lambda: self.checkin.code(text, raw, scanned=scanned))
+
+    async def render_outcome(
+        self, outcome: Outcome | None, *, retry: Callable[[], Awaitable[Outcome]] | None = None
+    ) -> None:
+        """Show what the service returned; the screen itself decides nothing."""
+        t = self.station.t
+        panel = self.query_one(VerdictPanel)
+        if outcome is None:
             return
-        if scanned and not is_ours(text) and monotonic() - self._verdict_at < VERDICT_HOLD_SECONDS:
-            # A stray code the camera sees right after a verdict (a sticker, a phone behind the windscreen)
-            # must not replace the verdict the guard is reading: only a pass of ours may, at once.
-            return
-        if self._busy():
-            pending = self.pending
-            if pending is None:
-                self._refuse("notify.busy", scanned)
-            elif pending.code != text and not pending.told_busy:  # the same car is simply still held up
-                pending.told_busy = True  # once per vehicle: the camera keeps seeing the queue behind it
-                self._refuse("notify.busy", scanned)
-            return
-        now = app.clock()
-        if (
-            self._last_code is not None
-            and self._last_code[0] == text
-            and timedelta(0)
-            <= now - self._last_code[1]
-            < timedelta(seconds=app.settings.station.duplicate_seconds)
-        ):
-            return  # the same vehicle, not a new event (PRODUCT.md)
-        self._last_code = (text, now)
-        vehicle = Vehicle(code=text, raw_hash=raw_hash(raw), facts=Facts(direction=self.direction))
-        decision = await self._decide(vehicle)
-        if decision.allowed and decision.pass_data is not None:
-            vehicle.decision = decision
-            self.pending = vehicle
-            data = decision.pass_data
-            self.query_one(VerdictPanel).show(
-                Shown(
-                    "check",
-                    plate=data.plate,
-                    category=data.category,
-                    holder=data.holder,
-                    org=data.org,
-                    valid_from=data.valid_from,
-                    valid_until=data.valid_until,
-                    direction=vehicle.facts.direction,
-                    warnings=decision.warnings,
-                )
-            )
-            # The check happens in the manual-entry line, which already has the focus: no panel to
-            # open, no layout pass, no focus change (the event loop's longest stall is what staff feel).
-            manual = self.query_one("#manual", Input)
-            # At 80 columns the long hint would be cut; the key bar below still names F3 and Esc.
-            hint = "check.manual_hint_short" if self.size.width < 100 else "check.manual_hint"
-            manual.placeholder = app.t(hint, most=data.max_occupants)
-            manual.add_class("checking")
-            if self.app.focused is not manual:
-                manual.focus()  # the temperatures go where the focus is (a camera scan may come at any time)
+        if isinstance(outcome, Ignored):
+            if outcome.kind == "not_checking":
+                panel.show(Shown("idle", message=t("notify.no_check")))
+                self.app.bell()
+            elif outcome.tell and outcome.kind in ("busy", "sign_in_first"):
+                self.app.notify(t(f"notify.{outcome.kind}"), severity="warning", markup=False)
             self._bindings_changed()
-        else:
-            await self.record(vehicle, decision)
+        elif isinstance(outcome, Checking):
+            self._show_check(outcome)
+        elif isinstance(outcome, Recorded):
+            self._end_check_line()
+            await self._show_recorded(outcome)
+        elif isinstance(outcome, NotRecorded):
+            self._end_check_line()
+            message = self._log_problem(outcome.error)
+            panel.show(Shown("error", message=message))
+            self.app.bell()
+            self.app.notify(message, severity="error", timeout=15, markup=False)
+            self._bindings_changed()
+        elif isinstance(outcome, CheckProblem):
+            panel.say(t(outcome.key, **outcome.values))
+            self.app.bell()
+        elif isinstance(outcome, Cancelled):
+            self._end_check_line()
+            panel.show(Shown("idle", message=t("station.cancelled")))
+            self._bindings_changed()
+        elif isinstance(outcome, OverrideRefused):
+            self.app.notify(t("override.stale"), severity="warning", markup=False)
+            self._bindings_changed()
+        elif isinstance(outcome, ClockBehind):
+            self._ask_clock(outcome, retry)
+
+    def _ask_clock(self, behind: ClockBehind, retry: Callable[[], Awaitable[Outcome]] | None) -> None:
+        """The clock is earlier than the log: staff confirm before the station decides (issue 11)."""
+        if isinstance(self.app.screen, ClockScreen):
+            return
+        app = self.station
+
+        async def answered(result: object) -> None:
+            if result is True:
+                self.checkin.confirm_clock()
+                if retry is not None:
+                    await self.render_outcome(await retry())
+
+        self.app.bell()
+        self.app.push_screen(
+            ClockScreen(
+                app.t,
+                fmt_local(behind.now, app.tz, seconds=True),
+                fmt_local(behind.newest, app.tz, seconds=True),
+            ),
+            callback=answered,
+        )
+
+    def _show_check(self, checking: Checking) -> None:
+        app = self.station
+        data = checking.decision.pass_data
+        assert data is not None
+        self.query_one(VerdictPanel).show(
+            Shown(
+                "check",
+                plate=data.plate,
+                category=data.category,
+                holder=data.holder,
+                org=data.org,
+                valid_from=data.valid_from,
+                valid_until=data.valid_until,
+                direction=checking.vehicle.facts.direction,
+                warnings=checking.decision.warnings,
+            )
+        )
+        # The check happens in the manual-entry line, which already has the focus: no panel to
+        # open, no layout pass, no focus change (the event loop's longest stall is what staff feel).
+        manual = self.query_one("#manual", Input)
+        # At 80 columns the long hint would be cut; the key bar below still names F3 and Esc.
+        hint = "check.manual_hint_short" if self.size.width < 100 else "check.manual_hint"
+        manual.placeholder = app.t(hint, most=data.max_occupants)
+        manual.add_class("checking")
+        if self.app.focused is not manual:
+            manual.focus()  # the temperatures go where the focus is (a camera scan may come at any time)
+        self._bindings_changed()
+
+    def _end_check_line(self) -> None:
+        manual = self.query_one("#manual", Input)
+        if manual.has_class("checking"):
+            manual.placeholder = self.station.t("station.manual_hint")
+            manual.remove_class("checking")
+            manual.value = ""
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """While a vehicle is checked the focus stays in the line that takes its temperatures, so that
@@ -429,86 +457,21 @@ class StationScreen(WorkerErrors, Screen[None]):
         if self.pending is not None and event.widget is not manual:
             manual.focus()
 
-    async def _decide(self, vehicle: Vehicle) -> Decision:
-        app = self.station
-        state = LogState(inside=await self.store.inside())
-        return decide(
-            vehicle.code,
-            app.trust,
-            app.revocations,
-            app.settings.station.rules(),
-            state,
-            vehicle.facts,
-            app.clock(),
-        )
-
-    async def _checked(self, result: object) -> None:
-        vehicle, self.pending = self.pending, None
-        manual = self.query_one("#manual", Input)
-        manual.placeholder = self.station.t("station.manual_hint")
-        manual.remove_class("checking")
-        manual.value = ""
-        self._bindings_changed()
-        if vehicle is None:
-            return
-        if not isinstance(result, Check):
-            self.query_one(VerdictPanel).show(Shown("idle", message=self.station.t("station.cancelled")))
-            self._last_code = None
-            return
-        vehicle.facts = replace(
-            vehicle.facts,
-            occupants=result.occupants or None,
-            temperatures=result.temperatures,
-            plate_mismatch=result.plate_mismatch,
-        )
-        await self.record(vehicle, await self._decide(vehicle))
-
-    async def record(
-        self, vehicle: Vehicle, decision: Decision, *, refers_to: str | None = None
-    ) -> Entry | None:
-        """Append the entry (durably), then — only then — show the verdict."""
-        assert self.shift is not None
-        app = self.station
-        facts = vehicle.facts
-        overridden = decision.reason is Reason.OVERRIDE and facts.override is not None
-        draft = EntryDraft.from_decision(
-            decision,
-            direction=facts.direction,
-            shift=self.shift,
-            occupants=facts.occupants,
-            temperatures=facts.temperatures,
-            raw_hash=vehicle.raw_hash,
-            plate=vehicle.plate,
-            vehicle=vehicle.vehicle,
-            note=vehicle.note,
-            override_by=facts.override.supervisor if overridden and facts.override else None,
-            override_reason=facts.override.reason if overridden and facts.override else None,
-        )
-        draft.refers_to = refers_to
-        try:
-            entry = await self.store.append(draft, now=app.clock())
-        except CheckpointError as exc:
-            message = self._log_problem(exc)
-            self.query_one(VerdictPanel).show(Shown("error", message=message))
-            self.app.bell()
-            self.app.notify(message, severity="error", timeout=15, markup=False)
-            return None
+    async def _show_recorded(self, recorded: Recorded) -> None:
+        """The entry is in the log (the service appended it): show the verdict."""
         self.recorded += 1
-        vehicle.entry, vehicle.decision = entry, decision
-        self.current = vehicle
-        self._show_entry(vehicle, decision, entry)
-        self._verdict_at = monotonic()
-        if decision.verdict is Verdict.DENY:
-            if app.settings.station.bell:
+        self._show_entry(recorded)
+        if recorded.decision.verdict is Verdict.DENY:
+            if self.station.settings.station.bell:
                 self.app.bell()
             panel = self.query_one(VerdictPanel)
             panel.add_class("flash")
             self.set_timer(0.4, lambda: panel.remove_class("flash"))
         await self.refresh_log()
         self._bindings_changed()
-        return entry
 
-    def _show_entry(self, vehicle: Vehicle, decision: Decision, entry: Entry) -> None:
+    def _show_entry(self, recorded: Recorded) -> None:
+        vehicle, decision, entry = recorded.vehicle, recorded.decision, recorded.entry
         data = decision.pass_data
         shown = Shown(
             "allow" if decision.allowed else "deny",
@@ -523,15 +486,15 @@ class StationScreen(WorkerErrors, Screen[None]):
             valid_until=data.valid_until if data is not None else None,
             occupants=vehicle.facts.occupants,
             temperatures=vehicle.facts.temperatures,
-            fever_threshold=self.station.settings.station.rules().fever_threshold,
+            fever_threshold=self.checkin.rules.fever_threshold,
             direction=vehicle.facts.direction,
             code=vehicle.code if data is None and vehicle.code is not None else None,
             note=(self.station.t(f"vehicle.{vehicle.vehicle}") + " · " + vehicle.note)
             if vehicle.vehicle and vehicle.note
             else vehicle.note,
-            override_by=entry.override_by,
-            override_reason=entry.override_reason,
-            at=entry.ts,
+            override_by=None if entry is None else entry.override_by,
+            override_reason=None if entry is None else entry.override_reason,
+            at=None if entry is None else entry.ts,
         )
         self.query_one(VerdictPanel).show(shown)
 
@@ -547,13 +510,9 @@ class StationScreen(WorkerErrors, Screen[None]):
     async def _load_log(self) -> None:
         app = self.station
         entries = await self.store.recent(RECENT, station_id=app.settings.station.id)
-        self._newest = await self.store.newest_time()
         self.query_one(RecentEntries).show(entries)
-        now = app.clock()
-        day_start = now.astimezone(app.tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        day = await self.store.counts_since(day_start)
-        shift = await self.store.counts_since(self.shift_started) if self.shift_started else None
-        self._show_counters(shift, day)
+        counters = await self.checkin.counters(app.tz)
+        self._show_counters(counters.shift, counters.day)
 
     def _show_counters(self, shift: dict[str, int] | None, day: dict[str, int]) -> None:
         t = self.station.t
@@ -576,71 +535,67 @@ class StationScreen(WorkerErrors, Screen[None]):
         """A refused log write in the staff's language (the core's sentence is English)."""
         return self.station.t(f"log.{exc.kind}", path=exc.path) if isinstance(exc, LogError) else exc.message
 
-    async def _resume_shift(self) -> None:
-        """After a restart (or a power cut) the open shift carries on."""
-        current = await self.store.open_shift()
-        if current is not None:
-            self.shift_id, self.shift, self.shift_started = current
-
     def ask_sign_in(self) -> None:
         self.app.push_screen(SignInScreen(self.station.t), callback=self._signed_in)
 
     async def _signed_in(self, result: object) -> None:
         if not isinstance(result, SignIn):
             return
-        now = self.station.clock()
-        shift = Shift(result.operator, result.leader)
         try:
-            self.shift_id = await self.store.start_shift(shift, now=now)
+            await self.checkin.sign_in(result.operator, result.leader)
         except CheckpointError as exc:
             self.app.bell()
             self.app.notify(self._log_problem(exc), severity="error", timeout=15, markup=False)
             self.ask_sign_in()
             return
-        self.shift, self.shift_started = shift, now
         self._show_status()
         await self.refresh_log()
         self._bindings_changed()
         self.query_one("#manual", Input).focus()
 
     async def action_handover(self) -> None:
-        if self.shift is None or self.shift_started is None:
+        t = self.station.t
+        summary = await self.checkin.handover()
+        if summary is None:
             self.ask_sign_in()
             return
-        t = self.station.t
-        counts = await self.store.counts_since(self.shift_started)
-        inside = len(await self.store.inside())
-        started = self.shift_started.astimezone(self.station.tz).strftime("%Y-%m-%d %H:%M")
+        counts = summary.counts
+        started = summary.started.astimezone(self.station.tz).strftime("%Y-%m-%d %H:%M")
         lines = [
-            plain(t("handover.shift", operator=self.shift.operator, leader=self.shift.leader, start=started)),
-            Content(t("handover.inside", n=inside)),
+            plain(
+                t(
+                    "handover.shift",
+                    operator=summary.shift.operator,
+                    leader=summary.shift.leader,
+                    start=started,
+                )
+            ),
+            Content(t("handover.inside", n=summary.inside)),
             Content(t("handover.moves", n_in=counts["in"], n_out=counts["out"])),
             Content(t("handover.denied", n=counts["denied"])),
             Content(t("handover.fevers", n=counts["fevers"])),
             Content(t("handover.overrides", n=counts["overrides"])),
+            Content(t("handover.head_code", code=summary.head_code)),
         ]
         self.app.push_screen(HandoverScreen(t, Content("\n").join(lines)), callback=self._handed_over)
 
     async def _handed_over(self, result: object) -> None:
-        if result is not True or self.shift_id is None:
+        if result is not True or self.shift is None:
             return
         app = self.station
         try:
-            key = load_or_create_station_key(app.home.station_key)
-            sealed = await self.store.seal(key, now=app.clock())
-            await self.store.end_shift(self.shift_id, None if sealed is None else sealed[0], now=app.clock())
+            sealed = await self.checkin.seal(load_or_create_station_key(app.home.station_key))
         except CheckpointError as exc:
             self.app.notify(self._log_problem(exc), severity="error", timeout=15, markup=False)
             return
         if sealed is None:
             self.app.notify(app.t("notify.handover_empty"), markup=False)
         else:
-            self.app.notify(app.t("notify.sealed", seq=sealed[0]), markup=False)
-        self.shift = self.shift_id = self.shift_started = None
-        self.current = None
+            self.app.notify(app.t("notify.sealed", seq=sealed), markup=False)
         self.query_one(VerdictPanel).show(Shown("idle"))
         self._show_status()
         await self.refresh_log()
+        self._bindings_changed()
         self.ask_sign_in()
 
     # ----------------------------------------------------------------- other actions
@@ -652,33 +607,33 @@ class StationScreen(WorkerErrors, Screen[None]):
             return False  # hidden: F3 and Esc belong to the check now
         if self.pending is not None and action in ("override", "handover"):
             return None  # a vehicle is being checked: finish it (Enter, F3) or cancel it (Esc) first
+        if self.shift is None and action in _NEEDS_SHIFT:
+            return None  # nobody is signed in: these do nothing yet
         if action == "override":
-            entry = None if self.current is None else self.current.entry
-            return True if entry is not None and entry.verdict is Verdict.DENY else None
-        if action in ("no_pass",):
-            return True if self.shift is not None else None
+            return True if self.checkin.override_target() is not None else None
         return True
 
     async def action_mismatch(self) -> None:
         if self.pending is not None:
-            await self._checked(Check(0, (), plate_mismatch=True))
+            await self.render_outcome(await self.checkin.mismatch(), retry=self.checkin.mismatch)
 
     async def action_cancel_check(self) -> None:
         if self.pending is not None:
-            await self._checked(None)
+            await self.render_outcome(self.checkin.cancel())
 
     def action_direction(self) -> None:
         self.direction = self.direction.flipped()
 
     def action_clear(self) -> None:
-        self.current = None
+        self.checkin.clear()
         self.query_one(VerdictPanel).show(Shown("idle"))
         self.query_one("#manual", Input).focus()
         self._bindings_changed()
 
     def _bindings_changed(self) -> None:
         """Refresh the key bar only when a key's availability changed (rebuilding it is not free)."""
-        state = tuple(self.check_action(name, ()) for name in ("override", "no_pass", "handover", "mismatch"))
+        names = ("override", "no_pass", "handover", "mismatch", "direction")
+        state = tuple(self.check_action(name, ()) for name in names)
         if state != self._binding_state:
             self._binding_state = state
             self.refresh_bindings()
@@ -692,42 +647,46 @@ class StationScreen(WorkerErrors, Screen[None]):
         if self.shift is None:
             self.ask_sign_in()
             return
-        if not self._busy():
-            self.app.push_screen(NoPassScreen(self.station.t), callback=self._no_pass)
+        if self.pending is not None or self.app.screen is not self:
+            self.app.notify(self.station.t("notify.busy"), severity="warning", markup=False)
+            return
+        self.app.push_screen(NoPassScreen(self.station.t), callback=self._no_pass)
 
     async def _no_pass(self, result: object) -> None:
         if not isinstance(result, NoPass):
             return
-        vehicle = Vehicle(
-            code=None,
-            raw_hash=None,
-            facts=Facts(direction=self.direction),
-            plate=result.plate,
-            vehicle=result.vehicle,
-            note=result.reason,
-        )
-        await self.record(vehicle, await self._decide(vehicle))
+
+        async def again() -> Outcome:
+            return await self.checkin.no_pass(result.plate, result.vehicle, result.reason)
+
+        await self._render_or_say(again)
 
     def action_override(self) -> None:
-        current = self.current
-        if current is None or current.entry is None or current.entry.verdict is not Verdict.DENY:
+        denial = self.checkin.override_target()
+        if denial is None:
             return
-        t = self.station.t
-        self.app.push_screen(
-            OverrideScreen(t, t(f"reason.{current.entry.reason.value}")), callback=self._overridden
-        )
+        self.app.push_screen(OverrideScreen(self.station.t, denial), callback=self._overridden)
 
     async def _overridden(self, result: object) -> None:
-        current = self.current
-        if not isinstance(result, OverrideForm) or current is None or current.entry is None:
+        if not isinstance(result, OverrideForm):
             return
-        vehicle = replace(
-            current,
-            facts=replace(current.facts, override=Override(result.supervisor, result.reason)),
-            entry=None,
-            decision=None,
-        )
-        await self.record(vehicle, await self._decide(vehicle), refers_to=current.entry.id)
+
+        async def again() -> Outcome:
+            return await self.checkin.override(result.entry_id, result.supervisor, result.reason)
+
+        await self._render_or_say(again)
+
+    async def _render_or_say(self, call: Callable[[], Awaitable[Outcome]]) -> None:
+        """Run a service call from a form and render it; what the service refuses (a plate or a name the
+        form let through) is one sentence, never a crash."""
+        try:
+            outcome = await call()
+        except CheckpointError as exc:
+            self.app.bell()
+            self.app.notify(clean(exc.message, limit=300), severity="error", markup=False)
+            return
+        await self.render_outcome(outcome, retry=call)
 
 
+_NEEDS_SHIFT = ("direction", "clear", "handover", "override", "no_pass", "viewfinder")
 _CAMERA_STATES = ("opening", "live", "lost", "reconnecting", "no_camera", "ended", "waiting")

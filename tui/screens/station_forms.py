@@ -1,16 +1,15 @@
 """The station's small forms, each a modal screen that returns what staff typed (or None on Esc).
 
-They collect facts only; the station screen asks `policy.decide` and logs. Enter moves to the next
+They collect facts only; the station screen hands them to `checkpoint.checkin.CheckIn`. Enter moves to the next
 field and, on the last one, submits; Esc cancels. Errors are one sentence under the form.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -19,17 +18,13 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from checkpoint.chain import head_code
+from checkpoint.checkin import MAX_NAME, MAX_TEXT, VEHICLE_KINDS, CheckProblem, Denial, read_check
 from checkpoint.errors import CheckpointError
-from checkpoint.plates import normalise_plate
-from checkpoint.store import LogStore
-from checkpoint.temperature import TemperatureError, parse_temperature
+from checkpoint.plates import display_plate, normalise_plate
+from checkpoint.text import clean
 
 from ..i18n import Translator
 from ..safe import plain
-
-VEHICLE_KINDS = ("car", "van", "truck", "bus", "motorcycle", "tractor", "other")
-MAX_TEXT = 200  # characters kept of a typed name or reason
 
 
 def translate_bindings(node: DOMNode, t: Translator) -> None:
@@ -56,15 +51,9 @@ class NoPass:
 
 @dataclass(frozen=True)
 class OverrideForm:
+    entry_id: str  # the one denial this override sets aside
     supervisor: str
     reason: str
-
-
-@dataclass(frozen=True)
-class Check:
-    occupants: int
-    temperatures: tuple[int, ...]
-    plate_mismatch: bool = False
 
 
 class StationForm(ModalScreen[object]):
@@ -140,23 +129,36 @@ class StationForm(ModalScreen[object]):
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
         event.stop()
-        inputs = [w for w in self.query(Input) if w.display]
-        index = inputs.index(event.input) if event.input in inputs else len(inputs) - 1
         if not self.check_field(event.input):
             return
         self.query_one("#error", Static).update("")
-        if index < len(inputs) - 1:
-            inputs[index + 1].focus()
+        fields = [w for w in self.query("Input, Select") if w.display]  # every field, in order
+        index = fields.index(event.input) if event.input in fields else len(fields) - 1
+        if index < len(fields) - 1:
+            fields[index + 1].focus()
         else:
             self.submit()
 
-    def required(self, widget_id: str, label_key: str) -> str | None:
+    def required(self, widget_id: str, label_key: str, limit: int = MAX_TEXT) -> str | None:
         value = self.query_one(f"#{widget_id}", Input).value.strip()
         if not value:
             self.fail(self.t("form.required", field=self.t(label_key)))
             self.query_one(f"#{widget_id}", Input).focus()
             return None
-        return value[:MAX_TEXT]
+        return value[:limit]
+
+
+class StepSelect(Select[str]):
+    """A Select in a form that Enter walks through: Enter goes on to the next field with the choice as it
+    is; the arrow keys (or Space) open the list, where Enter picks."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,space,up", "show_overlay", "Show menu", show=False),
+        Binding("enter", "next_field", "Next", show=False),
+    ]
+
+    def action_next_field(self) -> None:
+        self.screen.focus_next()
 
 
 class SignInScreen(StationForm):
@@ -174,19 +176,19 @@ class SignInScreen(StationForm):
 
     def fields(self) -> ComposeResult:
         yield Label(self.t("field.operator"))
-        yield Input(self.operator, id="operator", max_length=MAX_TEXT)
+        yield Input(self.operator, id="operator", max_length=MAX_NAME)
         yield Label(self.t("field.leader"))
-        yield Input(self.leader, id="leader", max_length=MAX_TEXT)
+        yield Input(self.leader, id="leader", max_length=MAX_NAME)
         yield Static(self.t("signin.hint"), classes="hint")
 
     def action_cancel(self) -> None:
         self.fail(self.t("signin.needed"))
 
     def submit(self) -> None:
-        operator = self.required("operator", "field.operator")
+        operator = self.required("operator", "field.operator", MAX_NAME)
         if operator is None:
             return
-        leader = self.required("leader", "field.leader")
+        leader = self.required("leader", "field.leader", MAX_NAME)
         if leader is None:
             return
         self.dismiss(SignIn(operator, leader))
@@ -202,7 +204,7 @@ class NoPassScreen(StationForm):
         yield Label(self.t("field.plate"))
         yield Input(id="plate", placeholder="鄂A·12345", max_length=24)
         yield Label(self.t("nopass.vehicle"))
-        yield Select(
+        yield StepSelect(
             [(self.t(f"vehicle.{kind}"), kind) for kind in VEHICLE_KINDS],
             value="car",
             allow_blank=False,
@@ -236,79 +238,63 @@ class NoPassScreen(StationForm):
 
 
 class OverrideScreen(StationForm):
-    """A supervisor lets a denied vehicle through: their name and a written reason."""
+    """A supervisor lets a denied vehicle through: their name and a written reason. The dialog names the
+    one denial it sets aside (plate, holder, reason), so that it cannot be taken for another car's."""
 
-    def __init__(self, t: Translator, denied_for: str) -> None:
+    def __init__(self, t: Translator, denial: Denial) -> None:
         super().__init__(t)
-        self.denied_for = denied_for
+        self.denial = denial
 
     def title_text(self) -> Content:
         return Content(self.t("override.title"))
 
     def fields(self) -> ComposeResult:
-        yield Static(Content(self.t("override.denied", reason=self.denied_for)))
+        denial = self.denial
+        plate = " ".join(display_plate(denial.plate)) if denial.plate else self.t("override.no_plate")
+        reason = self.t(f"reason.{denial.reason.value}")
+        holder = clean(denial.holder or "-", limit=40)
+        yield Static(plain(self.t("override.denied", plate=plate, holder=holder, reason=reason)), id="denial")
         yield Label(self.t("field.supervisor"))
-        yield Input(id="supervisor", max_length=MAX_TEXT)
+        yield Input(id="supervisor", max_length=MAX_NAME)
         yield Label(self.t("override.reason"))
         yield Input(id="reason", placeholder=self.t("override.reason_hint"), max_length=MAX_TEXT)
 
     def submit(self) -> None:
-        supervisor = self.required("supervisor", "field.supervisor")
+        supervisor = self.required("supervisor", "field.supervisor", MAX_NAME)
         if supervisor is None:
             return
         reason = self.required("reason", "override.reason")
         if reason is None:
             return
-        self.dismiss(OverrideForm(supervisor, reason))
+        self.dismiss(OverrideForm(self.denial.entry_id, supervisor, reason))
 
 
-def split_readings(text: str) -> list[str]:
-    return text.replace("/", " ").replace(";", " ").replace("；", " ").replace("、", " ").split()
+class ClockScreen(StationForm):
+    """The station's clock is earlier than its newest log entry: decide only when staff confirm."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "confirm", "Decide anyway", priority=True),
+    ]
+
+    def __init__(self, t: Translator, now: str, newest: str) -> None:
+        super().__init__(t)
+        self.now, self.newest = now, newest
+
+    def title_text(self) -> Content:
+        return Content(self.t("clock.title"))
+
+    def fields(self) -> ComposeResult:
+        yield Static(Content(self.t("clock.text", now=self.now, newest=self.newest)), id="clock-text")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
 
 
-# One reading as staff type it (36.6, 36,6, 98.6F, 37℃), or several joined by commas (36.6,36.8), or a unit
-# on its own (37 ℃); no trailing space, so no backtracking.
-_READING = r"\d{1,3}(?:[.,，。]\d{1,2})?(?:°?[CcFf]|℃)?"
-_READINGS_TOKEN = re.compile(rf"°?[CcFf]|℃|{_READING}(?:[,，]{_READING})*")
-
-
-def looks_like_readings(text: str) -> bool:
-    """Whether a short text is temperatures (split as the check line splits them), never a code a vehicle
-    showed: a shop's 13-digit barcode is not. Short only: a few readings, a bounded match."""
-    tokens = split_readings(text)
-    return (
-        0 < len(text) <= 40
-        and any(ch.isdigit() for ch in text)
-        and all(_READINGS_TOKEN.fullmatch(token) for token in tokens)
-    )
-
-
-def temperature_problem(t: Translator, typed: str, error: TemperatureError) -> str:
-    """The catalog's sentence for a reading `parse_temperature` refused (its `kind` and `values`)."""
-    return t(f"temp.{error.kind}", typed=plain(typed, limit=12).plain, **error.values)
-
-
-def read_check(t: Translator, occupants_text: str, temperatures_text: str, most: int) -> Check | str:
-    """What staff typed as a Check, or the one sentence that says what is wrong."""
-    readings: list[int] = []
-    for typed in split_readings(temperatures_text):
-        try:
-            readings.append(parse_temperature(typed))
-        except TemperatureError as error:
-            return temperature_problem(t, typed, error)
-    if not readings:
-        return t("check.no_readings")
-    occupants = len(readings)
-    if occupants_text.strip():
-        try:
-            occupants = int(occupants_text.strip())
-        except ValueError:
-            occupants = -1
-        if not 1 <= occupants <= 60:
-            return t("check.bad_occupants")
-        if occupants != len(readings):
-            return t("check.count", count=len(readings), occupants=occupants)
-    return Check(occupants, tuple(readings))
+def check_problem(t: Translator, occupants_text: str, temperatures_text: str) -> str | None:
+    """The catalog's sentence for what is wrong with a typed check (None: nothing)."""
+    result = read_check(occupants_text, temperatures_text)
+    return t(result.key, **result.values) if isinstance(result, CheckProblem) else None
 
 
 class HandoverScreen(StationForm):
@@ -328,17 +314,35 @@ class HandoverScreen(StationForm):
 
     def fields(self) -> ComposeResult:
         yield Static(self.summary, id="summary")
-        yield Static(id="head-code")  # filled in once the log's head is read (for the paper duty book)
-
-    @on(events.Mount)
-    async def show_head_code(self) -> None:
-        store = getattr(self.app, "store", None)
-        if isinstance(store, LogStore):
-            code = head_code(*await store.head())
-            self.query_one("#head-code", Static).update(Content(self.t("handover.head_code", code=code)))
 
     def action_seal(self) -> None:
         self.dismiss(True)
+
+
+class QuitScreen(StationForm):
+    """Ctrl+Q while a shift is open or a vehicle is being checked: ask first (Ctrl+Q again quits)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit_now", "Quit", priority=True),
+        Binding("escape", "stay", "Stay"),
+        Binding("enter", "stay", "Stay", show=False),
+    ]
+
+    def __init__(self, t: Translator, lines: list[str]) -> None:
+        super().__init__(t)
+        self.lines = lines
+
+    def title_text(self) -> Content:
+        return Content(self.t("quit.title"))
+
+    def fields(self) -> ComposeResult:
+        yield Static(plain("\n".join(self.lines)), id="quit-text")
+
+    def action_quit_now(self) -> None:
+        self.dismiss(True)
+
+    def action_stay(self) -> None:
+        self.dismiss(None)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -12,6 +12,8 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Static
 
+DROPPED_FIRST = ("viewfinder",)  # left out first when the bar is too narrow for every key
+
 
 class KeyBar(Static):
     DEFAULT_CSS = """
@@ -25,9 +27,9 @@ class KeyBar(Static):
     def show_keys(self) -> None:
         """Describe the keys of the screen this bar is on (and the app's), greying unavailable ones."""
         screen = self.screen
-        parts: list[Content] = []
+        parts: list[tuple[str, Content]] = []
         seen: set[str] = set()
-        first: list[Content] = []  # F1 Help: always shown, whatever the width
+        first: list[Content] = []  # F1 Help and Ctrl+Q Quit: always shown, whatever the width
         for node in (screen, self.app):
             for bindings in node._bindings.key_to_bindings.values():
                 for binding in bindings:
@@ -38,22 +40,30 @@ class KeyBar(Static):
                         continue  # hidden: the key means something else now (F3, Esc during a check)
                     seen.add(binding.action)
                     key = self.app.get_key_display(binding)
-                    if binding.action == "help":
-                        first.append(Content.assemble((key, "bold $accent"), " ", binding.description))
+                    if binding.action in ("help", "quit"):
+                        part = Content.assemble((key, "bold $accent"), " ", binding.description)
+                        first.insert(0 if binding.action == "help" else len(first), part)
                     elif available:
-                        parts.append(Content.assemble((key, "bold $accent"), " ", binding.description))
+                        part = Content.assemble((key, "bold $accent"), " ", binding.description)
+                        parts.append((binding.action, part))
                     else:
-                        parts.append(Content.styled(f"{key} {binding.description}", "$text-disabled"))
+                        parts.append(
+                            (binding.action, Content.styled(f"{key} {binding.description}", "$text-disabled"))
+                        )
         palette = Binding(self.app.COMMAND_PALETTE_BINDING, "command_palette", self.palette_label)
         if self.app.ENABLE_COMMAND_PALETTE:
-            parts.append(
-                Content.assemble((self.app.get_key_display(palette), "bold $accent"), " ", self.palette_label)
+            label = Content.assemble(
+                (self.app.get_key_display(palette), "bold $accent"), " ", self.palette_label
             )
-        # What does not fit is left out whole (F1 lists every key), never cut in the middle of a word.
+            parts.append(("command_palette", label))
+        # What does not fit is left out whole (F1 lists every key), never cut in the middle of a word; the
+        # viewfinder key goes first, so that Handover keeps its place at 80 columns.
         room = self.content_region.width or 10_000
         shown = list(first)
         used = sum(part.cell_length + 1 for part in shown)
-        for part in parts:
+        if used + sum(part.cell_length + 1 for _, part in parts) > room:
+            parts = [(action, part) for action, part in parts if action not in DROPPED_FIRST]
+        for _, part in parts:
             if used + part.cell_length > room:
                 break
             shown.append(part)

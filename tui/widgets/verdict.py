@@ -265,7 +265,7 @@ class VerdictPanel(Vertical):
         if shown.state == "idle":
             return plain(shown.message or t("station.idle"))
         if shown.state == "error":
-            return plain(shown.message)
+            return Content("")  # the whole sentence is in the fields' room below, which holds it at 80×24
         if shown.state == "check":
             hint = Content(t("station.check_hint"))
             if not shown.warnings:
@@ -282,6 +282,8 @@ class VerdictPanel(Vertical):
 
     def _fields(self, shown: Shown) -> Content:
         t = self.t
+        if shown.state == "error":  # what went wrong and what to do (write on paper): never cut
+            return Content.styled(clean(shown.message), "bold")
         rows: list[tuple[str, Content]] = []
         if shown.state != "idle":
             rows.append((t("field.direction"), Content(t(f"direction.{shown.direction.value}"))))

@@ -1,4 +1,4 @@
-"""The station's camera, scanned in a child process.
+"""A camera scanned in a child process (the station's camera, and `checkpoint scan`'s).
 
 Decoding happens in native code (ZBar, zxing-cpp). zxing-cpp's Python binding keeps the GIL for the
 whole decode, so in a thread of the UI process every frame with a code in it froze Textual's event loop
@@ -8,7 +8,8 @@ fork) and sends its events back over a queue; the station's thread worker only w
 which lets go of the GIL. A crash inside a native decoder ends the child, not the station: the worker
 reports the camera lost and starts a new child after a pause.
 
-This module imports neither Textual nor OpenCV at import time (the child process imports it).
+This module imports neither Textual nor OpenCV at import time (the child process imports it); the
+station screen and `checkpoint scan` both run their camera through it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def _child(spec: str, options: dict[str, Any], events: Any, stop: Any) -> None:
                 with contextlib.suppress(queue.Full):  # a preview may be dropped when busy; a code never is
                     events.put_nowait(("preview", event.image))
             elif kind == "CodeEvent":
-                events.put(("code", event.detection.text, bytes(event.detection.raw)))
+                found = event.detection
+                events.put(("code", found.text, bytes(found.raw), found.frame_index, found.frame_ts))
             elif kind == "StatusEvent":
                 events.put(("status", str(event.state), str(event.detail), float(event.fps)))
 
@@ -69,7 +71,8 @@ def scan_in_thread(
         if kind == "PreviewEvent":
             deliver(("preview", event.image))
         elif kind == "CodeEvent":
-            deliver(("code", event.detection.text, bytes(event.detection.raw)))
+            found = event.detection
+            deliver(("code", found.text, bytes(found.raw), found.frame_index, found.frame_ts))
         elif kind == "StatusEvent":
             deliver(("status", str(event.state), str(event.detail), float(event.fps)))
 
@@ -83,7 +86,7 @@ def scan_in_child(
     cancelled: Callable[[], bool],
 ) -> None:
     """Run the scanner for `spec` in a child process until `cancelled()`; `deliver` each event tuple:
-    ("status", state, detail, fps), ("code", text, raw), ("preview", image). Blocks: call it from a
+    ("status", state, detail, fps), ("code", text, raw, frame index, frame time), ("preview", image). Blocks: call it from a
     thread worker."""
     context = multiprocessing.get_context("spawn")
     while not cancelled():
