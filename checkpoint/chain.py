@@ -90,6 +90,8 @@ class ChainReport:
     last_sealed_seq: int = 0
     first_bad_seq: int | None = None
     problem: str = ""
+    # Where the station's clocks go backwards: (seq, sentence). A warning for people, not tampering.
+    clock_warnings: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -104,10 +106,12 @@ class ChainReport:
 @dataclass
 class VerifyResult:
     stations: list[ChainReport] = field(default_factory=list)
+    records: int = 0
+    records_problem: str = ""
 
     @property
     def ok(self) -> bool:
-        return all(report.ok for report in self.stations)
+        return all(report.ok for report in self.stations) and not self.records_problem
 
     @property
     def entries(self) -> int:
@@ -376,8 +380,10 @@ def verify_all(
     result = VerifyResult()
     for station in stations:
         pieces = [segments[station] for segments in results if station in segments]
-        broken = any(p.broken for p in pieces)
-        if not broken and pieces:
+        # No piece of this station was verified (its bodies were set aside, or it has seals only): it is
+        # never counted as clean with 0 entries; the exact pass decides.
+        broken = not pieces or any(p.broken for p in pieces)
+        if not broken:
             if pieces[0].first_seq != 1 or pieces[0].first_prev != GENESIS:
                 broken = True
             for before, after in pairwise(pieces):
@@ -422,3 +428,135 @@ def _check_seals(
             report.fail(seq, f"entry {seq} differs from the sealed one")
         else:
             report.last_sealed_seq = max(report.last_sealed_seq, seq)
+
+
+# --- The log's own records ------------------------------------------------------------------------------
+#
+# A record is something the log did to itself or accepted from outside: a retention purge (`purge`: up to
+# which time, how many entries), an accepted revocation list (`revocations`: its number and hash). Records
+# are hash-chained among themselves (n = 1, 2, …, each covering the previous one's hash) and each names the
+# head of the station's entries when it was written, so a record cannot be removed from the middle or edited
+# unseen, and a purge cannot be claimed for entries that did not exist yet.
+
+RECORD_DOMAIN = "checkpoint-record/1\n"
+
+
+def record_row(
+    last: Sequence[Any] | None,
+    kind: str,
+    data: dict[str, object],
+    ts: int,
+    station_id: str,
+    head: Sequence[Any],
+) -> tuple[int, str, str]:
+    """The (n, body, hash) of the record after `last` (its (n, hash), or None for the first)."""
+    n, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+    body = json.dumps(
+        {**data, "kind": kind, "n": n, "ts": ts, "station_id": station_id, "head": [int(head[0]), str(head[1])],
+         "prev_hash": prev},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    )  # fmt: skip
+    return n, body, hashlib.sha256((RECORD_DOMAIN + body).encode()).hexdigest()
+
+
+def _has_records(conn: sqlite3.Connection) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").fetchone()
+        is not None
+    )
+
+
+def verify_records(conn: sqlite3.Connection, result: VerifyResult) -> list[dict[str, Any]]:
+    """Check the records' chain (into `result`); return the records' bodies in order."""
+    if not _has_records(conn):
+        return []
+    bodies: list[dict[str, Any]] = []
+    prev, expected = GENESIS, 1
+    for n, body, stored in conn.execute("SELECT n, body, hash FROM records ORDER BY n"):
+        if result.records_problem:
+            break
+        try:
+            data = json.loads(body)
+        except (TypeError, ValueError):
+            data = None
+        if n != expected:
+            result.records_problem = f"log record {expected} is missing (next is {n})"
+        elif hashlib.sha256((RECORD_DOMAIN + str(body)).encode()).hexdigest() != stored or not isinstance(
+            data, dict
+        ):
+            result.records_problem = f"log record {n} was altered"
+        elif data.get("prev_hash") != prev or data.get("n") != n:
+            result.records_problem = f"log record {n} does not link to log record {n - 1}"
+        else:
+            bodies.append(data)
+        prev, expected = str(stored), int(n) + 1
+    result.records = len(bodies)
+    return bodies
+
+
+def check_purges(
+    conn: sqlite3.Connection, result: VerifyResult, records: list[dict[str, Any]], keep_from: int | None
+) -> None:
+    """Personal data missing from an entry younger than the retention period (`ts >= keep_from`, micros)
+    that no recorded purge covers is reported on its station, naming the first such entry."""
+    if keep_from is None:
+        return
+    covered = max((int(r.get("before", 0)) for r in records if r.get("kind") == "purge"), default=-1)
+    by_station = {report.station_id: report for report in result.stations}
+    for station, seq in conn.execute(
+        "SELECT station_id, MIN(seq) FROM entries WHERE personal IS NULL AND commitment != ? AND ts >= ? "
+        "AND ts >= ? GROUP BY station_id",
+        (EMPTY_COMMITMENT, keep_from, covered),
+    ):
+        report = by_station.get(station)
+        if report is not None:
+            report.fail(
+                int(seq),
+                f"the names and temperatures of entry {seq} were removed before the retention period "
+                "ended, and no purge is recorded",
+            )
+
+
+CLOCK_SLACK_US = 60_000_000  # a wall clock may drift from the monotonic one by this much between entries
+
+
+def check_clocks(conn: sqlite3.Connection, report: ChainReport) -> None:
+    """Warn where the station's time goes back, or its wall clock falls behind its monotonic clock."""
+    prev: tuple[int, int, int] | None = None
+    for seq, ts, mono in conn.execute(
+        "SELECT seq, ts, mono FROM entries WHERE station_id = ? ORDER BY seq", (report.station_id,)
+    ):
+        if prev is not None and len(report.clock_warnings) < 100:
+            last_seq, last_ts, last_mono = prev
+            wall = ts - last_ts
+            if wall < 0:
+                report.clock_warnings.append(
+                    (
+                        seq,
+                        f"entry {seq} is {_span(-wall)} earlier than entry {last_seq}: the clock was set back",
+                    )
+                )
+            elif mono < last_mono:
+                report.clock_warnings.append(
+                    (seq, f"the monotonic clock went back at entry {seq}: the station restarted in between")
+                )
+            elif (mono - last_mono) // 1000 - wall > CLOCK_SLACK_US:
+                behind = (mono - last_mono) // 1000 - wall
+                report.clock_warnings.append(
+                    (
+                        seq,
+                        f"between entries {last_seq} and {seq} the clock was set back by about {_span(behind)}",
+                    )
+                )
+        prev = (int(seq), int(ts), int(mono))
+
+
+def _span(micros: int) -> str:
+    seconds = micros // 1_000_000
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds // 3600} hours"
+    if seconds >= 120:
+        return f"{seconds // 60} minutes"
+    return f"{seconds} seconds"

@@ -8,9 +8,9 @@ import unicodedata
 from .errors import CheckpointError
 
 # What a plate may hold once normalised: CJK province and suffix characters, Latin capitals, digits.
-_PLATE = re.compile(r"^[\u4e00-\u9fffA-Z0-9]{4,12}$")
+_PLATE = re.compile(r"[\u4e00-\u9fffA-Z0-9]{4,12}")
 # A standard mainland plate: province character, issuing-office letter, 5 (6 for new energy) more.
-_STANDARD = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{4,5}[A-Z0-9\u4e00-\u9fff]$")
+_STANDARD = re.compile(r"[\u4e00-\u9fff][A-Z][A-Z0-9]{4,5}[A-Z0-9\u4e00-\u9fff]")
 _SEPARATORS = " \t·・.•‧-_\u3000"
 
 
@@ -18,7 +18,7 @@ def normalise_plate(text: str) -> str:
     """`鄂a · 12345` → `鄂A12345`. Raises CheckpointError for anything that cannot be a plate."""
     folded = unicodedata.normalize("NFKC", text)
     compact = "".join(ch for ch in folded if ch not in _SEPARATORS).upper()
-    if not _PLATE.match(compact):
+    if not _PLATE.fullmatch(compact):
         raise CheckpointError(
             f"{clean_for_message(text)!r} is not a plate number; write it like 鄂A·12345 "
             "(4 to 12 letters, digits and Chinese characters)."
@@ -28,7 +28,7 @@ def normalise_plate(text: str) -> str:
 
 def is_standard_plate(plate: str) -> bool:
     """True for a normalised plate in the usual mainland shape (鄂A12345, 鄂AD12345)."""
-    return bool(_STANDARD.match(plate))
+    return bool(_STANDARD.fullmatch(plate))
 
 
 def display_plate(plate: str) -> str:

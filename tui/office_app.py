@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 
 from checkpoint.batch import renew
 from checkpoint.errors import CheckpointError
-from checkpoint.keys import Keyring, OfficeKey, save_trust
+from checkpoint.keys import Keyring, OfficeKey, save_signed_trust, save_trust
 from checkpoint.paths import Home
 from checkpoint.registry import IssuedPass, PassRequest, Registry
 from checkpoint.revocations import RevocationList, save_list
@@ -97,7 +97,7 @@ class OfficeApp(CheckpointApp):
         except OSError as exc:
             raise CheckpointError(f"Cannot create the folder {folder}: {exc.strerror}.") from exc
         trust_path, list_path = folder / "trust.json", folder / "revocations.json"
-        save_trust(trust_path, self.keyring.trust_list())
+        save_signed_trust(trust_path, self.keyring.signed_trust(now=self.clock()))
         rlist = self.publish()
         save_list(list_path, rlist)
         return trust_path, list_path, rlist

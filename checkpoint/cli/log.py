@@ -70,7 +70,12 @@ def verify(ctx: Context, as_json: bool) -> None:
     own = {}
     if ctx.home.station_key.exists():
         own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
-    result = verify_log(ctx.home.log_db, own, lambda done, total: progress_line(done, total, "verifying"))
+    result = verify_log(
+        ctx.home.log_db,
+        own,
+        lambda done, total: progress_line(done, total, "verifying"),
+        retention_days=ctx.settings.log.retention_days,
+    )
     if as_json:
         echo_json(
             {
@@ -86,9 +91,12 @@ def verify(ctx: Context, as_json: bool) -> None:
                         "ok": r.ok,
                         "first_bad_seq": r.first_bad_seq,
                         "problem": r.problem,
+                        "clock_warnings": [{"seq": seq, "warning": text} for seq, text in r.clock_warnings],
                     }
                     for r in result.stations
                 ],
+                "records": result.records,
+                "records_problem": result.records_problem,
             }
         )
     else:
@@ -107,6 +115,10 @@ def verify(ctx: Context, as_json: bool) -> None:
                 )
             else:
                 say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")
+            for _, warning in r.clock_warnings:
+                say(f"{r.station_id}: warning — {warning}.")
+        if result.records_problem:
+            say(f"Log records: TAMPERED — {result.records_problem}.")
     sys.exit(0 if result.ok else 1)
 
 
