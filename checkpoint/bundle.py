@@ -240,10 +240,9 @@ def read_bundle(path: Path) -> Bundle:
     the body's bytes is checked; the entries are parsed after that, one copy at a time.
     """
     data = read_capped(path, MAX_BYTES, "bundle")
-    try:
-        wrapper = load_json(data, str(path))
-    except CheckpointError as exc:
-        raise CheckpointError(f"{path} is not a checkpoint bundle ({exc.message.rstrip('.')}).") from exc
+    if not data.lstrip().startswith(b"{"):
+        raise CheckpointError(f"{path} is not a checkpoint bundle (it is not a JSON object).")
+    wrapper = load_json(data, f"The bundle {path.name}")
     del data
     if (
         not isinstance(wrapper, dict)
