@@ -520,34 +520,37 @@ def check_purges(
 CLOCK_SLACK_US = 60_000_000  # a wall clock may drift from the monotonic one by this much between entries
 
 
+def clock_step(last_ts: int, last_mono: int, ts: int, mono: int) -> tuple[str, int] | None:
+    """How the clocks moved from one entry to the next, when that is worth a warning:
+    ("back", µs) the time went back; ("restart", 0) the monotonic clock went back (the station restarted);
+    ("behind", µs) the wall clock advanced that much less than the monotonic one (it was set back)."""
+    wall = ts - last_ts
+    if wall < 0:
+        return "back", -wall
+    if mono < last_mono:
+        return "restart", 0
+    behind = (mono - last_mono) // 1000 - wall
+    if behind > CLOCK_SLACK_US:
+        return "behind", behind
+    return None
+
+
 def check_clocks(conn: sqlite3.Connection, report: ChainReport) -> None:
     """Warn where the station's time goes back, or its wall clock falls behind its monotonic clock."""
     prev: tuple[int, int, int] | None = None
     for seq, ts, mono in conn.execute(
         "SELECT seq, ts, mono FROM entries WHERE station_id = ? ORDER BY seq", (report.station_id,)
     ):
-        if prev is not None and len(report.clock_warnings) < 100:
-            last_seq, last_ts, last_mono = prev
-            wall = ts - last_ts
-            if wall < 0:
-                report.clock_warnings.append(
-                    (
-                        seq,
-                        f"entry {seq} is {_span(-wall)} earlier than entry {last_seq}: the clock was set back",
-                    )
-                )
-            elif mono < last_mono:
-                report.clock_warnings.append(
-                    (seq, f"the monotonic clock went back at entry {seq}: the station restarted in between")
-                )
-            elif (mono - last_mono) // 1000 - wall > CLOCK_SLACK_US:
-                behind = (mono - last_mono) // 1000 - wall
-                report.clock_warnings.append(
-                    (
-                        seq,
-                        f"between entries {last_seq} and {seq} the clock was set back by about {_span(behind)}",
-                    )
-                )
+        step = None if prev is None else clock_step(prev[1], prev[2], int(ts), int(mono))
+        if step is not None and prev is not None and len(report.clock_warnings) < 100:
+            kind, micros = step
+            if kind == "back":
+                text = f"entry {seq} is {_span(micros)} earlier than entry {prev[0]}: the clock was set back"
+            elif kind == "restart":
+                text = f"the monotonic clock went back at entry {seq}: the station restarted in between"
+            else:
+                text = f"between entries {prev[0]} and {seq} the clock was set back by about {_span(micros)}"
+            report.clock_warnings.append((int(seq), text))
         prev = (int(seq), int(ts), int(mono))
 
 

@@ -390,3 +390,36 @@ def test_a_second_station_on_the_same_home_refuses_naming_the_first(tmp_path: Pa
 
     with HomeLock(home):  # the first one ended: the home is free again
         pass
+
+
+async def test_the_audit_detail_shows_an_entry_whose_clock_went_back(tmp_path: Path) -> None:
+    from textual.widgets import DataTable, Static
+
+    from checkpoint.settings import Settings
+    from tui.audit_app import make_app
+
+    home = Home(tmp_path / "office").ensure()
+    store = await LogStore.open(home.log_db, "north-gate")
+    async with store:
+        for moment in (NOW, NOW + timedelta(minutes=1), NOW - timedelta(days=2)):
+            await store.append(draft(), now=moment)
+    app = make_app(home, Settings(), language="en")
+    async with app.run_test(size=(130, 42)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#entries", DataTable)
+        seen = {}
+        for seq in ("2", "3"):
+            row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[2]) == seq)
+            table.move_cursor(row=row)
+            table.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            seen[seq] = str(app.screen.query_one("#detail-chain", Static).render())
+            await pilot.press("escape")
+            await pilot.pause()
+    assert "Clock set back: this entry is 2881 min earlier" in seen["3"]
+    assert "Clock set back" not in seen["2"]
