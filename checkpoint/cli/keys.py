@@ -168,8 +168,8 @@ def list_keys(ctx: Context, as_json: bool) -> None:
     trust = load_trust(ctx.home.trust)
     tz = zone(ctx.settings.ui.timezone)
     if as_json:
-        # The trust file's own shape, with its times in local time and their offset: the same instants,
-        # so this is still a trust file a station could import.
+        # The trust list's shape, with its times in local time and their offset: a view for people and
+        # scripts (a station imports only the signed file `keys export-trust` writes).
         view = trust.to_json()
         view["keys"] = [
             {
