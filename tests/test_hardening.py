@@ -148,6 +148,7 @@ def _set(column: str, value: object):  # type: ignore[no-untyped-def]
         ("note", "x" * 5000, "note longer than"),
         ("ts", 2**62, "impossible time"),
     ],
+    ids=["category", "id", "refers_to", "direction", "warnings", "pass_id", "note", "ts"],
 )
 def test_every_field_of_a_bundle_is_checked(tmp_path: Path, column: str, value: object, words: str) -> None:
     station = _station(tmp_path, "north-gate")
@@ -181,6 +182,7 @@ def test_an_unsigned_bundle_is_refused_before_its_entries_are_parsed(tmp_path: P
         ('{"a":' * 100_000 + "1" + "}" * 100_000, "nested"),
         ('{"format": "checkpoint-bundle/2", "body": "x", "n": 1' + "0" * 5000 + "}", "digits"),
     ],
+    ids=["deep", "huge-number"],
 )
 def test_a_hostile_bundle_file_is_one_sentence(tmp_path: Path, text: str, words: str) -> None:
     path = tmp_path / "h.bundle"

@@ -135,6 +135,7 @@ def test_after_rotation_the_old_key_vouches_for_the_new_one(office_home: Home, t
         ('{"format": "checkpoint-trust-signed/1", "body": "' + "[" * 100_000 + '", "signatures": [1]}', ""),
         ('{"format": "checkpoint-trust-signed/1", "n": 1' + "0" * 400 + "}", "digits"),
     ],
+    ids=["deep", "deep-body", "huge-number"],
 )
 def test_a_hostile_trust_file_is_one_sentence(
     office_home: Home, tmp_path: Path, poison: str, words: str
