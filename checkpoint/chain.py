@@ -535,23 +535,33 @@ def clock_step(last_ts: int, last_mono: int, ts: int, mono: int) -> tuple[str, i
     return None
 
 
+# The steps worth a warning, found by SQLite (a window over the station's entries in sequence order), so
+# that a million clean entries cost one pass in C and no Python per entry.
+_CLOCK_SQL = f"""
+    SELECT seq, ts, mono, last_seq, last_ts, last_mono FROM (
+        SELECT seq, ts, mono, LAG(seq) OVER w AS last_seq, LAG(ts) OVER w AS last_ts, LAG(mono) OVER w AS last_mono
+        FROM entries WHERE station_id = ? WINDOW w AS (ORDER BY seq)
+    )
+    WHERE last_seq IS NOT NULL
+      AND (ts < last_ts OR mono < last_mono OR (mono - last_mono) / 1000 - (ts - last_ts) > {CLOCK_SLACK_US})
+    ORDER BY seq LIMIT 100
+"""
+
+
 def check_clocks(conn: sqlite3.Connection, report: ChainReport) -> None:
     """Warn where the station's time goes back, or its wall clock falls behind its monotonic clock."""
-    prev: tuple[int, int, int] | None = None
-    for seq, ts, mono in conn.execute(
-        "SELECT seq, ts, mono FROM entries WHERE station_id = ? ORDER BY seq", (report.station_id,)
-    ):
-        step = None if prev is None else clock_step(prev[1], prev[2], int(ts), int(mono))
-        if step is not None and prev is not None and len(report.clock_warnings) < 100:
-            kind, micros = step
-            if kind == "back":
-                text = f"entry {seq} is {_span(micros)} earlier than entry {prev[0]}: the clock was set back"
-            elif kind == "restart":
-                text = f"the monotonic clock went back at entry {seq}: the station restarted in between"
-            else:
-                text = f"between entries {prev[0]} and {seq} the clock was set back by about {_span(micros)}"
-            report.clock_warnings.append((int(seq), text))
-        prev = (int(seq), int(ts), int(mono))
+    for seq, ts, mono, last_seq, last_ts, last_mono in conn.execute(_CLOCK_SQL, (report.station_id,)):
+        step = clock_step(int(last_ts), int(last_mono), int(ts), int(mono))
+        if step is None:
+            continue
+        kind, micros = step
+        if kind == "back":
+            text = f"entry {seq} is {_span(micros)} earlier than entry {last_seq}: the clock was set back"
+        elif kind == "restart":
+            text = f"the monotonic clock went back at entry {seq}: the station restarted in between"
+        else:
+            text = f"between entries {last_seq} and {seq} the clock was set back by about {_span(micros)}"
+        report.clock_warnings.append((int(seq), text))
 
 
 def _span(micros: int) -> str:
