@@ -90,8 +90,9 @@ class ChainReport:
     last_sealed_seq: int = 0
     first_bad_seq: int | None = None
     problem: str = ""
-    # Where the station's clocks go backwards: (seq, sentence). A warning for people, not tampering.
-    clock_warnings: list[tuple[int, str]] = field(default_factory=list)
+    # Warnings for people, not tampering: (seq, sentence) — where the station's clocks go backwards, and
+    # personal data gone early from entries merged from elsewhere.
+    warnings: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -495,13 +496,21 @@ def verify_records(conn: sqlite3.Connection, result: VerifyResult) -> list[dict[
 
 
 def check_purges(
-    conn: sqlite3.Connection, result: VerifyResult, records: list[dict[str, Any]], keep_from: int | None
+    conn: sqlite3.Connection,
+    result: VerifyResult,
+    records: list[dict[str, Any]],
+    keep_from: int | None,
+    own_station: str | None = None,
 ) -> None:
     """Personal data missing from an entry younger than the retention period (`ts >= keep_from`, micros)
-    that no recorded purge covers is reported on its station, naming the first such entry."""
+    that no recorded purge covers is reported on its station, naming the first such entry: as tampering for
+    this log's own station (and any station whose purges are recorded here), as a warning for a station
+    merged from elsewhere (it may have purged earlier, with a shorter retention period, at its own end)."""
     if keep_from is None:
         return
-    covered = max((int(r.get("before", 0)) for r in records if r.get("kind") == "purge"), default=-1)
+    purges = [r for r in records if r.get("kind") == "purge"]
+    covered = max((int(r.get("before", 0)) for r in purges), default=-1)
+    own = {str(r.get("station_id")) for r in purges} | ({own_station} if own_station else set())
     by_station = {report.station_id: report for report in result.stations}
     for station, seq in conn.execute(
         "SELECT station_id, MIN(seq) FROM entries WHERE personal IS NULL AND commitment != ? AND ts >= ? "
@@ -509,11 +518,21 @@ def check_purges(
         (EMPTY_COMMITMENT, keep_from, covered),
     ):
         report = by_station.get(station)
-        if report is not None:
+        if report is None:
+            continue
+        if station in own:
             report.fail(
                 int(seq),
                 f"the names and temperatures of entry {seq} were removed before the retention period "
                 "ended, and no purge is recorded",
+            )
+        else:
+            report.warnings.append(
+                (
+                    int(seq),
+                    f"the names and temperatures of entry {seq} are gone although it is younger than the "
+                    "retention period here (purged early at its station?)",
+                )
             )
 
 
@@ -561,7 +580,7 @@ def check_clocks(conn: sqlite3.Connection, report: ChainReport) -> None:
             text = f"the monotonic clock went back at entry {seq}: the station restarted in between"
         else:
             text = f"between entries {last_seq} and {seq} the clock was set back by about {_span(micros)}"
-        report.clock_warnings.append((int(seq), text))
+        report.warnings.append((int(seq), text))
 
 
 def _span(micros: int) -> str:

@@ -825,9 +825,11 @@ def verify_log(
     *,
     retention_days: int | None = None,
     now: datetime | None = None,
+    own_station: str | None = None,
 ) -> chain.VerifyResult:
     """Verify every station's chain and seals in the log at `path` (sync; run it in a thread), the log's
-    own records, and (with `retention_days`) that no personal data younger than that was removed unrecorded.
+    own records, and (with `retention_days`) that no personal data younger than that was removed unrecorded
+    (tampering for `own_station` and the stations whose purges are recorded here; a warning for others).
     Each station's report also carries the places where its clock goes back (warnings, not tampering).
 
     `station_keys` overrides the keys pinned in the log (a station passes its own key file's key).
@@ -844,7 +846,7 @@ def verify_log(
         keep_from = None
         if retention_days is not None:
             keep_from = to_micros((now or utcnow()) - timedelta(days=retention_days))
-        chain.check_purges(conn, result, records, keep_from)
+        chain.check_purges(conn, result, records, keep_from, own_station)
         for report in result.stations:
             chain.check_clocks(conn, report)
         return result

@@ -330,7 +330,7 @@ def test_log_verify_warns_where_the_clock_goes_back(tmp_path: Path) -> None:
     assert "warning — entry 3 is 2 days earlier than entry 2: the clock was set back" in result.stdout
     assert result.stdout.count("warning") == 1
     as_json = json.loads(run_cli(home, "log", "verify", "--json").stdout)
-    assert as_json["ok"] and as_json["stations"][0]["clock_warnings"][0]["seq"] == 3
+    assert as_json["ok"] and as_json["stations"][0]["warnings"][0]["seq"] == 3
 
 
 # --- plates ----------------------------------------------------------------------------------------------
@@ -425,3 +425,17 @@ async def test_the_audit_detail_shows_an_entry_whose_clock_went_back(tmp_path: P
             await pilot.pause()
     assert "Clock set back: this entry is 2881 min earlier" in seen["3"]
     assert "Clock set back" not in seen["2"]
+
+
+def test_early_purged_entries_merged_from_a_station_are_a_warning_at_the_office(tmp_path: Path) -> None:
+    station = _station(tmp_path, "north-gate")
+    _append(station, "north-gate", 3, days_ago=2)
+    assert run_cli(station, "log", "purge", "--older-than", "0", "--yes").exit_code == 0
+    assert run_cli(station, "log", "verify").exit_code == 0  # recorded at the station
+    _export(station, tmp_path / "b.bundle")
+    office = Home(tmp_path / "office").ensure()
+    office.config.write_text('[station]\nid = "office"\n', encoding="utf-8")
+    assert _import(office, tmp_path / "b.bundle").exit_code == 0
+    result = run_cli(office, "log", "verify")
+    assert result.exit_code == 0 and "north-gate: OK" in result.stdout
+    assert "warning — the names and temperatures of entry 1 are gone" in result.stdout

@@ -75,6 +75,7 @@ def verify(ctx: Context, as_json: bool) -> None:
         own,
         lambda done, total: progress_line(done, total, "verifying"),
         retention_days=ctx.settings.log.retention_days,
+        own_station=ctx.settings.station.id,
     )
     if as_json:
         echo_json(
@@ -91,7 +92,7 @@ def verify(ctx: Context, as_json: bool) -> None:
                         "ok": r.ok,
                         "first_bad_seq": r.first_bad_seq,
                         "problem": r.problem,
-                        "clock_warnings": [{"seq": seq, "warning": text} for seq, text in r.clock_warnings],
+                        "warnings": [{"seq": seq, "warning": text} for seq, text in r.warnings],
                     }
                     for r in result.stations
                 ],
@@ -115,7 +116,7 @@ def verify(ctx: Context, as_json: bool) -> None:
                 )
             else:
                 say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")
-            for _, warning in r.clock_warnings:
+            for _, warning in r.warnings:
                 say(f"{r.station_id}: warning — {warning}.")
         if result.records_problem:
             say(f"Log records: TAMPERED — {result.records_problem}.")
