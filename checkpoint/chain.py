@@ -93,6 +93,7 @@ class ChainReport:
     # Warnings for people, not tampering: (seq, sentence) — where the station's clocks go backwards, and
     # personal data gone early from entries merged from elsewhere.
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    clocks_checked: bool = False  # the fast path checked the clocks on its way; the exact pass did not
 
     @property
     def ok(self) -> bool:
@@ -200,6 +201,11 @@ class Segment:
     count: int = 1
     broken: bool = False
     sealed_hashes: dict[int, str] = field(default_factory=dict)
+    # The clocks at both ends, and the steps inside worth a warning: (seq, last seq, last ts, last mono, ts,
+    # mono) — see `clock_step`.
+    first_clock: tuple[int, int] = (0, 0)
+    last_clock: tuple[int, int] = (0, 0)
+    clock_steps: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
 
 
 _STATION_TOKEN = re.compile(rb'\["[A-Za-z0-9_.\-]{1,24}"').fullmatch
@@ -219,8 +225,9 @@ def scan_chunk(
     marks the log broken, and the exact pass (`verify_station`) decides.
     """
     # Per station token (`["<station>"`): [first seq, first prev, last seq, last hash, count, broken,
-    # {sealed seq: hash}]
+    # {sealed seq: hash}, first ts, first mono, last ts, last mono, [clock steps]]
     state: dict[bytes, list[Any]] = {}
+    slack = CLOCK_SLACK_US
     domain = hashlib.sha256(DOMAIN.encode())
     empty = hashlib.sha256()
     token_ok = _STATION_TOKEN
@@ -232,22 +239,28 @@ def scan_chunk(
     )
     for stored, body, personal, salt in cursor:
         try:
-            token, number, _ = body.split(b",", 2)
+            token, number, _, ts_text, mono_text, _ = body.split(b",", 5)
             seq = int(number) if number.isdigit() else -1
-        except (AttributeError, ValueError):  # no body, or not even two commas in it
-            token, seq = b"", -1
+            ts, mono = int(ts_text), int(mono_text)
+        except (AttributeError, ValueError):  # no body, or not the shape of one
+            token, seq, ts, mono = b"", -1, 0, 0
         current = state.get(token)
         if current is None or seq < 0:
             if seq < 0 or token_ok(token) is None:
-                state.setdefault(b"", [0, b"", 0, b"", 0, True, {}])[5] = True
+                state.setdefault(b"", [0, b"", 0, b"", 0, True, {}, 0, 0, 0, 0, []])[5] = True
                 continue
-            current = state[token] = [seq, body[-66:-2], seq, stored, 1, False, {}]
+            current = state[token] = [seq, body[-66:-2], seq, stored, 1, False, {}, ts, mono, ts, mono, []]
         else:
             if seq != current[2] + 1 or body[-66:-2] != current[3]:
                 current[5] = True
+            last_ts, last_mono = current[9], current[10]
+            if ts < last_ts or mono < last_mono or (mono - last_mono) // 1000 - ts + last_ts > slack:
+                current[11].append((seq, current[2], last_ts, last_mono, ts, mono))
             current[2] = seq
             current[3] = stored
             current[4] += 1
+            current[9] = ts
+            current[10] = mono
         digest = domain.copy()
         digest.update(body)
         if digest.hexdigest().encode() != stored:
@@ -275,6 +288,9 @@ def scan_chunk(
             count=v[4],
             broken=v[5],
             sealed_hashes=v[6],
+            first_clock=(v[7], v[8]),
+            last_clock=(v[9], v[10]),
+            clock_steps=v[11],
         )
         for token, v in state.items()
     }
@@ -395,6 +411,12 @@ def verify_all(
             result.stations.append(verify_station(conn, station, public_keys.get(station)))
             continue
         report = ChainReport(station)
+        steps = [step for p in pieces for step in p.clock_steps]
+        for before, after in pairwise(pieces):
+            if clock_step(*before.last_clock, *after.first_clock) is not None:
+                steps.append((after.first_seq, before.last_seq, *before.last_clock, *after.first_clock))
+        report.warnings = [_clock_warning(*step) for step in sorted(steps)[:100]]
+        report.clocks_checked = True
         report.entries = sum(p.count for p in pieces)
         report.head_seq = pieces[-1].last_seq if pieces else 0
         hashes_at = {seq: h for p in pieces for seq, h in p.sealed_hashes.items()}
@@ -554,10 +576,10 @@ def clock_step(last_ts: int, last_mono: int, ts: int, mono: int) -> tuple[str, i
     return None
 
 
-# The steps worth a warning, found by SQLite (a window over the station's entries in sequence order), so
-# that a million clean entries cost one pass in C and no Python per entry.
+# The steps worth a warning, found by SQLite (a window over the station's entries in sequence order), for a
+# station the fast scan did not see whole (the exact pass): the clean ones are checked by `scan_chunk`.
 _CLOCK_SQL = f"""
-    SELECT seq, ts, mono, last_seq, last_ts, last_mono FROM (
+    SELECT seq, last_seq, last_ts, last_mono, ts, mono FROM (
         SELECT seq, ts, mono, LAG(seq) OVER w AS last_seq, LAG(ts) OVER w AS last_ts, LAG(mono) OVER w AS last_mono
         FROM entries WHERE station_id = ? WINDOW w AS (ORDER BY seq)
     )
@@ -568,19 +590,27 @@ _CLOCK_SQL = f"""
 
 
 def check_clocks(conn: sqlite3.Connection, report: ChainReport) -> None:
-    """Warn where the station's time goes back, or its wall clock falls behind its monotonic clock."""
-    for seq, ts, mono, last_seq, last_ts, last_mono in conn.execute(_CLOCK_SQL, (report.station_id,)):
-        step = clock_step(int(last_ts), int(last_mono), int(ts), int(mono))
-        if step is None:
-            continue
-        kind, micros = step
-        if kind == "back":
-            text = f"entry {seq} is {_span(micros)} earlier than entry {last_seq}: the clock was set back"
-        elif kind == "restart":
-            text = f"the monotonic clock went back at entry {seq}: the station restarted in between"
-        else:
-            text = f"between entries {last_seq} and {seq} the clock was set back by about {_span(micros)}"
-        report.warnings.append((int(seq), text))
+    """Warn where the station's time goes back, or its wall clock falls behind its monotonic clock (unless
+    the fast scan already did, on its way through)."""
+    if report.clocks_checked:
+        return
+    rows = conn.execute(_CLOCK_SQL, (report.station_id,)).fetchall()
+    report.warnings.extend(_clock_warning(*(int(v) for v in row)) for row in rows)
+    report.clocks_checked = True
+
+
+def _clock_warning(
+    seq: int, last_seq: int, last_ts: int, last_mono: int, ts: int, mono: int
+) -> tuple[int, str]:
+    step = clock_step(last_ts, last_mono, ts, mono)
+    kind, micros = step if step is not None else ("", 0)
+    if kind == "back":
+        text = f"entry {seq} is {_span(micros)} earlier than entry {last_seq}: the clock was set back"
+    elif kind == "restart":
+        text = f"the monotonic clock went back at entry {seq}: the station restarted in between"
+    else:
+        text = f"between entries {last_seq} and {seq} the clock was set back by about {_span(micros)}"
+    return seq, text
 
 
 def _span(micros: int) -> str:
