@@ -193,11 +193,12 @@ _SAFE_BATCH = re.compile(f"[{_SAFE_CHARS}\r\n]*")
 # A quoted cell that starts like a formula. Inside a quoted cell every `"` is doubled, so `,"=` can only be
 # the start of a cell (and a safe line has no tab or carriage return in a cell).
 _FORMULA_CELL = re.compile(r'(^|,)"([=+\-@＝＋－＠])', re.MULTILINE)
-_FORMULA_HINTS = ('"=', '"+', '"-', '"@', '"＝', '"＋', '"－', '"＠')
+_FORMULA_HINTS = ('"=', '"+', '"-', '"@')
+_FULL_WIDTH_FORMULA = "＝＋－＠"  # rare in a log: looked for one character at a time (the fast search)
 
 
 def _neutralised(text: str) -> str:
-    if any(hint in text for hint in _FORMULA_HINTS):
+    if any(hint in text for hint in _FORMULA_HINTS) or any(ch in text for ch in _FULL_WIDTH_FORMULA):
         return _FORMULA_CELL.sub("\\1\"'\\2", text)
     return text
 
