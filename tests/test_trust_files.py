@@ -237,3 +237,27 @@ def test_deleting_the_list_file_does_not_let_an_older_list_in(office_home: Home,
     # The records are chained in the log and verify.
     result = verify_log(station.log_db)
     assert result.ok and result.records == 2
+
+
+@pytest.mark.parametrize(
+    "poison, words",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested"),
+        ('{"format": "checkpoint-revocations/1", "seq": 1' + "0" * 5000 + "}", "digits"),
+        (
+            '{"format": "checkpoint-revocations/1", "seq": 1, "issued_at": "9999-12-31T23:59:59-12:00"}',
+            "9999",
+        ),
+        ('{"format": "checkpoint-revocations/1", "seq": 1e999}', "too large"),
+    ],
+    ids=["deep", "huge-number", "year-9999", "infinity"],
+)
+def test_a_hostile_revocation_list_is_one_sentence(
+    office_home: Home, tmp_path: Path, poison: str, words: str
+) -> None:
+    station, _ = fresh_station(tmp_path, office_home)
+    path = tmp_path / "poison.json"
+    path.write_text(poison, encoding="utf-8")
+    result = run_cli(station, "revocations", "import", str(path))
+    assert result.exit_code == 2 and words in result.stderr and one_sentence(result.stderr)
+    assert not station.revocations.exists()
