@@ -241,6 +241,8 @@ class EntryCheck:
     next_links: bool | None
     sealed_at_seq: int | None
     seal_ok: bool | None
+    # How the clocks moved since the entry before (chain.clock_step): a warning, not tampering.
+    clock: tuple[str, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -264,8 +266,12 @@ def check_entry(conn: sqlite3.Connection, station_id: str, seq: int) -> EntryChe
         return None
     prev_hash, stored, commit, personal, salt, canonical = row
     before = conn.execute(
-        "SELECT hash FROM entries WHERE station_id = ? AND seq = ?", (station_id, seq - 1)
+        "SELECT hash, ts, mono FROM entries WHERE station_id = ? AND seq = ?", (station_id, seq - 1)
     ).fetchone()
+    now_at = conn.execute(
+        "SELECT ts, mono FROM entries WHERE station_id = ? AND seq = ?", (station_id, seq)
+    ).fetchone()
+    clock = None if before is None else chain.clock_step(int(before[1]), int(before[2]), *map(int, now_at))
     expected_prev = chain.GENESIS if seq == 1 else (None if before is None else before[0])
     after = conn.execute(
         "SELECT prev_hash FROM entries WHERE station_id = ? AND seq = ?", (station_id, seq + 1)
@@ -298,6 +304,7 @@ def check_entry(conn: sqlite3.Connection, station_id: str, seq: int) -> EntryChe
         next_links=None if after is None else after[0] == stored,
         sealed_at_seq=sealed_at_seq,
         seal_ok=seal_ok,
+        clock=clock,
     )
 
 

@@ -39,17 +39,26 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from . import chain
 from .errors import CheckpointError
 from .fsutil import atomic_write, describe_os_error, sqlite_trouble
+from .intake import BUNDLE_CAP, load_json, read_capped
 from .keys import public_from_raw, raw_public, verify_signature
-from .models import Direction, Reason, Verdict
-from .passes import CHECKPOINT_ID
+from .models import Category, Direction, Reason, Verdict
+from .passes import CHECKPOINT_ID, MAX_HOLDER, MAX_OCCUPANTS, MAX_ORG, MAX_PLATE, PASS_ID
 from .stations import check_enrolled
 from .store import INSERT_COLUMNS, SHIFT_COLUMNS, Enrolment, LogStore, open_reader
+from .text import clean, has_unsafe
 from .timeutil import from_micros, utcnow
 
 FORMAT = "checkpoint-bundle/2"
 COLUMNS = INSERT_COLUMNS  # body (the hashed canonical JSON array), hash, personal, salt
-MAX_BYTES = 2_000_000_000
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+MAX_BYTES = BUNDLE_CAP  # checkpoint.intake: about 600,000 entries; a bundle is refused above it unread
+# The start of every body `export_bundle` writes: the station id, its name, its key. Read before the
+# signature is checked (the key checks it); the full parse afterwards must agree with it.
+_HEADER = re.compile(
+    rb'\{"station_id":(?P<station>"[A-Za-z0-9_.\-]{1,24}"),"station_name":"(?:[^"\\]|\\.){0,400}?",'
+    rb'"public_key":"(?P<key>[A-Za-z0-9+/]{43}=)"'
+)
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+MAX_TEXT = 200  # characters of a typed name, reason or note (the station screen keeps no more)
 _ENUMS: dict[str, frozenset[str]] = {
     "direction": frozenset(d.value for d in Direction),
     "verdict": frozenset(v.value for v in Verdict),
@@ -241,33 +250,34 @@ class Bundle:
 
 
 def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
-    """Read and check a bundle on its own. Raises CheckpointError naming the first problem.
+    """Read and check a bundle file; raises CheckpointError naming the first problem.
 
-    With `enrolled`, the station must be enrolled with the bundle's key before its signature is checked
-    and any entry is looked at.
+    Size before parsing, signature before work: the file is refused above `MAX_BYTES` before it is read;
+    only the wrapper and the body's first fields (station id, name, key) are read before the signature over
+    the body's bytes is checked; the entries are parsed after that, one copy at a time. With `enrolled`, the
+    station must be enrolled with the bundle's key before its signature is checked and any entry is looked at.
     """
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise CheckpointError(f"{path} is too large to be a bundle.")
-        wrapper = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CheckpointError(f"Cannot read {path}: {exc.strerror}.") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} is not a checkpoint bundle (it is not valid JSON).") from exc
+    data = read_capped(path, MAX_BYTES, "bundle")
+    if not data.lstrip().startswith(b"{"):
+        raise CheckpointError(f"{path} is not a checkpoint bundle (it is not a JSON object).")
+    wrapper = load_json(data, f"The bundle {path.name}")
+    del data
     if (
         not isinstance(wrapper, dict)
         or wrapper.get("format") != FORMAT
         or not isinstance(wrapper.get("body"), str)
     ):
         raise CheckpointError(f"{path} is not a checkpoint bundle.")
-    body_bytes = wrapper["body"].encode()
+    body_bytes = wrapper.pop("body").encode()
+    header = _HEADER.match(body_bytes)
+    if header is None:
+        raise CheckpointError(f"{path} is a damaged bundle: its contents cannot be read.")
     try:
-        body = json.loads(body_bytes)
-        station_id = body["station_id"]
-        public_key = public_from_raw(_unb64(body["public_key"], "the station key"))
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        station_id = json.loads(header["station"])
+        public_key = public_from_raw(_unb64(header["key"].decode(), "the station key"))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
         raise CheckpointError(f"{path} is a damaged bundle: its contents cannot be read.") from exc
-    if not isinstance(station_id, str) or not CHECKPOINT_ID.match(station_id):
+    if not isinstance(station_id, str) or not CHECKPOINT_ID.fullmatch(station_id):
         raise CheckpointError(f"{path} is a damaged bundle: it names no valid station.")
     if enrolled is not None:
         enrolled(station_id, public_key, f"The bundle {path.name} from {station_id}")
@@ -276,6 +286,20 @@ def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
         raise CheckpointError(
             f"The bundle {path.name} has a bad signature: it was altered or not written by station {station_id}; "
             "nothing was imported."
+        )
+    del wrapper
+    try:
+        body = load_json(body_bytes, f"The bundle {path.name}")
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc.message.rstrip('.')}; nothing was imported.") from exc
+    del body_bytes
+    if (
+        not isinstance(body, dict)
+        or body.get("station_id") != station_id
+        or body.get("public_key") != header["key"].decode()
+    ):
+        raise CheckpointError(
+            f"The bundle {path.name} is damaged (its header does not add up); nothing was imported."
         )
     try:
         checked = _check_body(body, station_id, public_key, path.name)
@@ -298,7 +322,7 @@ def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519Public
     from_seq, to_seq, prev = int(body["from_seq"]), int(body["to_seq"]), str(body["prev_hash"])
     refuse = f"The bundle {name} from {station_id} is refused, nothing was imported:"
     raw_entries = body["entries"]
-    if from_seq < 1 or to_seq - from_seq + 1 != len(raw_entries) or not _HEX64.match(prev):
+    if from_seq < 1 or to_seq - from_seq + 1 != len(raw_entries) or not _HEX64.fullmatch(prev):
         raise CheckpointError(f"{refuse} its entry range does not add up.")
     entries: list[tuple[str, str, str | None, bytes | None]] = []
     for offset, item in enumerate(raw_entries):
@@ -337,6 +361,13 @@ def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519Public
             raise CheckpointError(f"{refuse} entry {seq} has an unknown warning.")
         if not all(isinstance(row[c], int) for c in ("ts", "mono", "fevers")):
             raise CheckpointError(f"{refuse} entry {seq} has a bad time or fever count.")
+        problem = _field_problem(row)
+        if problem:
+            raise CheckpointError(f"{refuse} entry {seq} has {problem}.")
+        if personal is not None and not _personal_ok(personal):
+            raise CheckpointError(
+                f"{refuse} the personal fields of entry {seq} are not in the station's shape."
+            )
         if row["prev_hash"] != prev:
             raise CheckpointError(
                 f"{refuse} entry {seq} does not link to entry {seq - 1} (the chain is broken)."
@@ -350,7 +381,7 @@ def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519Public
         prev = digest
     bundle = Bundle(
         station_id=station_id,
-        station_name=str(body.get("station_name", ""))[:80],
+        station_name=clean(str(body.get("station_name", "")), limit=80),
         public_key=public_key,
         from_seq=from_seq,
         to_seq=to_seq,
@@ -359,7 +390,21 @@ def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519Public
         seals=[],
         shifts=[],
     )
-    for seq, head_hash, sealed_at, kid, sig in body["seals"]:
+    if not isinstance(body["seals"], list) or len(body["seals"]) > len(raw_entries) + to_seq:
+        raise CheckpointError(f"{refuse} its seals are damaged.")
+    for seal in body["seals"]:
+        if not (
+            isinstance(seal, list)
+            and len(seal) == 5
+            and _is_int(seal[0], 1, to_seq)
+            and isinstance(seal[1], str)
+            and _HEX64.fullmatch(seal[1])
+            and _is_int(seal[2], _TS_LOW, _TS_HIGH)
+            and isinstance(seal[3], str)
+            and _KEY_ID.fullmatch(seal[3])
+        ):
+            raise CheckpointError(f"{refuse} a seal is damaged.")
+        seq, head_hash, sealed_at, kid, sig = seal
         signature = _unb64(sig, "a seal signature")
         if not verify_signature(
             public_key, signature, chain.seal_message(station_id, int(seq), head_hash, int(sealed_at))
@@ -370,12 +415,107 @@ def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519Public
         if int(seq) >= from_seq and bundle.hash_at(int(seq)) != head_hash:
             raise CheckpointError(f"{refuse} entry {seq} differs from the sealed one.")
         bundle.seals.append((station_id, int(seq), str(head_hash), int(sealed_at), str(kid), signature))
-    shift_columns = list(body.get("shift_columns", SHIFT_COLUMNS))
-    for shift in body.get("shifts", []):
+    shift_columns = body.get("shift_columns", list(SHIFT_COLUMNS))
+    shifts = body.get("shifts", [])
+    if shift_columns != list(SHIFT_COLUMNS) or not isinstance(shifts, list) or len(shifts) > 100_000:
+        raise CheckpointError(f"{refuse} its shifts are damaged.")
+    for shift in shifts:
+        if not isinstance(shift, list) or len(shift) != len(SHIFT_COLUMNS):
+            raise CheckpointError(f"{refuse} a shift is damaged.")
         row = dict(zip(shift_columns, shift, strict=True))
+        if not _shift_ok(row):
+            raise CheckpointError(f"{refuse} a shift is damaged.")
         if row["station_id"] == station_id:
             bundle.shifts.append(tuple(row[c] for c in SHIFT_COLUMNS))
     return bundle
+
+
+# What a station's own writes put in each chained field (checkpoint.store, the station screen): a bundle is
+# held to the same, so nothing reaches the office log, an export or a report that a station could not write.
+_TS_LOW, _TS_HIGH = 946_684_800_000_000, 7_258_118_400_000_000  # 2000-01-01 to 2200-01-01, microseconds
+_ENTRY_ID = re.compile(r"[0-9a-f]{32}")
+_KEY_ID = re.compile(r"[0-9A-F]{8}")
+_CATEGORIES = frozenset(c.value for c in Category)
+_TEXT_LIMITS = {
+    "operator": MAX_TEXT, "leader": MAX_TEXT, "plate": MAX_PLATE, "org": MAX_ORG, "vehicle": MAX_TEXT,
+    "note": MAX_TEXT, "override_by": MAX_TEXT, "override_reason": MAX_TEXT,
+}  # fmt: skip
+
+
+def _is_int(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _field_problem(row: dict[str, Any]) -> str:
+    """What is wrong with one entry's chained fields, as the end of a sentence ('' when nothing)."""
+    if not _ENTRY_ID.fullmatch(str(row["id"])) or not isinstance(row["id"], str):
+        return "a bad id"
+    refers_to = row["refers_to"]
+    if refers_to is not None and not (isinstance(refers_to, str) and _ENTRY_ID.fullmatch(refers_to)):
+        return "a bad refers_to"
+    if row["category"] is not None and row["category"] not in _CATEGORIES:
+        return "an unknown category"
+    pass_id = row["pass_id"]
+    if pass_id is not None and not (isinstance(pass_id, str) and PASS_ID.fullmatch(pass_id)):
+        return "a bad pass id"
+    key_id = row["key_id"]
+    if key_id is not None and not (isinstance(key_id, str) and _KEY_ID.fullmatch(key_id)):
+        return "a bad key id"
+    for column in ("raw_hash", "commitment"):
+        value = row[column]
+        if (value is not None or column == "commitment") and not (
+            isinstance(value, str) and _HEX64.fullmatch(value)
+        ):
+            return f"a bad {column}"
+    for column, limit in _TEXT_LIMITS.items():
+        value = row[column]
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            return f"a {column} longer than {limit} characters"
+    if not row["operator"] or not row["leader"]:
+        return "no operator or shift leader"
+    if not _is_int(row["ts"], _TS_LOW, _TS_HIGH) or not _is_int(row["mono"], 0, 2**63 - 1):
+        return "an impossible time"
+    for column in ("valid_from", "valid_until"):
+        if row[column] is not None and not _is_int(row[column], _TS_LOW, _TS_HIGH):
+            return f"an impossible {column}"
+    if row["occupants"] is not None and not _is_int(row["occupants"], 0, MAX_OCCUPANTS):
+        return "an impossible number of occupants"
+    if not _is_int(row["fevers"], 0, MAX_OCCUPANTS):
+        return "an impossible number of fevers"
+    return ""
+
+
+def _personal_ok(personal: str) -> bool:
+    """The personal text is what the station writes: {"holder": text or null, "temperatures": [tenths]}."""
+    if len(personal) > 2_000:
+        return False
+    try:
+        data = json.loads(personal)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(data, dict) or set(data) - {"holder", "temperatures"}:
+        return False
+    holder, temperatures = data.get("holder"), data.get("temperatures", [])
+    if holder is not None and not (isinstance(holder, str) and len(holder) <= MAX_HOLDER):
+        return False
+    return (
+        isinstance(temperatures, list)
+        and len(temperatures) <= MAX_OCCUPANTS
+        and all(_is_int(t, 0, 999) for t in temperatures)
+    )
+
+
+def _shift_ok(row: dict[str, Any]) -> bool:
+    return (
+        isinstance(row["id"], str)
+        and 0 < len(row["id"]) <= 100
+        and not has_unsafe(row["id"])
+        and isinstance(row["station_id"], str)
+        and all(isinstance(row[c], str) and len(row[c]) <= MAX_TEXT for c in ("operator", "leader"))
+        and _is_int(row["started"], _TS_LOW, _TS_HIGH)
+        and (row["ended"] is None or _is_int(row["ended"], _TS_LOW, _TS_HIGH))
+        and (row["sealed_seq"] is None or _is_int(row["sealed_seq"], 0, 2**62))
+    )
 
 
 @dataclass

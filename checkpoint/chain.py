@@ -91,6 +91,10 @@ class ChainReport:
     first_bad_seq: int | None = None
     problem: str = ""
     anchors: int = 0  # receipts, seal copies and head codes kept outside the log it was checked against
+    # Warnings for people, not tampering: (seq, sentence) — where the station's clocks go backwards, and
+    # personal data gone early from entries merged from elsewhere.
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    clocks_checked: bool = False  # the fast path checked the clocks on its way; the exact pass did not
 
     @property
     def ok(self) -> bool:
@@ -105,10 +109,12 @@ class ChainReport:
 @dataclass
 class VerifyResult:
     stations: list[ChainReport] = field(default_factory=list)
+    records: int = 0
+    records_problem: str = ""
 
     @property
     def ok(self) -> bool:
-        return all(report.ok for report in self.stations)
+        return all(report.ok for report in self.stations) and not self.records_problem
 
     @property
     def entries(self) -> int:
@@ -196,6 +202,11 @@ class Segment:
     count: int = 1
     broken: bool = False
     sealed_hashes: dict[int, str] = field(default_factory=dict)
+    # The clocks at both ends, and the steps inside worth a warning: (seq, last seq, last ts, last mono, ts,
+    # mono) — see `clock_step`.
+    first_clock: tuple[int, int] = (0, 0)
+    last_clock: tuple[int, int] = (0, 0)
+    clock_steps: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
 
 
 _STATION_TOKEN = re.compile(rb'\["[A-Za-z0-9_.\-]{1,24}"').fullmatch
@@ -215,8 +226,9 @@ def scan_chunk(
     marks the log broken, and the exact pass (`verify_station`) decides.
     """
     # Per station token (`["<station>"`): [first seq, first prev, last seq, last hash, count, broken,
-    # {sealed seq: hash}]
+    # {sealed seq: hash}, first ts, first mono, last ts, last mono, [clock steps]]
     state: dict[bytes, list[Any]] = {}
+    slack = CLOCK_SLACK_US
     domain = hashlib.sha256(DOMAIN.encode())
     empty = hashlib.sha256()
     token_ok = _STATION_TOKEN
@@ -228,22 +240,28 @@ def scan_chunk(
     )
     for stored, body, personal, salt in cursor:
         try:
-            token, number, _ = body.split(b",", 2)
+            token, number, _, ts_text, mono_text, _ = body.split(b",", 5)
             seq = int(number) if number.isdigit() else -1
-        except (AttributeError, ValueError):  # no body, or not even two commas in it
-            token, seq = b"", -1
+            ts, mono = int(ts_text), int(mono_text)
+        except (AttributeError, ValueError):  # no body, or not the shape of one
+            token, seq, ts, mono = b"", -1, 0, 0
         current = state.get(token)
         if current is None or seq < 0:
             if seq < 0 or token_ok(token) is None:
-                state.setdefault(b"", [0, b"", 0, b"", 0, True, {}])[5] = True
+                state.setdefault(b"", [0, b"", 0, b"", 0, True, {}, 0, 0, 0, 0, []])[5] = True
                 continue
-            current = state[token] = [seq, body[-66:-2], seq, stored, 1, False, {}]
+            current = state[token] = [seq, body[-66:-2], seq, stored, 1, False, {}, ts, mono, ts, mono, []]
         else:
             if seq != current[2] + 1 or body[-66:-2] != current[3]:
                 current[5] = True
+            last_ts, last_mono = current[9], current[10]
+            if ts < last_ts or mono < last_mono or (mono - last_mono) // 1000 - ts + last_ts > slack:
+                current[11].append((seq, current[2], last_ts, last_mono, ts, mono))
             current[2] = seq
             current[3] = stored
             current[4] += 1
+            current[9] = ts
+            current[10] = mono
         digest = domain.copy()
         digest.update(body)
         if digest.hexdigest().encode() != stored:
@@ -271,6 +289,9 @@ def scan_chunk(
             count=v[4],
             broken=v[5],
             sealed_hashes=v[6],
+            first_clock=(v[7], v[8]),
+            last_clock=(v[9], v[10]),
+            clock_steps=v[11],
         )
         for token, v in state.items()
     }
@@ -377,8 +398,10 @@ def verify_all(
     result = VerifyResult()
     for station in stations:
         pieces = [segments[station] for segments in results if station in segments]
-        broken = any(p.broken for p in pieces)
-        if not broken and pieces:
+        # No piece of this station was verified (its bodies were set aside, or it has seals only): it is
+        # never counted as clean with 0 entries; the exact pass decides.
+        broken = not pieces or any(p.broken for p in pieces)
+        if not broken:
             if pieces[0].first_seq != 1 or pieces[0].first_prev != GENESIS:
                 broken = True
             for before, after in pairwise(pieces):
@@ -389,6 +412,12 @@ def verify_all(
             result.stations.append(verify_station(conn, station, public_keys.get(station)))
             continue
         report = ChainReport(station)
+        steps = [step for p in pieces for step in p.clock_steps]
+        for before, after in pairwise(pieces):
+            if clock_step(*before.last_clock, *after.first_clock) is not None:
+                steps.append((after.first_seq, before.last_seq, *before.last_clock, *after.first_clock))
+        report.warnings = [_clock_warning(*step) for step in sorted(steps)[:100]]
+        report.clocks_checked = True
         report.entries = sum(p.count for p in pieces)
         report.head_seq = pieces[-1].last_seq if pieces else 0
         hashes_at = {seq: h for p in pieces for seq, h in p.sealed_hashes.items()}
@@ -493,3 +522,174 @@ def check_anchors(conn: sqlite3.Connection, report: ChainReport, anchors: Sequen
                     anchor.seq,
                     f"the seal at entry {anchor.seq} was deleted from the log ({anchor.source} outside it still has it)",
                 )
+
+
+# --- The log's own records ------------------------------------------------------------------------------
+#
+# A record is something the log did to itself or accepted from outside: a retention purge (`purge`: up to
+# which time, how many entries), an accepted revocation list (`revocations`: its number and hash). Records
+# are hash-chained among themselves (n = 1, 2, …, each covering the previous one's hash) and each names the
+# head of the station's entries when it was written, so a record cannot be removed from the middle or edited
+# unseen, and a purge cannot be claimed for entries that did not exist yet.
+
+RECORD_DOMAIN = "checkpoint-record/1\n"
+
+
+def record_row(
+    last: Sequence[Any] | None,
+    kind: str,
+    data: dict[str, object],
+    ts: int,
+    station_id: str,
+    head: Sequence[Any],
+) -> tuple[int, str, str]:
+    """The (n, body, hash) of the record after `last` (its (n, hash), or None for the first)."""
+    n, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+    body = json.dumps(
+        {**data, "kind": kind, "n": n, "ts": ts, "station_id": station_id, "head": [int(head[0]), str(head[1])],
+         "prev_hash": prev},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    )  # fmt: skip
+    return n, body, hashlib.sha256((RECORD_DOMAIN + body).encode()).hexdigest()
+
+
+def _has_records(conn: sqlite3.Connection) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").fetchone()
+        is not None
+    )
+
+
+def verify_records(conn: sqlite3.Connection, result: VerifyResult) -> list[dict[str, Any]]:
+    """Check the records' chain (into `result`); return the records' bodies in order."""
+    if not _has_records(conn):
+        return []
+    bodies: list[dict[str, Any]] = []
+    prev, expected = GENESIS, 1
+    for n, body, stored in conn.execute("SELECT n, body, hash FROM records ORDER BY n"):
+        if result.records_problem:
+            break
+        try:
+            data = json.loads(body)
+        except (TypeError, ValueError):
+            data = None
+        if n != expected:
+            result.records_problem = f"log record {expected} is missing (next is {n})"
+        elif hashlib.sha256((RECORD_DOMAIN + str(body)).encode()).hexdigest() != stored or not isinstance(
+            data, dict
+        ):
+            result.records_problem = f"log record {n} was altered"
+        elif data.get("prev_hash") != prev or data.get("n") != n:
+            result.records_problem = f"log record {n} does not link to log record {n - 1}"
+        else:
+            bodies.append(data)
+        prev, expected = str(stored), int(n) + 1
+    result.records = len(bodies)
+    return bodies
+
+
+def check_purges(
+    conn: sqlite3.Connection,
+    result: VerifyResult,
+    records: list[dict[str, Any]],
+    keep_from: int | None,
+    own_station: str | None = None,
+) -> None:
+    """Personal data missing from an entry younger than the retention period (`ts >= keep_from`, micros)
+    that no recorded purge covers is reported on its station, naming the first such entry: as tampering for
+    this log's own station (and any station whose purges are recorded here), as a warning for a station
+    merged from elsewhere (it may have purged earlier, with a shorter retention period, at its own end)."""
+    if keep_from is None:
+        return
+    purges = [r for r in records if r.get("kind") == "purge"]
+    covered = max((int(r.get("before", 0)) for r in purges), default=-1)
+    own = {str(r.get("station_id")) for r in purges} | ({own_station} if own_station else set())
+    by_station = {report.station_id: report for report in result.stations}
+    for station, seq in conn.execute(
+        "SELECT station_id, MIN(seq) FROM entries WHERE personal IS NULL AND commitment != ? AND ts >= ? "
+        "AND ts >= ? GROUP BY station_id",
+        (EMPTY_COMMITMENT, keep_from, covered),
+    ):
+        report = by_station.get(station)
+        if report is None:
+            continue
+        if station in own:
+            report.fail(
+                int(seq),
+                f"the names and temperatures of entry {seq} were removed before the retention period "
+                "ended, and no purge is recorded",
+            )
+        else:
+            report.warnings.append(
+                (
+                    int(seq),
+                    f"the names and temperatures of entry {seq} are gone although it is younger than the "
+                    "retention period here (purged early at its station?)",
+                )
+            )
+
+
+CLOCK_SLACK_US = 60_000_000  # a wall clock may drift from the monotonic one by this much between entries
+
+
+def clock_step(last_ts: int, last_mono: int, ts: int, mono: int) -> tuple[str, int] | None:
+    """How the clocks moved from one entry to the next, when that is worth a warning:
+    ("back", µs) the time went back; ("restart", 0) the monotonic clock went back (the station restarted);
+    ("behind", µs) the wall clock advanced that much less than the monotonic one (it was set back)."""
+    wall = ts - last_ts
+    if wall < 0:
+        return "back", -wall
+    if mono < last_mono:
+        return "restart", 0
+    behind = (mono - last_mono) // 1000 - wall
+    if behind > CLOCK_SLACK_US:
+        return "behind", behind
+    return None
+
+
+# The steps worth a warning, found by SQLite (a window over the station's entries in sequence order), for a
+# station the fast scan did not see whole (the exact pass): the clean ones are checked by `scan_chunk`.
+_CLOCK_SQL = f"""
+    SELECT seq, last_seq, last_ts, last_mono, ts, mono FROM (
+        SELECT seq, ts, mono, LAG(seq) OVER w AS last_seq, LAG(ts) OVER w AS last_ts, LAG(mono) OVER w AS last_mono
+        FROM entries WHERE station_id = ? WINDOW w AS (ORDER BY seq)
+    )
+    WHERE last_seq IS NOT NULL
+      AND (ts < last_ts OR mono < last_mono OR (mono - last_mono) / 1000 - (ts - last_ts) > {CLOCK_SLACK_US})
+    ORDER BY seq LIMIT 100
+"""
+
+
+def check_clocks(conn: sqlite3.Connection, report: ChainReport) -> None:
+    """Warn where the station's time goes back, or its wall clock falls behind its monotonic clock (unless
+    the fast scan already did, on its way through)."""
+    if report.clocks_checked:
+        return
+    rows = conn.execute(_CLOCK_SQL, (report.station_id,)).fetchall()
+    report.warnings.extend(_clock_warning(*(int(v) for v in row)) for row in rows)
+    report.clocks_checked = True
+
+
+def _clock_warning(
+    seq: int, last_seq: int, last_ts: int, last_mono: int, ts: int, mono: int
+) -> tuple[int, str]:
+    step = clock_step(last_ts, last_mono, ts, mono)
+    kind, micros = step if step is not None else ("", 0)
+    if kind == "back":
+        text = f"entry {seq} is {_span(micros)} earlier than entry {last_seq}: the clock was set back"
+    elif kind == "restart":
+        text = f"the monotonic clock went back at entry {seq}: the station restarted in between"
+    else:
+        text = f"between entries {last_seq} and {seq} the clock was set back by about {_span(micros)}"
+    return seq, text
+
+
+def _span(micros: int) -> str:
+    seconds = micros // 1_000_000
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds // 3600} hours"
+    if seconds >= 120:
+        return f"{seconds // 60} minutes"
+    return f"{seconds} seconds"

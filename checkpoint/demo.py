@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .errors import CheckpointError
-from .keys import Keyring, save_trust
+from .keys import Keyring, save_signed_trust, save_trust
 from .models import Category
 from .paths import Home
 from .plates import display_plate
@@ -181,7 +181,9 @@ def build_demo(root: Path, *, now: datetime | None = None) -> Demo:
         + "\n".join(lines),
         encoding="utf-8",
     )
-    station.trust.write_bytes(office.trust.read_bytes())
+    # The station takes the office's signed trust file, as a real one does (the demo built both sides, so
+    # the fingerprint is confirmed by construction).
+    save_signed_trust(station.trust, keyring.signed_trust(now=moment))
     save_list(station.revocations, rlist)
     station.config.write_text(
         "# The demo station (written by `checkpoint demo`).\n"

@@ -21,7 +21,7 @@ from types import TracebackType
 
 from .batch import BatchInvalid, BatchResult, issue_rows, parse_rows, png_name, read_rows
 from .errors import CheckpointError
-from .keys import Keyring, OfficeKey, TrustList, save_trust
+from .keys import Keyring, OfficeKey, SignedTrust, save_signed_trust, save_trust
 from .models import Category
 from .pass_request import Checked, RequestInvalid, check_reason, check_request, parse_window
 from .passes import normalise_pass_id
@@ -312,11 +312,16 @@ class Desk:
         save_list(path, rlist)
         return rlist
 
-    def export_trust(self, path: Path) -> TrustList:
-        """The trust file (the office's public keys) written to `path` for the stations."""
-        trust = self.keyring.trust_list()
-        save_trust(path, trust)
-        return trust
+    def export_trust(self, path: Path) -> SignedTrust:
+        """The signed trust file (the office's public keys, signed by every key valid now) written to
+        `path` for the stations."""
+        signed = self.keyring.signed_trust(now=self.clock())
+        save_signed_trust(path, signed)
+        return signed
+
+    def fingerprint(self) -> str:
+        """The office fingerprint a new station confirms when it first imports the trust file."""
+        return self.keyring.fingerprint()
 
     def export_files(self, folder: Path) -> Exported:
         """`trust.json` and `revocations.json` into `folder` (a USB stick), which is created if missing."""
@@ -333,5 +338,5 @@ class Desk:
         This home's own trust file follows its keyring."""
         days = self.settings.office.key_grace_days if grace_days is None else grace_days
         old, new = self.keyring.rotate(timedelta(days=days), now=self.clock())
-        self.export_trust(self.home.trust)
+        save_trust(self.home.trust, self.keyring.trust_list())  # the office's own list (it signs, so plain)
         return Rotated(old, new)

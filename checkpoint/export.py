@@ -1,9 +1,9 @@
 """Exporting the traffic log: CSV for Excel/WPS and JSON lines for programs.
 
 CSV is UTF-8 with a byte-order mark (so Excel and WPS read Chinese correctly), one header row, times in
-local time with their offset. Every text cell is cleaned of control and bidi characters, and a cell that
-starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` so that a spreadsheet never
-runs it as a formula. Rows stream from a read-only connection in (ts, station, seq) order: memory stays
+local time with their offset. Every text cell is quoted and cleaned of control and bidi characters, and a
+cell that starts with `=`, `+`, `-`, `@` (or their full-width forms `＝ ＋ － ＠`), a tab or a carriage return
+gets a leading `'` so that a spreadsheet never runs it as a formula. JSON lines are cleaned the same way. Rows stream from a read-only connection in (ts, station, seq) order: memory stays
 flat whatever the size of the log.
 """
 
@@ -48,7 +48,7 @@ _SQL_COLUMNS = (
 # Text made only of these characters needs no cleaning (the fast path for a million rows).
 _SAFE_CHARS = r"\x20-\x7e\u00b7\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e"
 _SAFE = re.compile(f"[{_SAFE_CHARS}]*")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 _EMPTY_COMMITMENT = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 Progress = Callable[[int], None]
@@ -95,22 +95,17 @@ class _Rows:
         text = self.text
         moment = (self.epoch + timedelta(microseconds=ts)).astimezone(self.tz)
         return [
-            text(station), seq, moment.isoformat(timespec="seconds"), direction, verdict, reason, denied_for,
-            warnings, category, text(plate), text(pass_id), text(holder), text(org), occupants, temperatures,
-            fevers, text(operator), text(leader), text(override_by), text(override_reason), text(vehicle),
-            text(note), refers_to, personal is None and commitment != _EMPTY_COMMITMENT, entry_id, digest,
+            text(station), seq, moment.isoformat(timespec="seconds"), text(direction), text(verdict),
+            text(reason), text(denied_for), text(warnings), text(category), text(plate), text(pass_id),
+            text(holder), text(org), occupants, temperatures, fevers, text(operator), text(leader),
+            text(override_by), text(override_reason), text(vehicle), text(note), text(refers_to),
+            personal is None and commitment != _EMPTY_COMMITMENT, text(entry_id), text(digest),
         ]  # fmt: skip
 
 
 _TEXT_INDEXES = tuple(
-    i
-    for i, name in enumerate(COLUMNS)
-    if name
-    in (
-        "station_id", "plate", "pass_id", "holder", "org", "operator", "leader", "override_by",
-        "override_reason", "vehicle", "note", "temperatures",
-    )
-)  # fmt: skip
+    i for i, name in enumerate(COLUMNS) if name not in ("seq", "occupants", "fevers", "purged")
+)  # every cell but the numbers (and the yes/no of `purged`) is text: quoted, cleaned, neutralised
 _FORMULA_FIRST = frozenset(_FORMULA_START)
 
 
@@ -154,9 +149,9 @@ def _csv_line_sql(offset: timedelta | None) -> str:
     """SQL that writes one whole CSV line per entry with a single printf(), so a million rows cost one
     Python string each and SQLite builds each line in one allocation.
 
-    Text cells are quoted with `%w` (which doubles any `"`); an empty cell and a NULL both read as empty
-    in Excel, WPS and csv readers. Numbers and the fixed vocabularies (direction, reason, ids and hashes
-    the import checked) are written bare. Formula neutralisation and the control-character check run
+    Every text cell is quoted with `%w` (which doubles any `"`), the vocabularies, ids and hashes too (a
+    log merged from elsewhere is not trusted to hold only what a station writes); an empty cell and a NULL
+    both read as empty in Excel, WPS and csv readers. Only numbers are written bare. Formula neutralisation and the control-character check run
     afterwards in Python over a whole batch (`_batches`, `_neutralised`).
     """
     if offset is not None:
@@ -179,12 +174,13 @@ def _csv_line_sql(offset: timedelta | None) -> str:
         "FROM json_each(personal, '$.temperatures')) END"
     )
     purged = f"iif(personal IS NULL AND commitment != '{_EMPTY_COMMITMENT}', 'yes', '')"
+    time_cell = ('"' + time_cell[0] + '"', time_cell[1])
     cells = [
-        text("station_id"), bare("seq"), time_cell, bare("direction"), bare("verdict"), bare("reason"),
-        bare("denied_for"), text("warnings"), bare("category"), text("plate"), text("pass_id"),
-        text("personal ->> '$.holder'"), text("org"), bare("occupants"), bare(temps), bare("fevers"),
+        text("station_id"), bare("seq"), time_cell, text("direction"), text("verdict"), text("reason"),
+        text("denied_for"), text("warnings"), text("category"), text("plate"), text("pass_id"),
+        text("personal ->> '$.holder'"), text("org"), bare("occupants"), ('"%s"', temps), bare("fevers"),
         text("operator"), text("leader"), text("override_by"), text("override_reason"), text("vehicle"),
-        text("note"), bare("refers_to"), bare(purged), bare("id"), bare("hash"),
+        text("note"), text("refers_to"), bare(purged), text("id"), text("hash"),
     ]  # fmt: skip
     assert len(cells) == len(COLUMNS)
     template = ",".join(fmt for fmt, _ in cells)
@@ -196,12 +192,13 @@ def _csv_line_sql(offset: timedelta | None) -> str:
 _SAFE_BATCH = re.compile(f"[{_SAFE_CHARS}\r\n]*")
 # A quoted cell that starts like a formula. Inside a quoted cell every `"` is doubled, so `,"=` can only be
 # the start of a cell (and a safe line has no tab or carriage return in a cell).
-_FORMULA_CELL = re.compile(r'(^|,)"([=+\-@])', re.MULTILINE)
+_FORMULA_CELL = re.compile(r'(^|,)"([=+\-@＝＋－＠])', re.MULTILINE)
 _FORMULA_HINTS = ('"=', '"+', '"-', '"@')
+_FULL_WIDTH_FORMULA = "＝＋－＠"  # rare in a log: looked for one character at a time (the fast search)
 
 
 def _neutralised(text: str) -> str:
-    if any(hint in text for hint in _FORMULA_HINTS):
+    if any(hint in text for hint in _FORMULA_HINTS) or any(ch in text for ch in _FULL_WIDTH_FORMULA):
         return _FORMULA_CELL.sub("\\1\"'\\2", text)
     return text
 
@@ -216,7 +213,9 @@ def _careful_line(conn: sqlite3.Connection, rows: _Rows, rowid: int) -> str:
             record[i] = "'" + value
     record[23] = "yes" if record[23] else ""
     out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(record)
+    csv.writer(out, lineterminator="", quoting=csv.QUOTE_NONNUMERIC).writerow(
+        ["" if value is None else value for value in record]
+    )
     return out.getvalue()
 
 
@@ -255,7 +254,8 @@ def _batches(
         if not chunk:
             return
         text = "\r\n".join(map(_line_of, chunk))
-        if _SAFE_BATCH.fullmatch(text) is None:
+        # A line break inside a cell is not safe either: it would pass the batch check, so count lines.
+        if _SAFE_BATCH.fullmatch(text) is None or text.count("\n") != len(chunk) - 1:
             text = "\r\n".join(
                 line if safe(line) else _careful_line(conn, rows, rowid) for rowid, line in chunk
             )

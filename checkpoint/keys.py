@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from .errors import CheckpointError
 from .fsutil import atomic_write
+from .intake import REVOCATIONS_CAP, TRUST_CAP, load_json, parse_time, read_capped
+from .text import clean
 from .timeutil import utcnow
 
 TRUST_FORMAT = "checkpoint-trust/1"
@@ -72,15 +75,7 @@ def _iso(moment: datetime | None) -> str | None:
 def _parse_iso(value: object, where: str) -> datetime | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise CheckpointError(f"{where} is not a date-time.")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise CheckpointError(f"{where} is not a date-time.") from exc
-    if moment.tzinfo is None:
-        raise CheckpointError(f"{where} has no time zone.")
-    return moment
+    return parse_time(value, where)
 
 
 @dataclass(frozen=True)
@@ -132,6 +127,9 @@ class TrustList:
 
     @classmethod
     def from_json(cls, data: object, source: str) -> TrustList:
+        """The keys of a trust list (a home's own file, or the body of a signed one); no signature is checked."""
+        if isinstance(data, dict) and data.get("format") == SIGNED_TRUST_FORMAT:
+            return SignedTrust.from_json(data, source).trust
         if not isinstance(data, dict) or data.get("format") != TRUST_FORMAT:
             raise CheckpointError(f"{source} is not a checkpoint trust file.")
         keys_data = data.get("keys")
@@ -143,13 +141,13 @@ class TrustList:
             if not isinstance(item, dict):
                 raise CheckpointError(f"{where} is not an object.")
             try:
-                raw = base64.b64decode(str(item["public_key"]), validate=True)
+                raw = base64.b64decode(str(item["public_key"])[:64], validate=True)
                 public = public_from_raw(raw)
             except (KeyError, ValueError) as exc:
                 raise CheckpointError(f"{where} has no valid Ed25519 public key.") from exc
             key_id = key_id_of(public)
             if item.get("key_id") != key_id:
-                raise CheckpointError(f"{where} names key id {item.get('key_id')!r}, which is not its key.")
+                raise CheckpointError(f"{where} names a key id that is not its key's.")
             valid_from = _parse_iso(item.get("valid_from"), f"valid_from of {where}")
             if valid_from is None:
                 raise CheckpointError(f"{where} has no valid_from.")
@@ -159,30 +157,231 @@ class TrustList:
                     public_key=public,
                     valid_from=valid_from,
                     valid_until=_parse_iso(item.get("valid_until"), f"valid_until of {where}"),
-                    office=str(item.get("office", "")),
+                    office=clean(str(item.get("office", "")), limit=100),
                 )
             )
         return cls(tuple(keys))
 
 
 def load_trust(path: Path) -> TrustList:
-    """The trust list stored at `path`; an empty list when the file does not exist."""
+    """The trust list stored at `path`; an empty list when the file does not exist.
+
+    A station keeps the signed file it imported; an office home keeps its own keys unsigned (it made them).
+    """
     if not path.exists():
         return TrustList()
-    return TrustList.from_json(read_json(path), str(path))
+    return TrustList.from_json(read_json(path, TRUST_CAP, "trust file"), str(path))
+
+
+def load_signed_trust(path: Path) -> SignedTrust | None:
+    """The signed trust file this home imported, or None (none yet, or an office home's own keys)."""
+    if not path.exists():
+        return None
+    data = read_json(path, TRUST_CAP, "trust file")
+    if isinstance(data, dict) and data.get("format") == SIGNED_TRUST_FORMAT:
+        return SignedTrust.from_json(data, str(path))
+    return None
 
 
 def save_trust(path: Path, trust: TrustList) -> None:
+    """An office home's own trust list (unsigned: its keys are its own). Stations import signed files."""
     atomic_write(path, json.dumps(trust.to_json(), indent=2).encode() + b"\n")
 
 
-def read_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CheckpointError(f"Cannot read {path}: {exc.strerror}.") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} is damaged: it is not valid JSON.") from exc
+def read_json(path: Path, cap: int = REVOCATIONS_CAP, what: str = "file") -> object:
+    """An incoming or stored JSON file, size-capped before reading (checkpoint.intake); the default cap is
+    the largest of the small files (a revocation list)."""
+    return load_json(read_capped(path, cap, what), str(path))
+
+
+# --- The signed trust file -------------------------------------------------------------------------------
+#
+# What the office hands to stations: the trust list as a JSON text (`body`), signed by every office key
+# that is valid when the file is written (after a rotation, the old key signs the list that adds the new
+# one). A station takes its first one only with the office fingerprint confirmed by a person; every later
+# one must carry a good signature by a key the station already trusts, valid now.
+
+SIGNED_TRUST_FORMAT = "checkpoint-trust-signed/1"
+_TRUST_DOMAIN = SIGNED_TRUST_FORMAT.encode() + b"\n"
+_MAX_SIGNATURES = 16
+
+
+def fingerprint(public_key: Ed25519PublicKey) -> str:
+    """A key's fingerprint for people to compare: 128 bits of SHA-256 as 8 groups of 4 hex digits."""
+    digest = hashlib.sha256(b"checkpoint-fingerprint/1\n" + raw_public(public_key)).hexdigest()[:32].upper()
+    return " ".join(digest[i : i + 4] for i in range(0, 32, 4))
+
+
+def normalise_fingerprint(text: str) -> str:
+    """`1a2b-3c4d …` or `1A2B3C4D…` → `1A2B 3C4D …` (what `fingerprint()` prints)."""
+    compact = "".join(ch for ch in text.upper() if ch not in " -:\t")
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+@dataclass(frozen=True)
+class SignedTrust:
+    """A signed trust file as read: its list, when it was issued, its body text and its signatures."""
+
+    trust: TrustList
+    issued_at: datetime
+    office: str
+    body: str
+    signatures: tuple[tuple[str, bytes], ...]
+
+    def signed_by(self, keys: tuple[TrustedKey, ...], at: datetime) -> list[TrustedKey]:
+        """The keys among `keys` that signed this file and are valid at `at`."""
+        message = _TRUST_DOMAIN + self.body.encode()
+        found = []
+        for key in keys:
+            if not key.covers(at):
+                continue
+            for key_id, signature in self.signatures:
+                if key_id == key.key_id and verify_signature(key.public_key, signature, message):
+                    found.append(key)
+                    break
+        return found
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format": SIGNED_TRUST_FORMAT,
+            "body": self.body,
+            "signatures": [
+                {"key_id": key_id, "signature": base64.b64encode(sig).decode()}
+                for key_id, sig in self.signatures
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: object, source: str) -> SignedTrust:
+        if not isinstance(data, dict) or data.get("format") != SIGNED_TRUST_FORMAT:
+            raise CheckpointError(
+                f"{source} is not a signed checkpoint trust file; export it again at the office with "
+                "`checkpoint keys export-trust`."
+            )
+        body = data.get("body")
+        raw_signatures = data.get("signatures")
+        if not isinstance(body, str) or not isinstance(raw_signatures, list):
+            raise CheckpointError(f"{source} is a damaged trust file: its body or signatures are missing.")
+        if not 1 <= len(raw_signatures) <= _MAX_SIGNATURES:
+            raise CheckpointError(
+                f"{source} carries {len(raw_signatures)} signatures; a trust file has 1 to 16."
+            )
+        signatures = []
+        for item in raw_signatures:
+            if not isinstance(item, dict) or not isinstance(item.get("key_id"), str):
+                raise CheckpointError(f"{source} is a damaged trust file: a signature is not readable.")
+            try:
+                signature = base64.b64decode(str(item.get("signature"))[:100], validate=True)
+            except ValueError as exc:
+                raise CheckpointError(
+                    f"{source} is a damaged trust file: a signature is not base64."
+                ) from exc
+            signatures.append((str(item["key_id"])[:8], signature))
+        inner = load_json(body, f"the body of {source}")
+        if not isinstance(inner, dict):
+            raise CheckpointError(f"{source} is a damaged trust file: its body is not a trust list.")
+        issued_at = parse_time(inner.get("issued_at"), f"the issue time of {source}")
+        return cls(
+            trust=TrustList.from_json(inner, source),
+            issued_at=issued_at,
+            office=clean(str(inner.get("office", "")), limit=100),
+            body=body,
+            signatures=tuple(signatures),
+        )
+
+
+def sign_trust(trust: TrustList, office: str, signers: list[Ed25519PrivateKey], now: datetime) -> SignedTrust:
+    """The signed trust file for `trust`, signed by each key in `signers`."""
+    body = json.dumps(
+        {**trust.to_json(), "office": office, "issued_at": now.isoformat()},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    message = _TRUST_DOMAIN + body.encode()
+    signatures = tuple((key_id_of(key.public_key()), key.sign(message)) for key in signers)
+    return SignedTrust(trust=trust, issued_at=now, office=office, body=body, signatures=signatures)
+
+
+def read_trust_file(path: Path) -> SignedTrust:
+    """A signed trust file from outside (size-capped, every field checked); its signatures are not yet checked."""
+    return SignedTrust.from_json(read_json(path, TRUST_CAP, "trust file"), str(path))
+
+
+def save_signed_trust(path: Path, signed: SignedTrust) -> None:
+    atomic_write(path, json.dumps(signed.to_json(), indent=2, ensure_ascii=False).encode() + b"\n")
+
+
+@dataclass(frozen=True)
+class TrustUpdate:
+    """What `accept_trust` decided: the file to keep, and what changed."""
+
+    signed: SignedTrust
+    signers: tuple[str, ...]
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def accept_trust(
+    new: SignedTrust,
+    current: TrustList,
+    current_signed: SignedTrust | None,
+    *,
+    confirmed_fingerprint: str | None,
+    replace: bool,
+    source: str,
+    now: datetime,
+) -> TrustUpdate:
+    """Decide whether a home may take the trust file `new`; raises CheckpointError (nothing changed) if not.
+
+    With `confirmed_fingerprint` (a person compared it with `checkpoint keys fingerprint` at the office), the
+    file must be signed by a key it lists with that fingerprint. Without it, the file must be signed by a
+    key this home already trusts, valid now. A file older than the one this home has, or one that would stop
+    trusting a key (unless `replace`), is refused.
+    """
+    if not new.trust.keys:
+        raise CheckpointError(f"{source} lists no keys; nothing was changed.")
+    if confirmed_fingerprint is not None:
+        wanted = normalise_fingerprint(confirmed_fingerprint)
+        listed = tuple(k for k in new.trust.keys if fingerprint(k.public_key) == wanted)
+        signers = new.signed_by(listed, now)
+        if not signers:
+            raise CheckpointError(
+                f"{source} is not signed by an office key with the fingerprint {wanted}: it is not the office's "
+                "file, or the fingerprint was mistyped; nothing was changed."
+            )
+    else:
+        if not current.keys:
+            raise CheckpointError(
+                f"This home trusts no office key yet: confirm the office's fingerprint (`checkpoint keys "
+                f"fingerprint` at the office) with `checkpoint keys import-trust {source} --fingerprint FP`; "
+                "nothing was changed."
+            )
+        signers = new.signed_by(current.keys, now)
+        if not signers:
+            raise CheckpointError(
+                f"{source} is not signed by any office key this home trusts now, so the keys it lists are not "
+                "vouched for; nothing was changed (if the office really has only new keys, confirm its "
+                "fingerprint with --fingerprint)."
+            )
+    if current_signed is not None and new.issued_at < current_signed.issued_at:
+        raise CheckpointError(
+            f"{source} was issued {new.issued_at.isoformat(timespec='minutes')}, before the trust file this "
+            "home has; nothing was changed."
+        )
+    old_ids = {k.key_id for k in current.keys}
+    new_ids = {k.key_id for k in new.trust.keys}
+    removed = tuple(sorted(old_ids - new_ids))
+    if removed and not replace:
+        raise CheckpointError(
+            f"{source} would stop trusting key(s) {', '.join(removed)}: it is older than the trust file "
+            "this home has, or from another office; nothing was changed (use --replace if that is intended)."
+        )
+    return TrustUpdate(
+        signed=new,
+        signers=tuple(k.key_id for k in signers),
+        added=tuple(sorted(new_ids - old_ids)),
+        removed=removed,
+    )
 
 
 @dataclass
@@ -305,6 +504,19 @@ class Keyring:
             )
         return TrustList(tuple(entries))
 
+    def signed_trust(self, now: datetime | None = None) -> SignedTrust:
+        """The trust file for stations, signed by every key of this keyring that is valid now."""
+        moment = now or utcnow()
+        trust = self.trust_list()
+        signers = [self.private_key(k.key_id) for k in trust.keys if k.covers(moment)]
+        if not signers:
+            raise CheckpointError("No office key of this home is valid now; run `checkpoint keys rotate`.")
+        return sign_trust(trust, self.office_name, signers, moment)
+
+    def fingerprint(self) -> str:
+        """The office fingerprint a person confirms at a fresh station: the active key's."""
+        return fingerprint(self.private_key(self.active().key_id).public_key())
+
 
 def load_or_create_station_key(path: Path) -> Ed25519PrivateKey:
     """The station's own key, for sealing its log. Created (mode 0600) on first use."""
@@ -314,3 +526,45 @@ def load_or_create_station_key(path: Path) -> Ed25519PrivateKey:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private_key(path, key)
     return key
+
+
+def take_trust_file(
+    target: Path,
+    source: Path,
+    *,
+    confirmed_fingerprint: str | None = None,
+    replace: bool = False,
+    ask: Callable[[SignedTrust], str] | None = None,
+    now: datetime | None = None,
+) -> TrustUpdate | None:
+    """Take the signed trust file `source` into the home trust file `target` (`keys import-trust`, and
+    `sync DIR` at a station). Returns None when `target` already holds this very file.
+
+    A home that trusts no office key yet needs the office fingerprint confirmed by a person:
+    `confirmed_fingerprint`, or `ask` (shows the file's fingerprint and returns it once confirmed; raises
+    otherwise). Every other rule is `accept_trust`'s. Raises CheckpointError (nothing changed) when refused.
+    """
+    signed = read_trust_file(source)
+    current = load_trust(target)
+    current_signed = load_signed_trust(target)
+    if current_signed is not None and current_signed.body == signed.body:
+        return None
+    if confirmed_fingerprint is None and not current.keys:
+        if ask is None:
+            raise CheckpointError(
+                f"{source} was not taken: this home trusts no office key yet; import the first trust file with "
+                "`checkpoint keys import-trust FILE --fingerprint FP` after confirming the office fingerprint."
+            )
+        confirmed_fingerprint = ask(signed)
+    update = accept_trust(
+        signed,
+        current,
+        current_signed,
+        confirmed_fingerprint=confirmed_fingerprint,
+        replace=replace,
+        source=str(source),
+        now=now or utcnow(),
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_signed_trust(target, update.signed)
+    return update

@@ -44,10 +44,11 @@ MAX_ORG = 60
 MAX_CHECKPOINTS = 8
 MAX_CHECKPOINT_ID = 24
 MAX_OCCUPANTS = 60
-CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")
-_VERSIONED = re.compile(r"^CP[0-9]+:")
+# `\Z`, not `$` (which also matches before a final newline): even a caller using `.match` gets the whole text.
+CHECKPOINT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,23}\Z")
+_VERSIONED = re.compile(r"CP[0-9]+:")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PASS_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{8}$")
+PASS_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{8}\Z")
 EPOCH = 1577836800  # 2020-01-01T00:00Z: times are whole minutes since then, 3 bytes (to 2051)
 _MINUTES_MAX = 2**24 - 1
 
@@ -76,14 +77,14 @@ def _pass_id_to_bytes(pass_id: str) -> bytes:
 def normalise_pass_id(text: str) -> str:
     """Accept a pass id typed in lower case or with the usual look-alikes (O→0, I/L→1)."""
     value = text.strip().upper().replace("O", "0").replace("I", "1").replace("L", "1")
-    if not PASS_ID.match(value):
+    if not PASS_ID.fullmatch(value):
         raise CheckpointError(f"{text.strip()[:20]!r} is not a pass id; a pass id is 8 letters and digits.")
     return value
 
 
 def validate_fields(data: PassData) -> None:
     """Raise PassFormatError unless every field is within the format's limits."""
-    if not PASS_ID.match(data.pass_id):
+    if not PASS_ID.fullmatch(data.pass_id):
         raise PassFormatError("pass id")
     for name, value, limit in (
         ("plate", data.plate, MAX_PLATE),
@@ -102,7 +103,7 @@ def validate_fields(data: PassData) -> None:
     if len(data.checkpoints) > MAX_CHECKPOINTS:
         raise PassFormatError(f"more than {MAX_CHECKPOINTS} checkpoints")
     for checkpoint in data.checkpoints:
-        if not CHECKPOINT_ID.match(checkpoint):
+        if not CHECKPOINT_ID.fullmatch(checkpoint):
             raise PassFormatError("checkpoint id")
     if not 1 <= data.max_occupants <= MAX_OCCUPANTS:
         raise PassFormatError("occupants")

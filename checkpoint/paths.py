@@ -63,6 +63,11 @@ class Home:
     def exports(self) -> Path:
         return self.root / "exports"
 
+    @property
+    def station_lock(self) -> Path:
+        """Held (flock) by the station process running on this home; it names that process."""
+        return self.root / "station.lock"
+
     def ensure(self) -> Home:
         self.root.mkdir(parents=True, exist_ok=True)
         return self
@@ -73,3 +78,47 @@ class Home:
     def is_configured(self) -> bool:
         """True when this home can verify passes: it has a trust file."""
         return self.trust.exists()
+
+
+class HomeLock:
+    """One station process per home: an exclusive `flock` on `station.lock`, which holds the holder's pid.
+
+    The lock goes when the process ends, however it ends (the kernel drops it); a stale file left behind
+    locks nothing. Use as a context manager around the station's run.
+    """
+
+    def __init__(self, home: Home) -> None:
+        self.path = home.station_lock
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        from .errors import CheckpointError
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise CheckpointError(
+                f"A station is already running on {self.path.parent} (process {holder[:12]}); use that one, "
+                "or close it before starting another."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> HomeLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,4 +1,10 @@
-"""Licence plates: one normal form for storing and matching, one display form for people."""
+"""Licence plates: one normal form for storing and matching, one display form for people.
+
+A plate starts with a province abbreviation (鄂, 京, …) or a special series character (使, 领, 警, …);
+traditional and Japanese forms of those characters (黒, 晉, 靑, 遼, …) fold to the standard form, so that
+two passes can never differ only by a look-alike character. The letters I and O are not used on Chinese
+plates (they read as 1 and 0) and are refused. docs/pass-format.md, "Plates".
+"""
 
 from __future__ import annotations
 
@@ -7,28 +13,52 @@ import unicodedata
 
 from .errors import CheckpointError
 
-# What a plate may hold once normalised: CJK province and suffix characters, Latin capitals, digits.
-_PLATE = re.compile(r"^[\u4e00-\u9fffA-Z0-9]{4,12}$")
+# The 31 province-level abbreviations of mainland plates.
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# Special series: embassies and consulates, police, driving schools, trailers, Hong Kong and Macau
+# crossings, test and temporary plates. They may start a plate (使 014 001) or end one (鄂A1234警).
+SPECIAL = "使领警学挂港澳试超临"
+# Traditional Chinese and Japanese forms that people (or their input methods) type for the above.
+VARIANTS = {
+    "黒": "黑", "晉": "晋", "靑": "青", "遼": "辽", "滬": "沪", "蘇": "苏", "貴": "贵", "魯": "鲁",
+    "陝": "陕", "閩": "闽", "贛": "赣", "寧": "宁", "瓊": "琼", "雲": "云", "領": "领", "學": "学",
+    "掛": "挂", "試": "试", "臨": "临",
+}  # fmt: skip
+_FOLD = str.maketrans(VARIANTS)
+# What a plate may hold once normalised: a first character from PROVINCES or SPECIAL, then Latin capitals
+# (never I or O) and digits, and at most one special series character at the end.
+_PLATE = re.compile(f"[{PROVINCES}{SPECIAL}][A-HJ-NP-Z0-9]{{3,10}}[{SPECIAL}]?")
 # A standard mainland plate: province character, issuing-office letter, 5 (6 for new energy) more.
-_STANDARD = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{4,5}[A-Z0-9\u4e00-\u9fff]$")
+_STANDARD = re.compile(f"[{PROVINCES}][A-HJ-NP-Z][A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9{SPECIAL}]")
 _SEPARATORS = " \t·・.•‧-_\u3000"
 
 
 def normalise_plate(text: str) -> str:
-    """`鄂a · 12345` → `鄂A12345`. Raises CheckpointError for anything that cannot be a plate."""
-    folded = unicodedata.normalize("NFKC", text)
+    """`鄂a · 12345` → `鄂A12345`, `黒A·12345` → `黑A12345`. Raises CheckpointError for anything that
+    cannot be a plate."""
+    folded = unicodedata.normalize("NFKC", text).translate(_FOLD)
     compact = "".join(ch for ch in folded if ch not in _SEPARATORS).upper()
-    if not _PLATE.match(compact):
+    if _PLATE.fullmatch(compact):
+        return compact
+    shown = clean_for_message(text)
+    if compact[:1] and compact[:1] not in PROVINCES + SPECIAL:
         raise CheckpointError(
-            f"{clean_for_message(text)!r} is not a plate number; write it like 鄂A·12345 "
-            "(4 to 12 letters, digits and Chinese characters)."
+            f"{shown!r} is not a plate number: a plate starts with a province (鄂, 京, 粤 …) or a special "
+            "series character (使, 领, 警 …); write it like 鄂A·12345."
         )
-    return compact
+    if ("I" in compact or "O" in compact) and _PLATE.fullmatch(compact.replace("I", "1").replace("O", "0")):
+        raise CheckpointError(
+            f"{shown!r} is not a plate number: plates do not use the letters I and O; type 1 or 0 instead."
+        )
+    raise CheckpointError(
+        f"{shown!r} is not a plate number; write it like 鄂A·12345 "
+        "(a province character, then 3 to 10 letters and digits)."
+    )
 
 
 def is_standard_plate(plate: str) -> bool:
     """True for a normalised plate in the usual mainland shape (鄂A12345, 鄂AD12345)."""
-    return bool(_STANDARD.match(plate))
+    return bool(_STANDARD.fullmatch(plate))
 
 
 def display_plate(plate: str) -> str:

@@ -6,6 +6,7 @@ A station refuses a list older than the one it has, and shows the age of the one
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,11 +16,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .errors import CheckpointError
 from .fsutil import atomic_write
+from .intake import REVOCATIONS_CAP, parse_time
 from .keys import TrustList, key_id_of, read_json, verify_signature
 from .passes import PASS_ID
+from .text import clean
+from .timeutil import utcnow
 
 FORMAT = "checkpoint-revocations/1"
 MAX_ENTRIES = 200_000
+MAX_SEQ = 1_000_000_000  # a list a minute for 1,900 years; 2**62 is not a number the office writes
 
 
 @dataclass(frozen=True)
@@ -99,31 +104,41 @@ def parse_list(data: object, source: str) -> RevocationList:
     """Parse a revocation list without checking its signature. Raises CheckpointError."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{source} is not a checkpoint revocation list.")
+    seq = data.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
+        raise CheckpointError(
+            f"{source} has no believable list number (1 to {MAX_SEQ:,}); it was not made by the office."
+        )
+    issued_at = parse_time(data.get("issued_at"), f"the issue time of {source}")
     try:
-        seq = data["seq"]
-        if not isinstance(seq, int) or seq < 1:
-            raise ValueError("seq")
-        issued_at = datetime.fromisoformat(str(data["issued_at"]))
         raw_entries = data["entries"]
         if not isinstance(raw_entries, list) or len(raw_entries) > MAX_ENTRIES:
             raise ValueError("entries")
         entries = []
         for item in raw_entries:
-            pass_id = str(item["pass_id"])
-            if not PASS_ID.match(pass_id):
+            pass_id = item["pass_id"]
+            if not isinstance(pass_id, str) or not PASS_ID.fullmatch(pass_id):
                 raise ValueError("pass id")
+            reason = item["reason"]
+            if not isinstance(reason, str):
+                raise ValueError("reason")
             entries.append(
                 Revocation(
-                    pass_id, datetime.fromisoformat(str(item["revoked_at"])), str(item["reason"])[:200]
+                    pass_id,
+                    parse_time(item["revoked_at"], f"a revocation time in {source}"),
+                    clean(reason, limit=200),
                 )
             )
+        key_id, signature = data["key_id"], data["signature"]
+        if not isinstance(key_id, str) or not isinstance(signature, str) or len(signature) > 200:
+            raise ValueError("signature")
         return RevocationList(
-            office=str(data.get("office", ""))[:100],
+            office=clean(str(data.get("office", "")), limit=100),
             seq=seq,
             issued_at=issued_at,
-            key_id=str(data["key_id"]),
+            key_id=key_id[:8],
             entries=tuple(entries),
-            signature=str(data["signature"]),
+            signature=signature,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(
@@ -131,13 +146,29 @@ def parse_list(data: object, source: str) -> RevocationList:
         ) from exc
 
 
+def read_list_file(path: Path) -> RevocationList:
+    """A revocation list file, size-capped before it is read; its signature is not yet checked."""
+    return parse_list(read_json(path, REVOCATIONS_CAP, "revocation list"), str(path))
+
+
+def list_hash(rlist: RevocationList) -> str:
+    """What the log records of an accepted list: the hash of its signed body."""
+    return hashlib.sha256(_canonical(rlist.body())).hexdigest()
+
+
 def check_signature(rlist: RevocationList, trust: TrustList, source: str) -> None:
-    """Raise CheckpointError unless the list is signed by a key in `trust`."""
+    """Raise CheckpointError unless the list is signed by a key in `trust` that was valid when it was issued."""
     key = trust.get(rlist.key_id)
     if key is None:
         raise CheckpointError(
             f"{source} is signed with key {rlist.key_id[:8]!r}, which this home does not trust; "
             "import the office's trust file first."
+        )
+    assert rlist.issued_at is not None  # parse_list requires it
+    if not key.covers(rlist.issued_at):
+        raise CheckpointError(
+            f"{source} is signed with key {key.key_id}, which was not valid when the list says it was issued "
+            f"({rlist.issued_at.isoformat(timespec='minutes')}); nothing was changed."
         )
     try:
         signature = base64.b64decode(rlist.signature, validate=True)
@@ -151,7 +182,7 @@ def load_list(path: Path, trust: TrustList) -> RevocationList:
     """This home's current list (verified), or an empty one when none was imported."""
     if not path.exists():
         return RevocationList()
-    rlist = parse_list(read_json(path), str(path))
+    rlist = read_list_file(path)
     check_signature(rlist, trust, str(path))
     return rlist
 
@@ -160,25 +191,56 @@ def save_list(path: Path, rlist: RevocationList) -> None:
     atomic_write(path, json.dumps(rlist.to_json(), ensure_ascii=False, indent=1).encode() + b"\n")
 
 
-def import_list(source: Path, target: Path, trust: TrustList) -> tuple[RevocationList, RevocationList]:
+def import_list(
+    source: Path,
+    target: Path,
+    trust: TrustList,
+    *,
+    log_db: Path | None = None,
+    station_id: str = "",
+    now: datetime | None = None,
+) -> tuple[RevocationList, RevocationList]:
     """Verify the list at `source` and make it this home's list. Returns (old, new).
 
-    Refuses a list older than (or the same as) the one this home has; nothing changes then.
+    Refuses a list older than (or the same number as, but different from) the one this home has; nothing
+    changes then. With `log_db`, the newest list accepted is also recorded in the log's chained records
+    (docs/log.md, "Records"), and checked against them: deleting `revocations.json` does not let an older
+    list in again.
     """
-    new = parse_list(read_json(source), str(source))
+    from .store import append_record, latest_record  # the store imports the policy, which imports this
+
+    new = read_list_file(source)
     check_signature(new, trust, str(source))
     old = load_list(target, trust)
-    if new.seq < old.seq:
+    anchored = None if log_db is None else latest_record(log_db, "revocations")
+    held_seq, held_hash = old.seq, list_hash(old) if old.seq else ""
+    if anchored is not None and int(anchored.get("seq", 0)) > held_seq:
+        held_seq, held_hash = int(anchored["seq"]), str(anchored.get("hash", ""))
+    if new.seq < held_seq:
         raise CheckpointError(
-            f"{source} is revocation list number {new.seq}, older than number {old.seq} this home has; "
-            "nothing was changed."
+            f"{source} is revocation list number {new.seq}, older than number {held_seq} this home has "
+            "accepted; nothing was changed."
         )
-    if new.seq == old.seq:
-        if new.signature != old.signature:
+    if new.seq == held_seq:
+        if list_hash(new) != held_hash:
             raise CheckpointError(
-                f"{source} claims number {new.seq} like the list this home has, but differs from it; "
+                f"{source} claims number {new.seq} like the list this home has accepted, but differs from it; "
                 "nothing was changed."
             )
+        if old.seq != new.seq:  # the file was lost; the same list comes back
+            save_list(target, new)
         return old, new
+    if log_db is not None:
+        append_record(
+            log_db,
+            station_id,
+            "revocations",
+            {
+                "seq": new.seq,
+                "hash": list_hash(new),
+                "issued_at": new.issued_at.isoformat() if new.issued_at else "",
+            },
+            now or utcnow(),
+        )
     save_list(target, new)
     return old, new

@@ -64,7 +64,7 @@ class StationSettings(_Section):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not CHECKPOINT_ID.match(value):
+        if not CHECKPOINT_ID.fullmatch(value):
             raise ValueError(
                 "must be 1 to 24 letters, digits, '.', '_' or '-', starting with a letter or digit"
             )
@@ -116,7 +116,7 @@ class LogSettings(_Section):
     @field_validator("shift_start")
     @classmethod
     def _check_time(cls, value: str) -> str:
-        if not re.match(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", value):
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
             raise ValueError("must be a time of day written HH:MM, such as 08:00")
         return value
 

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .bundle import Bundle
     from .keys import TrustList
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _entry_columns() -> str:
@@ -109,7 +109,28 @@ _SCHEMA = [
     """
     CREATE INDEX entries_refers_to ON entries (refers_to) WHERE refers_to IS NOT NULL;
     """,
-    # version 5: the stations enrolled at this office (key confirmed by a person; no trust on first use)
+    # version 5: the log's own records (a purge, an accepted revocation list), hash-chained among themselves
+    # and each naming the entries' head when it was written (docs/log.md, "Records"). Personal data may be
+    # dropped only from an entry older than a recorded purge's `before`.
+    """
+    CREATE TABLE records (
+        n INTEGER PRIMARY KEY,
+        body TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        kind TEXT GENERATED ALWAYS AS (json_extract(body, '$.kind')) STORED,
+        before INTEGER GENERATED ALWAYS AS (json_extract(body, '$.before')) STORED
+    );
+    CREATE TRIGGER records_no_change BEFORE UPDATE ON records
+    BEGIN SELECT RAISE(ABORT, 'the log records cannot be changed'); END;
+    CREATE TRIGGER records_no_delete BEFORE DELETE ON records
+    BEGIN SELECT RAISE(ABORT, 'the log records cannot be deleted'); END;
+    DROP TRIGGER entries_only_purge;
+    CREATE TRIGGER entries_only_purge BEFORE UPDATE ON entries
+    WHEN NOT (NEW.personal IS NULL AND NEW.salt IS NULL AND NEW.body IS OLD.body AND NEW.hash IS OLD.hash
+              AND OLD.ts < COALESCE((SELECT MAX(before) FROM records WHERE kind = 'purge'), -1))
+    BEGIN SELECT RAISE(ABORT, 'the traffic log is append-only'); END;
+    """,
+    # version 6: the stations enrolled at this office (key confirmed by a person; no trust on first use)
     """
     CREATE TABLE enrolled_stations (
         station_id TEXT PRIMARY KEY,
@@ -935,17 +956,53 @@ class LogStore:
             k: 0 for k in keys if row is None
         }
 
-    async def purge(self, before: datetime) -> int:
-        """Drop names and temperatures of entries older than `before`; the chain still verifies."""
+    async def purge(self, before: datetime, *, now: datetime | None = None) -> int:
+        """Drop names and temperatures of entries older than `before`; the chain still verifies.
+
+        The purge is itself recorded first, in the same transaction (a `purge` record: up to which time,
+        how many entries, the head of the log then), so that `log verify` can tell a purge from a wipe.
+        Nothing is recorded when there is nothing to purge.
+        """
+        cutoff = to_micros(before)
         async with self._lock:
             try:
-                cursor = await self.db.execute(
-                    "UPDATE entries SET personal = NULL, salt = NULL WHERE ts < ? AND personal IS NOT NULL",
-                    (to_micros(before),),
-                )
-                return cursor.rowcount
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    async with self.db.execute(
+                        "SELECT COUNT(*), MIN(seq), MAX(seq) FROM entries WHERE ts < ? AND personal IS NOT NULL",
+                        (cutoff,),
+                    ) as cursor:
+                        count, low, high = await cursor.fetchone() or (0, None, None)
+                    if not count:
+                        await self.db.execute("ROLLBACK")
+                        return 0
+                    data = {"before": cutoff, "entries": count, "first_seq": low, "last_seq": high}
+                    await self._append_record("purge", data, now or utcnow())
+                    cursor = await self.db.execute(
+                        "UPDATE entries SET personal = NULL, salt = NULL WHERE ts < ? AND personal IS NOT NULL",
+                        (cutoff,),
+                    )
+                    purged = cursor.rowcount
+                    await self.db.execute("COMMIT")
+                except BaseException:
+                    await rollback(self.db)
+                    raise
+                return purged
             except sqlite3.Error as exc:
                 raise self._describe(exc) from exc
+
+    async def _append_record(self, kind: str, data: dict[str, object], now: datetime) -> None:
+        """Within an open transaction: chain one record onto the log's records."""
+        async with self.db.execute("SELECT n, hash FROM records ORDER BY n DESC LIMIT 1") as cursor:
+            last = await cursor.fetchone()
+        async with self.db.execute(
+            "SELECT seq, hash FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1", (self.station_id,)
+        ) as cursor:
+            head = await cursor.fetchone()
+        row = chain.record_row(
+            last, kind, data, to_micros(now), self.station_id, (0, chain.GENESIS) if head is None else head
+        )
+        await self.db.execute("INSERT INTO records (n, body, hash) VALUES (?, ?, ?)", row)
 
     async def start_shift(self, shift: Shift, *, now: datetime | None = None) -> str:
         shift_id = uuid.uuid4().hex
@@ -981,13 +1038,68 @@ class LogStore:
             raise self._describe(exc) from exc
 
 
+def append_record(path: Path, station_id: str, kind: str, data: dict[str, object], now: datetime) -> None:
+    """Chain one record onto the log at `path` (created if needed): for a tool that holds no LogStore."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise CheckpointError(f"Cannot open the traffic log {path}: {exc}.") from exc
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        migrate(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        last = conn.execute("SELECT n, hash FROM records ORDER BY n DESC LIMIT 1").fetchone()
+        head = conn.execute(
+            "SELECT seq, hash FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1", (station_id,)
+        ).fetchone()
+        row = chain.record_row(last, kind, data, to_micros(now), station_id, head or (0, chain.GENESIS))
+        conn.execute("INSERT INTO records (n, body, hash) VALUES (?, ?, ?)", row)
+        conn.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, exc) from exc
+    finally:
+        conn.close()
+
+
+def latest_record(path: Path, kind: str) -> dict[str, Any] | None:
+    """The body of the newest record of `kind` in the log at `path` (None: no log, or no such record)."""
+    if not path.exists():
+        return None
+    conn = open_reader(path)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "records" not in tables:
+            return None
+        row = conn.execute(
+            "SELECT body FROM records WHERE kind = ? ORDER BY n DESC LIMIT 1", (kind,)
+        ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, exc) from exc
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    body = json.loads(row[0])
+    return body if isinstance(body, dict) else None
+
+
 def verify_log(
     path: Path,
     station_keys: dict[str, Ed25519PublicKey] | None = None,
     progress: chain.Progress | None = None,
     anchors: dict[str, list[chain.Anchor]] | None = None,
+    *,
+    retention_days: int | None = None,
+    now: datetime | None = None,
+    own_station: str | None = None,
 ) -> chain.VerifyResult:
-    """Verify every station's chain and seals in the log at `path` (sync; run it in a thread).
+    """Verify every station's chain and seals in the log at `path` (sync; run it in a thread), the log's
+    own records, and (with `retention_days`) that no personal data younger than that was removed unrecorded
+    (tampering for `own_station` and the stations whose purges are recorded here; a warning for others).
+    Each station's report also carries the places where its clock goes back (warnings, not tampering).
 
     `station_keys` overrides the keys pinned in the log (a station passes its own key file's key).
     `anchors` are what is kept outside the file (receipts, seal copies, a head code), by station: the log
@@ -1007,6 +1119,13 @@ def verify_log(
                 report = chain.ChainReport(station)
                 result.stations.append(report)
             chain.check_anchors(conn, report, kept)
+        records = chain.verify_records(conn, result)
+        keep_from = None
+        if retention_days is not None:
+            keep_from = to_micros((now or utcnow()) - timedelta(days=retention_days))
+        chain.check_purges(conn, result, records, keep_from, own_station)
+        for report in result.stations:
+            chain.check_clocks(conn, report)
         return result
     except sqlite3.DatabaseError as exc:
         raise CheckpointError(f"{path} is damaged and cannot be verified ({exc}).") from exc
@@ -1022,6 +1141,7 @@ def verify_home_log(
     *,
     head_code: chain.Anchor | None = None,
     progress: chain.Progress | None = None,
+    retention_days: int | None = None,
 ) -> chain.VerifyResult:
     """`verify_log` of the log in home `root`, also against the anchors this home keeps outside it for
     `station_id` (receipts, seal copies) and a head code from the duty book. Raises CheckpointError when
@@ -1039,4 +1159,11 @@ def verify_home_log(
     if not log_db.exists():
         return chain.VerifyResult()  # no log and nothing that says there was one
     keys = {} if station_key is None else {station_id: station_key}
-    return verify_log(log_db, keys, progress, {station_id: anchors} if anchors else None)
+    return verify_log(
+        log_db,
+        keys,
+        progress,
+        {station_id: anchors} if anchors else None,
+        retention_days=retention_days,
+        own_station=station_id,
+    )

@@ -27,11 +27,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from . import keys
 from .bundle import MAX_BYTES as MAX_BUNDLE_BYTES
 from .bundle import ImportResult, export_bundle, import_bundles
 from .errors import CheckpointError
 from .fsutil import atomic_write
-from .keys import Keyring, TrustList, load_trust, read_json, save_trust
+from .keys import Keyring, TrustList, load_trust
 from .paths import Home
 from .receipts import (
     Receipt,
@@ -127,11 +128,11 @@ class OfficeSync:
             station_id, seq, head_hash, self.office_name, self.keyring.private_key(key.key_id), now=now
         )
 
-    def write_trust_file(self, path: Path) -> TrustList:
-        """The office's current trust file, for stations."""
-        trust = self.keyring.trust_list()
-        save_trust(path, trust)
-        return trust
+    def write_trust_file(self, path: Path, now: datetime | None = None) -> TrustList:
+        """The office's current trust file, signed, for stations."""
+        signed = self.keyring.signed_trust(now=now)
+        keys.save_signed_trust(path, signed)
+        return signed.trust
 
     def revocation_list(self) -> RevocationList:
         """The current signed revocation list (the same number as long as nothing changed)."""
@@ -190,30 +191,14 @@ class StationSync:
 
 
 def take_trust_file(home: Home, source: Path) -> str:
-    """Take a later trust file from the office; the first one needs the office fingerprint confirmed by a
-    person (`checkpoint keys import-trust FILE --fingerprint FP`). Raises CheckpointError when refused.
-
-    The same rule as `keys import-trust` for a home that already trusts the office.
-    """
-    current = load_trust(home.trust)
-    if not current.keys:
-        raise CheckpointError(
-            f"{TRUST} was not taken: this station trusts no office key yet; import the first trust file with "
-            "`checkpoint keys import-trust FILE` after confirming the office fingerprint."
-        )
-    new = TrustList.from_json(read_json(source), str(source))
-    if new.to_json() == current.to_json():
+    """Take a later trust file from the office: it must be signed by a key this station already trusts (the
+    first one needs the office fingerprint confirmed by a person: `checkpoint keys import-trust FILE
+    --fingerprint FP`). The rule is `keys import-trust`'s. Raises CheckpointError when refused."""
+    update = keys.take_trust_file(home.trust, source)
+    if update is None:
         return f"{TRUST}: this station already has this trust file."
-    removed = {k.key_id for k in current.keys} - {k.key_id for k in new.keys}
-    if removed or not new.keys:
-        raise CheckpointError(
-            f"{TRUST} was refused: it would stop trusting key(s) {', '.join(sorted(removed))} (an older file, "
-            "or another office's); nothing was changed."
-        )
-    save_trust(home.trust, new)
-    added = sorted({k.key_id for k in new.keys} - {k.key_id for k in current.keys})
-    return f"Took {TRUST}: this station trusts {len(new.keys)} office key(s)" + (
-        f"; added {', '.join(added)}." if added else "."
+    return f"Took {TRUST}: this station trusts {len(update.signed.trust.keys)} office key(s)" + (
+        f"; added {', '.join(update.added)}." if update.added else "."
     )
 
 
@@ -245,7 +230,13 @@ async def sync_station(station: StationSync, folder: Path, *, now: datetime | No
     trust = load_trust(home.trust)
     if (folder / REVOCATIONS).is_file():
         try:
-            old, new = import_list(folder / REVOCATIONS, home.revocations, trust)
+            old, new = import_list(
+                folder / REVOCATIONS,
+                home.revocations,
+                trust,
+                log_db=home.log_db,
+                station_id=station.station_id,
+            )
             report.add(
                 f"{REVOCATIONS}: this station already has revocation list number {new.seq}."
                 if old.seq == new.seq

@@ -142,7 +142,9 @@ def test_trust_export_import_and_rotation(office_home: Home, tmp_path: Path) -> 
     trust_file = tmp_path / "usb" / "trust.json"
     assert run_cli(office_home, "keys", "export-trust", str(trust_file)).exit_code == 0
     assert b"PRIVATE" not in trust_file.read_bytes()
-    assert run_cli(station, "keys", "import-trust", str(trust_file)).exit_code == 0
+    print_fp = run_cli(office_home, "keys", "fingerprint")
+    fp = print_fp.stdout.strip().rsplit(": ", 1)[1]
+    assert run_cli(station, "keys", "import-trust", str(trust_file), "--fingerprint", fp).exit_code == 0
     assert not station.office.exists()  # a station's home never holds the office's private key
     old = run_cli(office_home, "pass", "issue", "--plate", "鄂B22222", "--category", "official", "--json")
     old_payload = json.loads(old.stdout)["payload"]
@@ -244,21 +246,26 @@ def test_an_older_or_foreign_trust_file_is_refused(office_home: Home, tmp_path: 
     first = tmp_path / "trust-1.json"
     second = tmp_path / "trust-2.json"
     assert run_cli(office_home, "keys", "export-trust", str(first)).exit_code == 0
-    assert run_cli(station, "keys", "import-trust", str(first)).exit_code == 0
+    fp = run_cli(office_home, "keys", "fingerprint").stdout.strip().rsplit(": ", 1)[1]
+    assert run_cli(station, "keys", "import-trust", str(first), "--fingerprint", fp).exit_code == 0
     assert run_cli(office_home, "keys", "rotate").exit_code == 0
     assert run_cli(office_home, "keys", "export-trust", str(second)).exit_code == 0
-    assert "added" in run_cli(station, "keys", "import-trust", str(second)).stdout
+    assert "added" in run_cli(station, "keys", "import-trust", str(second)).stdout  # the old key signed it
     before = station.trust.read_bytes()
     rollback = run_cli(station, "keys", "import-trust", str(first))
-    assert rollback.exit_code == 2 and "would stop trusting" in rollback.stderr
+    assert rollback.exit_code == 2 and "before the trust file this home has" in rollback.stderr
     assert station.trust.read_bytes() == before
     other = Home(tmp_path / "other-office")
     assert run_cli(other, "keys", "init").exit_code == 0
     foreign = tmp_path / "foreign.json"
     assert run_cli(other, "keys", "export-trust", str(foreign)).exit_code == 0
     assert run_cli(station, "keys", "import-trust", str(foreign)).exit_code == 2
+    assert (
+        run_cli(station, "keys", "import-trust", str(foreign), "--replace").exit_code == 2
+    )  # not signed by ours
     assert station.trust.read_bytes() == before
-    replaced = run_cli(station, "keys", "import-trust", str(foreign), "--replace")
+    other_fp = run_cli(other, "keys", "fingerprint").stdout.strip().rsplit(": ", 1)[1]
+    replaced = run_cli(station, "keys", "import-trust", str(foreign), "--replace", "--fingerprint", other_fp)
     assert replaced.exit_code == 0 and "removed" in replaced.stdout
 
 

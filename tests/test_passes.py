@@ -174,7 +174,10 @@ printable = st.characters(codec="utf-8", categories=("L", "N", "P", "Zs"))
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     category=st.sampled_from(list(Category)),
-    plate=st.from_regex(r"[\u4e00-\u9fff][A-Z][A-Z0-9]{5}", fullmatch=True),
+    plate=st.from_regex(
+        r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][A-HJ-NP-Z0-9]{5}",
+        fullmatch=True,
+    ),
     holder=st.text(st.one_of(cjk, printable), max_size=40).map(str.strip),
     org=st.text(st.one_of(cjk, printable), max_size=60),
     checkpoints=st.lists(

@@ -28,7 +28,10 @@ def _trust(office: Home, station: Home) -> None:
     """The station's first trust file, as the README sets a station up (one place to change if that does)."""
     out = office.root / "trust-for-stations.json"
     assert run_cli(office, "keys", "export-trust", str(out)).exit_code == 0
-    taken = run_cli(station, "keys", "import-trust", str(out))
+    shown = run_cli(office, "keys", "fingerprint")
+    assert shown.exit_code == 0, shown.output
+    fp = shown.output.strip().rsplit(": ", 1)[1]
+    taken = run_cli(station, "keys", "import-trust", str(out), "--fingerprint", fp)
     assert taken.exit_code == 0, taken.output
 
 

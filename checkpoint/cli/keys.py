@@ -1,13 +1,22 @@
-"""`checkpoint keys init / rotate / export-trust / import-trust / show`."""
+"""`checkpoint keys init / rotate / export-trust / import-trust / fingerprint / list`."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from ..errors import CheckpointError
-from ..keys import Keyring, TrustList, load_trust, read_json, save_trust
+from ..keys import (
+    Keyring,
+    SignedTrust,
+    TrustList,
+    fingerprint,
+    load_trust,
+    save_trust,
+    take_trust_file,
+)
 from ..timeutil import fmt_local, iso_local, zone
 from .context import Context, echo_json, pass_ctx, say
 
@@ -60,49 +69,87 @@ def rotate(ctx: Context, grace_days: int | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_ctx
 def export_trust(ctx: Context, file: Path) -> None:
-    """Write the trust file (public keys only) for stations to import."""
+    """Write the signed trust file (public keys only) for stations to import."""
     from .passes import open_desk
 
     with open_desk(ctx) as desk:
-        trust = desk.export_trust(file)
-    say(f"Wrote the trust file with {len(trust.keys)} key(s) to {file}.")
+        signed = desk.export_trust(file)
+        fingerprint = desk.fingerprint()
+    say(
+        f"Wrote the trust file with {len(signed.trust.keys)} key(s), signed by "
+        f"{', '.join(k for k, _ in signed.signatures)}, to {file}."
+    )
+    say(f"A new station confirms the office fingerprint: {fingerprint}")
+
+
+@keys_group.command("fingerprint")
+@pass_ctx
+def fingerprint_(ctx: Context) -> None:
+    """Print the office fingerprint that a new station confirms when it first imports the trust file."""
+    keyring = office_keyring(ctx)
+    if not keyring.exists():
+        raise CheckpointError(
+            "This home has no office keys, so it has no office fingerprint; run this in the office's home."
+        )
+    active = keyring.active()
+    say(f"Office fingerprint (key {active.key_id}): {keyring.fingerprint()}")
 
 
 @keys_group.command("import-trust")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--fingerprint",
+    "confirmed",
+    default=None,
+    help="The office fingerprint, as `checkpoint keys fingerprint` prints it at the office (first import).",
+)
 @click.option(
     "--replace",
     is_flag=True,
     help="Accept a file that drops keys this home trusts (another office, or a deliberate clean-up).",
 )
 @pass_ctx
-def import_trust(ctx: Context, file: Path, replace: bool) -> None:
-    """Make this home trust the office keys in FILE.
+def import_trust(ctx: Context, file: Path, confirmed: str | None, replace: bool) -> None:
+    """Make this home trust the office keys in the signed trust file FILE.
 
-    A newer trust file from the same office only adds keys or changes their windows. A file that would
-    drop a key this home trusts (an older file, or another office's) is refused unless --replace is given.
+    The first time, the office fingerprint must be confirmed: give --fingerprint, or answer at the terminal.
+    Every later file must be signed by a key this home already trusts. A file that would drop a key this
+    home trusts (an older file, or another office's) is refused unless --replace is given.
     """
-    if not file.exists():
-        raise CheckpointError(f"There is no trust file {file}.")
-    trust = TrustList.from_json(read_json(file), str(file))
-    if not trust.keys:
-        raise CheckpointError(f"{file} lists no keys; nothing was changed.")
-    old = load_trust(ctx.home.trust)
-    added = {k.key_id for k in trust.keys} - {k.key_id for k in old.keys}
-    removed = {k.key_id for k in old.keys} - {k.key_id for k in trust.keys}
-    if removed and not replace:
-        raise CheckpointError(
-            f"{file} would stop trusting key(s) {', '.join(sorted(removed))}: it is older than the trust file "
-            "this home has, or from another office; nothing was changed (use --replace if that is intended)."
-        )
     ctx.home.ensure()
-    save_trust(ctx.home.trust, trust)
+    update = take_trust_file(
+        ctx.home.trust,
+        file,
+        confirmed_fingerprint=confirmed,
+        replace=replace,
+        ask=lambda signed: _ask_fingerprint(signed, file),
+    )
+    if update is None:
+        say("This home already has this trust file; nothing was changed.")
+        return
     say(
-        f"This home now trusts {len(trust.keys)} office key(s)"
-        + (f"; added {', '.join(sorted(added))}" if added else "")
-        + (f"; removed {', '.join(sorted(removed))}" if removed else "")
+        f"This home now trusts {len(update.signed.trust.keys)} office key(s), signed by {', '.join(update.signers)}"
+        + (f"; added {', '.join(update.added)}" if update.added else "")
+        + (f"; removed {', '.join(update.removed)}" if update.removed else "")
         + "."
     )
+
+
+def _ask_fingerprint(signed: SignedTrust, file: Path) -> str:
+    """At a terminal: show the fingerprint of the file's signing key and ask a person to confirm it."""
+    signer_ids = {key_id for key_id, _ in signed.signatures}
+    listed = [k for k in signed.trust.keys if k.key_id in signer_ids]
+    if not listed or not sys.stdin.isatty():
+        raise CheckpointError(
+            "This home trusts no office key yet: confirm the office's fingerprint (`checkpoint keys "
+            f"fingerprint` at the office) with `checkpoint keys import-trust {file} --fingerprint FP`; "
+            "nothing was changed."
+        )
+    shown = fingerprint(listed[0].public_key)
+    say(f"{file} is signed by key {listed[0].key_id}, fingerprint {shown}.")
+    if not click.confirm("Is this the fingerprint the office read out (`checkpoint keys fingerprint`)?"):
+        raise CheckpointError("The fingerprint was not confirmed; nothing was changed.")
+    return shown
 
 
 @keys_group.command("list")
@@ -113,8 +160,8 @@ def list_keys(ctx: Context, as_json: bool) -> None:
     trust = load_trust(ctx.home.trust)
     tz = zone(ctx.settings.ui.timezone)
     if as_json:
-        # The trust file's own shape, with its times in local time and their offset: the same instants,
-        # so this is still a trust file a station could import.
+        # The trust list's shape, with its times in local time and their offset: a view for people and
+        # scripts (a station imports only the signed file `keys export-trust` writes).
         view = trust.to_json()
         view["keys"] = [
             {

@@ -87,6 +87,7 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
         own,
         head_code=code,
         progress=lambda done, total: progress_line(done, total, "verifying"),
+        retention_days=ctx.settings.log.retention_days,
     )
     if not result.stations and not as_json:
         say("The traffic log is empty; nothing to verify.")
@@ -107,9 +108,12 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
                         "first_bad_seq": r.first_bad_seq,
                         "problem": r.problem,
                         "anchors": r.anchors,
+                        "warnings": [{"seq": seq, "warning": text} for seq, text in r.warnings],
                     }
                     for r in result.stations
                 ],
+                "records": result.records,
+                "records_problem": result.records_problem,
             }
         )
     else:
@@ -133,6 +137,10 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
                 )
             else:
                 say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")
+            for _, warning in r.warnings:
+                say(f"{r.station_id}: warning — {warning}.")
+        if result.records_problem:
+            say(f"Log records: TAMPERED — {result.records_problem}.")
     sys.exit(0 if result.ok else 1)
 
 

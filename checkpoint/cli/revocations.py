@@ -38,7 +38,9 @@ def import_(ctx: Context, file: Path) -> None:
     trust = ctx.trust()
     if not trust.keys:
         raise CheckpointError("This home trusts no office key; import the trust file first.")
-    old, new = import_list(file, ctx.home.revocations, trust)
+    old, new = import_list(
+        file, ctx.home.revocations, trust, log_db=ctx.home.log_db, station_id=ctx.settings.station.id
+    )
     if old.seq == new.seq:
         say(f"This home already has revocation list number {new.seq}; nothing changed.")
     elif old.seq == 0:  # this home had no list: load_list gives an empty one numbered 0

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import CheckpointError
-from ..paths import Home
+from ..paths import Home, HomeLock
 from ..settings import load_settings
 from .context import Context, pass_ctx
 
@@ -51,8 +51,9 @@ def station(ctx: Context, camera: str | None, language: str | None, demo_dir: Pa
         settings = ctx.settings
     from tui.station_app import make_app
 
-    app = make_app(home, settings, camera=camera, language=language)
-    app.run()
+    with HomeLock(home):  # one station process per home: a second one refuses, naming the first
+        app = make_app(home, settings, camera=camera, language=language)
+        app.run()
     if app.startup_error is not None:
         raise CheckpointError(app.startup_error)
 

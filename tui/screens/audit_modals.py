@@ -167,6 +167,10 @@ class DetailScreen(WorkerErrors, ModalScreen[None]):
             if check.ok
             else plain(t("audit.detail.altered")).stylize("bold $error"),
         ]
+        if check.clock is not None:
+            kind, micros = check.clock
+            minutes = max(1, micros // 60_000_000)
+            lines.append(plain(t(f"audit.detail.clock_{kind}", minutes=minutes)).stylize("bold $warning"))
         if check.sealed_at_seq is None:
             lines.append(plain(t("audit.detail.unsealed")))
         elif check.seal_ok is False:
