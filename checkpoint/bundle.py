@@ -271,14 +271,18 @@ def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
     body_bytes = wrapper.pop("body").encode()
     header = _HEADER.match(body_bytes)
     if header is None:
-        raise CheckpointError(f"{path} is a damaged bundle: its contents cannot be read.")
+        raise CheckpointError(
+            f"{path} is a damaged bundle: its contents cannot be read; nothing was imported."
+        )
     try:
         station_id = json.loads(header["station"])
         public_key = public_from_raw(_unb64(header["key"].decode(), "the station key"))
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise CheckpointError(f"{path} is a damaged bundle: its contents cannot be read.") from exc
+        raise CheckpointError(
+            f"{path} is a damaged bundle: its contents cannot be read; nothing was imported."
+        ) from exc
     if not isinstance(station_id, str) or not CHECKPOINT_ID.fullmatch(station_id):
-        raise CheckpointError(f"{path} is a damaged bundle: it names no valid station.")
+        raise CheckpointError(f"{path} is a damaged bundle: it names no valid station; nothing was imported.")
     if enrolled is not None:
         enrolled(station_id, public_key, f"The bundle {path.name} from {station_id}")
     signature = _unb64(wrapper.get("signature"), "the signature")

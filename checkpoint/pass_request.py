@@ -18,7 +18,7 @@ from .cards import card_fits, unprintable
 from .errors import CheckpointError
 from .models import Category
 from .passes import CHECKPOINT_ID, MAX_CHECKPOINTS, MAX_HOLDER, MAX_OCCUPANTS, MAX_ORG
-from .plates import display_plate, normalise_plate
+from .plates import PlateError, display_plate, normalise_plate
 from .registry import PassRequest
 from .text import clean, has_unsafe
 from .timeutil import fmt_local, parse_when, zone
@@ -46,6 +46,8 @@ class Problem(StrEnum):
 
     MISSING = "missing"  # a required field left blank (plate, category)
     PLATE = "plate"  # not a plate number
+    PLATE_START = "plate_start"  # no province or special series character first
+    PLATE_LETTERS = "plate_letters"  # the letters I or O, which plates do not use
     CATEGORY = "category"  # not emergency, official or medical
     TOO_LONG = "too_long"  # more characters than the pass carries
     UNSAFE = "unsafe"  # control or invisible characters
@@ -222,8 +224,9 @@ def check_request(values: dict[str, str], *, tz: str, valid_days: int, now: date
     plate: str | None = None
     try:
         plate = normalise_plate(typed["plate"])
-    except CheckpointError:
-        kind = Problem.PLATE if typed["plate"].strip() else Problem.MISSING
+    except PlateError as exc:
+        kind = {"start": Problem.PLATE_START, "letters": Problem.PLATE_LETTERS}.get(exc.kind, Problem.PLATE)
+        kind = kind if typed["plate"].strip() else Problem.MISSING
         errors["plate"] = FieldError("plate", kind, quote(typed["plate"]))
     category = category_of(typed["category"])
     if category is None:

@@ -33,6 +33,15 @@ _STANDARD = re.compile(f"[{PROVINCES}][A-HJ-NP-Z][A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z
 _SEPARATORS = " \t·・.•‧-_\u3000"
 
 
+class PlateError(CheckpointError):
+    """Not a plate number. `kind`: `start` (no province or special series character first), `letters`
+    (the letters I or O, which plates do not use), or `shape`."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 def normalise_plate(text: str) -> str:
     """`鄂a · 12345` → `鄂A12345`, `黒A·12345` → `黑A12345`. Raises CheckpointError for anything that
     cannot be a plate."""
@@ -42,17 +51,20 @@ def normalise_plate(text: str) -> str:
         return compact
     shown = clean_for_message(text)
     if compact[:1] and compact[:1] not in PROVINCES + SPECIAL:
-        raise CheckpointError(
+        raise PlateError(
             f"{shown!r} is not a plate number: a plate starts with a province (鄂, 京, 粤 …) or a special "
-            "series character (使, 领, 警 …); write it like 鄂A·12345."
+            "series character (使, 领, 警 …); write it like 鄂A·12345.",
+            "start",
         )
     if ("I" in compact or "O" in compact) and _PLATE.fullmatch(compact.replace("I", "1").replace("O", "0")):
-        raise CheckpointError(
-            f"{shown!r} is not a plate number: plates do not use the letters I and O; type 1 or 0 instead."
+        raise PlateError(
+            f"{shown!r} is not a plate number: plates do not use the letters I and O; type 1 or 0 instead.",
+            "letters",
         )
-    raise CheckpointError(
+    raise PlateError(
         f"{shown!r} is not a plate number; write it like 鄂A·12345 "
-        "(a province character, then 3 to 10 letters and digits)."
+        "(a province character, then 3 to 10 letters and digits).",
+        "shape",
     )
 
 

@@ -69,7 +69,7 @@ def test_every_bad_field_has_its_kind_and_the_bad_value() -> None:
     assert checked.request is None
     kinds = {name: (e.kind, e.value) for name, e in checked.errors.items()}
     assert kinds == {
-        "plate": (Problem.PLATE, "'XYZ'"),
+        "plate": (Problem.PLATE_START, "'XYZ'"),
         "category": (Problem.CATEGORY, "'doctor'"),
         "holder": (Problem.UNSAFE, "'a␛[2Jb'"),  # quoted with its control character made visible
         "valid_from": (Problem.DATE, "'2026-02-30'"),
@@ -82,7 +82,7 @@ def test_every_bad_field_has_its_kind_and_the_bad_value() -> None:
 
 def test_messages_quote_the_value_in_english_and_chinese() -> None:
     errors = check(plate="XYZ", valid_until="2026-02-01").errors
-    assert errors["plate"].message(EN).startswith("'XYZ' is not a plate number; write it like 鄂A·12345")
+    assert errors["plate"].message(EN).startswith("'XYZ' is not a plate number")
     assert errors["plate"].message(ZH).startswith("车牌号格式不对：'XYZ'")
     order = errors["valid_until"]
     assert order.kind is Problem.ORDER
@@ -264,11 +264,11 @@ def test_no_office_keys_is_one_sentence(tmp_path: Path) -> None:
 
 def test_batch_names_every_bad_row_and_an_empty_file(desk: Desk, tmp_path: Path) -> None:
     source = batch_file(tmp_path / "b.csv", 2)
-    source.write_text(source.read_text(encoding="utf-8") + "XYZ,medical,,,,,,2\n", encoding="utf-8")
+    source.write_text(source.read_text(encoding="utf-8") + "鄂X,medical,,,,,,2\n", encoding="utf-8")
     with pytest.raises(BatchInvalid) as invalid:
         desk.issue_batch(source, tmp_path / "out")
     (row,) = invalid.value.errors
-    assert row.line == 4 and row.reasons(EN) == ["'XYZ' is not a plate number; write it like 鄂A·12345 "
+    assert row.line == 4 and row.reasons(EN) == ["'鄂X' is not a plate number; write it like 鄂A·12345 "
                                                  "(4 to 12 letters, digits and Chinese characters)"]  # fmt: skip
     assert desk.registry.count() == 0
     (tmp_path / "e.csv").write_text(HEADER + "\n", encoding="utf-8")

@@ -24,7 +24,7 @@ from checkpoint.store import LogStore, verify_log
 from checkpoint.timeutil import utcnow
 from tests.conftest import NOW, run_cli
 from tests.test_audit_data import draft
-from tests.test_bundle import _append, _export, _import, _rewrite, _station
+from tests.test_bundle import _append, _export, _import, _rewrite, _station, enrol
 from tests.test_store import tamper
 
 NEWLINE_ID = "north-gate\n"
@@ -158,6 +158,7 @@ def test_every_field_of_a_bundle_is_checked(tmp_path: Path, column: str, value: 
     _rewrite(path, _set(column, value), read_private_key(station.station_key))
     office = Home(tmp_path / "office").ensure()
     office.config.write_text('[station]\nid = "office"\n', encoding="utf-8")
+    enrol(station, office)
     result = _import(office, path)
     assert result.exit_code == 2 and words in result.stderr and "nothing was imported" in result.stderr
     assert one_sentence(result.stderr)
@@ -172,7 +173,9 @@ def test_an_unsigned_bundle_is_refused_before_its_entries_are_parsed(tmp_path: P
     # The body keeps its header but the rest is not even JSON: only the signature check can refuse it.
     wrapper["body"] = wrapper["body"][: wrapper["body"].index(',"created"')] + ',"entries":' + "[" * 100_000
     path.write_text(json.dumps(wrapper), encoding="utf-8")
-    result = _import(Home(tmp_path / "office"), path)
+    office = Home(tmp_path / "office").ensure()
+    enrol(station, office)
+    result = _import(office, path)
     assert result.exit_code == 2 and "bad signature" in result.stderr
 
 
@@ -435,6 +438,7 @@ def test_early_purged_entries_merged_from_a_station_are_a_warning_at_the_office(
     _export(station, tmp_path / "b.bundle")
     office = Home(tmp_path / "office").ensure()
     office.config.write_text('[station]\nid = "office"\n', encoding="utf-8")
+    enrol(station, office)
     assert _import(office, tmp_path / "b.bundle").exit_code == 0
     result = run_cli(office, "log", "verify")
     assert result.exit_code == 0 and "north-gate: OK" in result.stdout
