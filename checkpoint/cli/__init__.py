@@ -94,6 +94,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "log": ("log", "log_export"),
     "report": ("report",),
     "bundle": ("bundle",),
+    "serve": ("serve",),
+    "sync": ("sync",),
     "bench": ("bench",),
 }
 

@@ -1,0 +1,230 @@
+"""`checkpoint serve` with real stations: a real uvicorn server on loopback (a subprocess), real station homes,
+real Ed25519 keys; what is pushed arrives once, what is refused is refused in one sentence and not stored."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from checkpoint.bundle import export_bundle
+from checkpoint.cli.serve import certificate_fingerprint
+from checkpoint.errors import CheckpointError
+from checkpoint.keys import Keyring, load_or_create_station_key
+from checkpoint.netsync import BUNDLE_PATH, REVOCATIONS_PATH, auth_headers, sync_once
+from checkpoint.paths import Home
+from checkpoint.registry import Registry
+from checkpoint.revocations import load_list
+from checkpoint.timeutil import utcnow
+from tests.conftest import request, run_cli
+from tests.netsync_support import (
+    Server,
+    append,
+    enrol,
+    make_station,
+    office_rows,
+    settings_for,
+    station_rows,
+    wait_for,
+)
+
+
+@pytest.fixture
+def server(office_home: Home) -> Iterator[Server]:
+    office_home.config.write_text('[station]\nid = "office"\n', encoding="utf-8")
+    srv = Server(office_home, "--max-bundle-mb", "1").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def north(tmp_path: Path, office_home: Home) -> Home:
+    return make_station(tmp_path, "north-gate", office_home)
+
+
+def _post(
+    url: str, headers: dict[str, str], body: bytes, target: str = BUNDLE_PATH
+) -> tuple[int, dict[str, str]]:
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request("POST", target, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def test_push_is_acknowledged_by_a_receipt_and_a_second_sync_sends_nothing(
+    server: Server, office_home: Home, north: Home
+) -> None:
+    append(north, "north-gate", 7)
+    enrol(office_home, north, "north-gate")
+    settings = settings_for(north, server.url)
+    report = sync_once(north, settings)
+    assert report.receipt is not None and report.receipt.seq == 7
+    assert (report.added, report.already) == (7, 0)
+    assert office_rows(office_home, "north-gate") == station_rows(north, "north-gate")
+    again = sync_once(north, settings)
+    assert again.receipt is None and again.lines()[-1] == "Nothing new to send to the office."
+    append(north, "north-gate", 3)
+    third = sync_once(north, settings)
+    assert third.receipt is not None and (third.sent_from, third.sent_to, third.added) == (8, 10, 3)
+    assert office_rows(office_home, "north-gate") == station_rows(north, "north-gate")
+    wait_for(lambda: len(server.log_lines()) == 5, "an access log line per request")
+    lines = [json.loads(line) for line in server.log_lines()]
+    assert lines and all(set(line) >= {"time", "method", "path", "status", "ms", "station"} for line in lines)
+    assert {line["station"] for line in lines} == {"north-gate"}
+    assert not any("张三" in text for text in server.log_lines())  # no personal data in the access log
+
+
+def test_cli_sync_without_a_folder_uses_sync_url(server: Server, office_home: Home, north: Home) -> None:
+    append(north, "north-gate", 4)
+    enrol(office_home, north, "north-gate")
+    with north.config.open("a", encoding="utf-8") as handle:
+        handle.write(f'[sync]\nurl = "{server.url}"\n')
+    result = run_cli(north, "sync")
+    assert result.exit_code == 0, result.output
+    assert "Sent entries 1 to 4" in result.output and "receipt for entry 4 kept" in result.output
+    assert len(office_rows(office_home, "north-gate")) == 4
+
+
+def test_revocations_travel_down_and_an_up_to_date_station_downloads_nothing(
+    server: Server, office_home: Home, north: Home, registry: Registry
+) -> None:
+    enrol(office_home, north, "north-gate")
+    issued = registry.issue(
+        request(valid_from=utcnow() - timedelta(days=1), valid_until=utcnow() + timedelta(days=9))
+    )
+    registry.revoke(issued.data.pass_id, "lost")
+    registry.publish_revocations("Test township office", office_home.revocations)
+    settings = settings_for(north, server.url)
+    first = sync_once(north, settings)
+    assert first.revocations is not None and first.revocations.is_revoked(issued.data.pass_id)
+    trust = Keyring(office_home.office_keys, "Test township office").trust_list()
+    assert load_list(north.revocations, trust).seq == first.revocations.seq
+    second = sync_once(north, settings)
+    assert second.revocations is None
+
+    def statuses() -> list[int]:
+        return [json.loads(line)["status"] for line in server.log_lines() if REVOCATIONS_PATH in line]
+
+    wait_for(lambda: len(statuses()) == 2, "two access log lines")
+    assert statuses() == [200, 204]
+
+
+def test_unenrolled_station_is_refused_in_one_sentence_and_nothing_is_stored(
+    server: Server, office_home: Home, north: Home
+) -> None:
+    append(north, "north-gate", 3)
+    with pytest.raises(CheckpointError) as refused:
+        sync_once(north, settings_for(north, server.url))
+    assert "Station north-gate is not enrolled at this office" in refused.value.message
+    assert office_rows(office_home, "north-gate") == []
+
+
+def test_a_replayed_request_is_refused(server: Server, office_home: Home, north: Home) -> None:
+    append(north, "north-gate", 2)
+    enrol(office_home, north, "north-gate")
+    sync_once(north, settings_for(north, server.url))  # makes a bundle file we can send by hand
+    import asyncio
+
+    from checkpoint.bundle import export_bundle  # the same bundle the client sends
+
+    key = load_or_create_station_key(north.station_key)
+    out = north.root / "again.bundle"
+    asyncio.run(
+        export_bundle(north.log_db, "north-gate", key, out, state_root=north.root, from_seq=1, seal=False)
+    )
+    headers = auth_headers(key, "north-gate", "POST", BUNDLE_PATH, utcnow())
+    status, _ = _post(server.url, headers, out.read_bytes())
+    assert status == 200
+    status, body = _post(server.url, headers, out.read_bytes())
+    assert (
+        status == 401
+        and body["error"] == "This request was already received once (a replay); nothing was done."
+    )
+    assert len(office_rows(office_home, "north-gate")) == 2
+
+
+def test_oversized_body_is_refused_before_it_is_read(server: Server, office_home: Home, north: Home) -> None:
+    enrol(office_home, north, "north-gate")
+    key = load_or_create_station_key(north.station_key)
+    big = b"x" * (1024 * 1024 + 1)
+    status, body = _post(server.url, auth_headers(key, "north-gate", "POST", BUNDLE_PATH, utcnow()), big)
+    assert status == 413 and "larger than this office accepts (1 MiB)" in body["error"]
+    # without Content-Length (chunked): refused while it streams
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    headers = auth_headers(key, "north-gate", "POST", BUNDLE_PATH, utcnow())
+    conn.request(
+        "POST", BUNDLE_PATH, body=iter([big[:600_000], big[600_000:]]), headers=headers, encode_chunked=True
+    )
+    response = conn.getresponse()
+    assert response.status == 413
+    conn.close()
+    assert office_rows(office_home, "north-gate") == []
+    assert not any((office_home.root / "netsync" / "incoming").iterdir())
+
+
+def test_a_bundle_for_another_station_is_refused(
+    server: Server, office_home: Home, north: Home, tmp_path: Path
+) -> None:
+    south = make_station(tmp_path, "south-gate", office_home)
+    append(south, "south-gate", 2)
+    enrol(office_home, north, "north-gate")
+    enrol(office_home, south, "south-gate")
+    south_key = load_or_create_station_key(south.station_key)
+    out = tmp_path / "south.bundle"
+    asyncio.run(export_bundle(south.log_db, "south-gate", south_key, out, state_root=south.root, seal=False))
+    north_key = load_or_create_station_key(north.station_key)
+    status, body = _post(
+        server.url, auth_headers(north_key, "north-gate", "POST", BUNDLE_PATH, utcnow()), out.read_bytes()
+    )
+    assert status == 403
+    assert body["error"] == (
+        "Station north-gate sent a bundle of station south-gate; a station sends only its own log; "
+        "nothing was imported."
+    )
+    assert office_rows(office_home, "south-gate") == []
+
+
+def test_a_stale_request_is_refused(server: Server, office_home: Home, north: Home) -> None:
+    enrol(office_home, north, "north-gate")
+    key = load_or_create_station_key(north.station_key)
+    stale = auth_headers(
+        key, "north-gate", "GET", f"{REVOCATIONS_PATH}?have=0", utcnow() - timedelta(hours=1)
+    )
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", f"{REVOCATIONS_PATH}?have=0", headers=stale)
+    response = conn.getresponse()
+    assert response.status == 401 and "is stale" in json.loads(response.read())["error"]
+    conn.close()
+
+
+def test_https_with_a_pinned_certificate(office_home: Home, north: Home, tmp_path: Path) -> None:
+    from tests.netsync_support import self_signed
+
+    cert, key = self_signed(tmp_path)
+    office_home.config.write_text('[station]\nid = "office"\n', encoding="utf-8")
+    srv = Server(office_home, "--tls-cert", str(cert), "--tls-key", str(key)).start()
+    try:
+        assert srv.url.startswith("https://")
+        append(north, "north-gate", 2)
+        enrol(office_home, north, "north-gate")
+        good = settings_for(north, srv.url, tls_fingerprint=certificate_fingerprint(cert))
+        assert sync_once(north, good).receipt is not None
+        append(north, "north-gate", 1)
+        wrong = settings_for(north, srv.url, tls_fingerprint="ab" * 32)
+        with pytest.raises(CheckpointError) as refused:
+            sync_once(north, wrong)
+        assert "not the pinned sync.tls_fingerprint; nothing was sent" in refused.value.message
+        assert len(office_rows(office_home, "north-gate")) == 2
+    finally:
+        srv.stop()
