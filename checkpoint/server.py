@@ -123,6 +123,8 @@ class OfficeService:
         self.merge_lock = asyncio.Lock()
         self.replays = Replays(window)
         self.incoming = home.root / "netsync" / "incoming"
+        for left in self.incoming.glob("*.bundle") if self.incoming.is_dir() else ():
+            left.unlink(missing_ok=True)  # half a body from before a crash: never imported, never needed
 
     # ----------------------------------------------------------------------- who is asking
 

@@ -152,14 +152,14 @@ class Proxy:
 
     `on_request(n)` is called with the bytes of the request forwarded so far and may return "cut" (reset the
     station's connection and stop), "hold" (stop forwarding, keep both sides open until released) or None.
-    `drop_response` resets the station's connection as soon as the server starts answering (the server has
-    committed by then; the station never hears). `hold_response` keeps the answer until `release`.
+    `drop_response` resets the station's connection as soon as the server starts answering a POST (the server
+    has committed by then; the station never hears). `hold_response` keeps that answer until `released`.
     """
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.on_request: Callable[[int], str | None] = lambda n: None
-        self.drop_response = False
+        self.drop_response = False  # only answers to a POST (the bundle): the downloads pass
         self.hold_response = False
         self.released = threading.Event()
         self.events: list[str] = []
@@ -186,11 +186,13 @@ class Proxy:
 
     @staticmethod
     def _reset(sock: socket.socket) -> None:
-        try:
+        """Reset the connection now (another thread may be blocked reading it: shut it down first)."""
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
             sock.close()
-        except OSError:
-            pass
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -199,6 +201,7 @@ class Proxy:
             self._reset(client)
             return
         done = threading.Event()
+        head = bytearray()
 
         def down() -> None:
             while True:
@@ -208,11 +211,12 @@ class Proxy:
                     data = b""
                 if not data:
                     break
-                if self.drop_response:
+                posted = head.startswith(b"POST")
+                if self.drop_response and posted:
                     self.events.append("response-dropped")
                     self._reset(client)
                     break
-                if self.hold_response:
+                if self.hold_response and posted:
                     self.events.append("response-held")
                     self.released.wait(DEADLINE)
                 try:
@@ -233,6 +237,8 @@ class Proxy:
             if not data:
                 break
             sent += len(data)
+            if len(head) < 8:
+                head.extend(data[:8])
             verdict = self.on_request(sent)
             if verdict == "cut":
                 self.events.append("request-cut")
