@@ -4,14 +4,17 @@ A bundle holds a run of one station's entries (verbatim: same hashes), the seals
 station's shifts and its public key, all signed by the station key. The station remembers what it last
 exported and by default sends only what is new (`--all` sends everything again).
 
-At the office, `import_bundle` checks everything before it writes anything: the signature, the key
-(pinned on the first import of a station; a different key later is refused), every entry's hash and link,
-every seal. Then, in one `BEGIN IMMEDIATE` transaction on the office log's writer connection, it inserts
-only the entries the office does not have yet. So:
+At the office, `import_bundles` checks everything before it writes anything: the station must be
+enrolled here (checkpoint.stations; no trust on first use) and the bundle signed by the enrolled key —
+checked before any entry is looked at — then every entry's hash and link, every seal. Then
+`LogStore.merge_bundle`, in one `BEGIN IMMEDIATE` transaction under the store's own lock, inserts only
+the entries the office does not have yet. So:
 
 - importing a bundle twice is importing it once (entries already there must be identical, or the whole
   bundle is refused as a forked log);
-- a bundle with one altered entry, a broken chain or a bad signature is refused whole;
+- a bundle with one altered entry, a broken chain or a bad signature is refused whole, and so is one
+  that does not extend what the office holds (it re-chains, or ends short of what the office already had
+  when it was written: a cut or rolled-back station log);
 - order does not matter: a bundle that starts after a gap (its earlier bundle has not arrived yet) is
   verified and *held* in the office home's `bundles/pending/`; every later import retries the held ones,
   so once the missing bundle arrives the chain is completed, whatever order the files came in.
@@ -25,6 +28,7 @@ import json
 import re
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,15 +39,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from . import chain
 from .errors import CheckpointError
 from .fsutil import atomic_write, describe_os_error, sqlite_trouble
-from .keys import key_id_of, public_from_raw, raw_public, verify_signature
+from .keys import public_from_raw, raw_public, verify_signature
 from .models import Direction, Reason, Verdict
 from .passes import CHECKPOINT_ID
-from .store import INSERT_COLUMNS, INSERT_SQL, LogStore, open_reader, rollback
-from .timeutil import to_micros, utcnow
+from .stations import check_enrolled
+from .store import INSERT_COLUMNS, SHIFT_COLUMNS, Enrolment, LogStore, open_reader
+from .timeutil import from_micros, utcnow
 
 FORMAT = "checkpoint-bundle/2"
 COLUMNS = INSERT_COLUMNS  # body (the hashed canonical JSON array), hash, personal, salt
-SHIFT_COLUMNS = ("id", "station_id", "operator", "leader", "started", "ended", "sealed_seq")
 MAX_BYTES = 2_000_000_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ENUMS: dict[str, frozenset[str]] = {
@@ -52,6 +56,12 @@ _ENUMS: dict[str, frozenset[str]] = {
     "reason": frozenset(r.value for r in Reason),
 }
 _REASONS = _ENUMS["reason"]
+_TS = chain.CHAINED.index("ts")
+# The station says when it wrote the bundle: a UTC date-time as `datetime.isoformat()` writes it.
+_CREATED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?\+00:00")
+
+# Given to `read_bundle`: raises CheckpointError unless the station (id, key in the bundle) is enrolled.
+EnrolmentCheck = Callable[[str, Ed25519PublicKey, str], None]
 
 
 def _message(body: bytes) -> bytes:
@@ -223,12 +233,23 @@ class Bundle:
     seals: list[tuple[str, int, str, int, str, bytes]]
     shifts: list[tuple[Any, ...]]
 
+    created: datetime | None = None  # when the station says it wrote the bundle
+
     def hash_at(self, seq: int) -> str:
         return self.entries[seq - self.from_seq][1]
 
+    def newest_time(self) -> datetime | None:
+        """The latest entry time the bundle claims (its entries were checked by `read_bundle`)."""
+        times = [json.loads(text)[_TS] for text, _, _, _ in self.entries]
+        return max((from_micros(t) for t in times), default=None)
 
-def read_bundle(path: Path) -> Bundle:
-    """Read and check a bundle on its own. Raises CheckpointError naming the first problem."""
+
+def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
+    """Read and check a bundle on its own. Raises CheckpointError naming the first problem.
+
+    With `enrolled`, the station must be enrolled with the bundle's key before its signature is checked
+    and any entry is looked at.
+    """
     try:
         if path.stat().st_size > MAX_BYTES:
             raise CheckpointError(f"{path} is too large to be a bundle.")
@@ -252,6 +273,8 @@ def read_bundle(path: Path) -> Bundle:
         raise CheckpointError(f"{path} is a damaged bundle: its contents cannot be read.") from exc
     if not isinstance(station_id, str) or not CHECKPOINT_ID.match(station_id):
         raise CheckpointError(f"{path} is a damaged bundle: it names no valid station.")
+    if enrolled is not None:
+        enrolled(station_id, public_key, f"The bundle {path.name} from {station_id}")
     signature = _unb64(wrapper.get("signature"), "the signature")
     if not verify_signature(public_key, signature, _message(body_bytes)):
         raise CheckpointError(
@@ -259,9 +282,16 @@ def read_bundle(path: Path) -> Bundle:
             "nothing was imported."
         )
     try:
-        return _check_body(body, station_id, public_key, path.name)
+        checked = _check_body(body, station_id, public_key, path.name)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise CheckpointError(f"The bundle {path.name} is damaged ({exc}); nothing was imported.") from exc
+    created = body.get("created")
+    if not isinstance(created, str) or _CREATED.fullmatch(created) is None:
+        raise CheckpointError(
+            f"The bundle {path.name} is damaged (its time is not a UTC date-time); nothing was imported."
+        )
+    checked.created = datetime.fromisoformat(created)
+    return checked
 
 
 def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519PublicKey, name: str) -> Bundle:
@@ -386,79 +416,12 @@ def pending_dir(root: Path) -> Path:
 
 
 async def _merge(store: LogStore, bundle: Bundle, path: Path) -> ImportResult:
-    """Insert the new part of a checked bundle verbatim, in one transaction; or say what is missing."""
-    db = store.db
+    """Merge a checked bundle through the store's own write transaction; or say what is missing."""
+    merged = await store.merge_bundle(bundle, path.name)
     result = ImportResult(path, bundle.station_id, bundle.from_seq, bundle.to_seq)
-    refuse = f"The bundle {path.name} from {bundle.station_id} is refused, nothing was imported:"
-    await db.execute("BEGIN IMMEDIATE")
-    try:
-        async with db.execute(
-            "SELECT public_key FROM stations WHERE station_id = ?", (bundle.station_id,)
-        ) as cursor:
-            pinned = await cursor.fetchone()
-        if pinned is not None and bytes(pinned[0]) != raw_public(bundle.public_key):
-            raise CheckpointError(
-                f"{refuse} station {bundle.station_id} is known here with another key "
-                f"({key_id_of(public_from_raw(bytes(pinned[0])))}, not {key_id_of(bundle.public_key)})."
-            )
-        async with db.execute(
-            "SELECT seq, hash FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1",
-            (bundle.station_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        head_seq, head_hash = (0, chain.GENESIS) if row is None else (int(row[0]), str(row[1]))
-        if bundle.from_seq > head_seq + 1:
-            await db.execute("ROLLBACK")
-            result.held = True
-            result.missing = (head_seq + 1, bundle.from_seq - 1)
-            return result
-        if bundle.from_seq == head_seq + 1 and bundle.prev_hash != head_hash:
-            raise CheckpointError(
-                f"{refuse} it does not link onto entry {head_seq} that the office already has."
-            )
-        overlap_hi = min(head_seq, bundle.to_seq)
-        if overlap_hi >= bundle.from_seq:
-            async with db.execute(
-                "SELECT seq, hash FROM entries WHERE station_id = ? AND seq BETWEEN ? AND ?",
-                (bundle.station_id, bundle.from_seq, overlap_hi),
-            ) as cursor:
-                known: dict[int, str] = {int(r[0]): str(r[1]) for r in await cursor.fetchall()}
-            for seq in range(bundle.from_seq, overlap_hi + 1):
-                if known.get(seq) != bundle.hash_at(seq):
-                    raise CheckpointError(
-                        f"{refuse} its entry {seq} differs from the one already imported (a forked or altered log)."
-                    )
-            result.already = overlap_hi - bundle.from_seq + 1
-        new = bundle.entries[max(0, head_seq + 1 - bundle.from_seq) :]
-        if pinned is None:
-            await db.execute(
-                "INSERT INTO stations VALUES (?, ?, ?, ?)",
-                (bundle.station_id, raw_public(bundle.public_key), bundle.station_name, to_micros(utcnow())),
-            )
-        await db.executemany(INSERT_SQL, new)
-        for seal in bundle.seals:
-            if seal[1] < bundle.from_seq:
-                async with db.execute(
-                    "SELECT hash FROM entries WHERE station_id = ? AND seq = ?", (seal[0], seal[1])
-                ) as cursor:
-                    at = await cursor.fetchone()
-                if at is None or at[0] != seal[2]:
-                    raise CheckpointError(
-                        f"{refuse} its seal at entry {seal[1]} does not match the office's entry."
-                    )
-            cursor = await db.execute("INSERT OR IGNORE INTO seals VALUES (?, ?, ?, ?, ?, ?)", seal)
-            result.seals += max(cursor.rowcount, 0)
-        await db.executemany(
-            f"INSERT INTO shifts ({', '.join(SHIFT_COLUMNS)}) VALUES ({', '.join('?' * len(SHIFT_COLUMNS))}) "
-            "ON CONFLICT (id) DO UPDATE SET ended = excluded.ended, sealed_seq = excluded.sealed_seq "
-            "WHERE shifts.station_id = excluded.station_id",  # a shift ends later; never another station's row
-            bundle.shifts,
-        )
-        await db.execute("COMMIT")
-    except BaseException:
-        await rollback(db)
-        raise
-    result.added = len(new)
+    result.added, result.already, result.seals = merged.added, merged.already, merged.seals
+    if merged.missing is not None:
+        result.held, result.missing = True, merged.missing
     return result
 
 
@@ -476,9 +439,12 @@ async def import_bundles(
     A bundle that fails a check raises CheckpointError and changes nothing. Bundles that start after a
     gap are copied to `root/bundles/pending` and merged later, when the gap is filled.
     """
-    checked = [(path, read_bundle(path)) for path in paths]
     try:
-        return await _import_checked(log_db, checked, office_station_id, root, retention_days, now)
+        store = await LogStore.open(log_db, office_station_id)
+        async with store:
+            check = enrolment_check(await store.enrolments())
+            checked = [(path, read_bundle(path, check)) for path in paths]
+            return await _import_checked(store, checked, root, retention_days, now, check)
     except sqlite3.Error as exc:
         # Each bundle merges in its own transaction and a second import is harmless: say so.
         if sqlite_trouble(exc) == "full":
@@ -494,35 +460,42 @@ async def import_bundles(
         raise CheckpointError(describe_os_error(exc, pending_dir(root))) from exc
 
 
+def enrolment_check(enrolments: dict[str, Enrolment]) -> EnrolmentCheck:
+    """The check `read_bundle` runs before any work: the station is enrolled here with the bundle's key."""
+
+    def check(station_id: str, public_key: Ed25519PublicKey, what: str) -> None:
+        check_enrolled(enrolments.get(station_id), station_id, public_key, what)
+
+    return check
+
+
 async def _import_checked(
-    log_db: Path,
+    store: LogStore,
     checked: list[tuple[Path, Bundle]],
-    office_station_id: str,
     root: Path,
     retention_days: int | None,
     now: datetime | None,
+    check: EnrolmentCheck,
 ) -> list[ImportResult]:
     results: list[ImportResult] = []
-    store = await LogStore.open(log_db, office_station_id)
-    async with store:
-        for path, bundle in checked:
-            result = await _merge(store, bundle, path)
-            if result.held:
-                folder = pending_dir(root)
-                folder.mkdir(parents=True, exist_ok=True)
-                target = folder / f"{bundle.station_id}-{bundle.from_seq:09d}-{bundle.to_seq:09d}.bundle"
-                if path.resolve() != target.resolve():
-                    shutil.copyfile(path, target)
-            results.append(result)
-        results.extend(await _retry_pending(store, root))
-        if retention_days is not None:
-            purged = await store.purge((now or utcnow()) - timedelta(days=retention_days))
-            if results:
-                results[-1].purged = purged
+    for path, bundle in checked:
+        result = await _merge(store, bundle, path)
+        if result.held:
+            folder = pending_dir(root)
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{bundle.station_id}-{bundle.from_seq:09d}-{bundle.to_seq:09d}.bundle"
+            if path.resolve() != target.resolve():
+                shutil.copyfile(path, target)
+        results.append(result)
+    results.extend(await _retry_pending(store, root, check))
+    if retention_days is not None:
+        purged = await store.purge((now or utcnow()) - timedelta(days=retention_days))
+        if results:
+            results[-1].purged = purged
     return results
 
 
-async def _retry_pending(store: LogStore, root: Path) -> list[ImportResult]:
+async def _retry_pending(store: LogStore, root: Path, check: EnrolmentCheck) -> list[ImportResult]:
     folder = pending_dir(root)
     done: list[ImportResult] = []
     progress = True
@@ -530,7 +503,7 @@ async def _retry_pending(store: LogStore, root: Path) -> list[ImportResult]:
         progress = False
         for path in sorted(folder.glob("*.bundle")):
             try:
-                bundle = read_bundle(path)
+                bundle = read_bundle(path, check)
                 result = await _merge(store, bundle, path)
             except CheckpointError:
                 path.rename(path.with_suffix(".refused"))

@@ -90,6 +90,7 @@ class ChainReport:
     last_sealed_seq: int = 0
     first_bad_seq: int | None = None
     problem: str = ""
+    anchors: int = 0  # receipts, seal copies and head codes kept outside the log it was checked against
 
     @property
     def ok(self) -> bool:
@@ -422,3 +423,73 @@ def _check_seals(
             report.fail(seq, f"entry {seq} differs from the sealed one")
         else:
             report.last_sealed_seq = max(report.last_sealed_seq, seq)
+
+
+# --- Anchors outside the log file ----------------------------------------------------------------------
+#
+# A receipt from the office, a copy of a seal, or the head code written in the paper duty book each say
+# "this station's log had entry `seq` with this hash". A log that was cut short, replaced by an older copy,
+# re-chained, or had its seal rows deleted no longer agrees with them.
+
+HEAD_CODE_HEX = 6
+_HEAD_CODE = re.compile(rf"(\d{{1,12}})-([0-9A-Fa-f]{{{HEAD_CODE_HEX}}})")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What one file or note outside the log says about it. `kind`: receipt, seal, head code, or
+    damaged (the anchor itself failed its check: `problem` says how)."""
+
+    kind: str
+    seq: int
+    head_hash: str  # the whole hash, or (a head code) its first HEAD_CODE_HEX digits
+    source: str
+    problem: str = ""
+
+
+def head_code(seq: int, head_hash: str) -> str:
+    """The short code for the duty book: the head's sequence number and the first digits of its hash."""
+    return f"{seq}-{head_hash[:HEAD_CODE_HEX].upper()}"
+
+
+def parse_head_code(text: str) -> Anchor | None:
+    """The anchor a head code stands for; None when `text` is not one (`1234-9F3A2C`)."""
+    match = _HEAD_CODE.fullmatch(text.strip())
+    if match is None or int(match.group(1)) < 1:
+        return None
+    return Anchor("head code", int(match.group(1)), match.group(2).lower(), f"the head code {text.strip()}")
+
+
+def check_anchors(conn: sqlite3.Connection, report: ChainReport, anchors: Sequence[Anchor]) -> None:
+    """Check one station's log (open on `conn`, already verified into `report`) against its anchors."""
+    station = report.station_id
+    for anchor in anchors:
+        report.anchors += 1
+        if anchor.kind == "damaged":
+            report.fail(anchor.seq, anchor.problem)
+            continue
+        row = conn.execute(
+            "SELECT hash FROM entries WHERE station_id = ? AND seq = ?", (station, anchor.seq)
+        ).fetchone()
+        if row is None:
+            first = min(report.head_seq + 1, anchor.seq)
+            report.fail(
+                first,
+                f"entries {first} to {anchor.seq} are missing although {anchor.source} covers entry "
+                f"{anchor.seq} (the log was cut short or replaced by an older copy)",
+            )
+        elif not str(row[0]).startswith(anchor.head_hash):
+            report.fail(
+                anchor.seq,
+                f"entry {anchor.seq} differs from the one {anchor.source} covers "
+                "(the log was rolled back or re-chained)",
+            )
+        elif anchor.kind == "seal":
+            sealed = conn.execute(
+                "SELECT head_hash FROM seals WHERE station_id = ? AND seq = ?", (station, anchor.seq)
+            ).fetchone()
+            if sealed is None or sealed[0] != anchor.head_hash:
+                report.fail(
+                    anchor.seq,
+                    f"the seal at entry {anchor.seq} was deleted from the log ({anchor.source} outside it still has it)",
+                )

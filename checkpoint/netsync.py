@@ -44,13 +44,15 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .bundle import export_bundle
+from .bundle import ExportResult, export_bundle
 from .errors import CheckpointError
 from .fsutil import atomic_write
-from .keys import TrustList, load_or_create_station_key, load_trust, verify_signature
+from .keys import TrustList, load_or_create_station_key, load_trust
 from .paths import Home
+from .receipts import Receipt, check_receipt, keep_receipt, parse_receipt, receipted_seq
 from .revocations import RevocationList, import_list, load_list
 from .settings import Settings
+from .sync import take_trust_file
 from .text import clean
 from .timeutil import to_epoch, utcnow
 
@@ -93,93 +95,17 @@ def auth_headers(
 # ------------------------------------------------------------------------------------ the receipt
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """What the office signed: it holds `station_id`'s entries up to `seq`, whose hash is `head_hash`."""
-
-    station_id: str
-    seq: int
-    head_hash: str
-    at: str
-    key_id: str
-    signature: str
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "station_id": self.station_id,
-            "seq": self.seq,
-            "head_hash": self.head_hash,
-            "at": self.at,
-            "key_id": self.key_id,
-            "signature": self.signature,
-        }
-
-
-RECEIPT_FORMAT = "checkpoint-receipt/1"
-
-
-def receipt_message(station_id: str, seq: int, head_hash: str, at: str) -> bytes:
-    return "\n".join((RECEIPT_FORMAT, station_id, str(seq), head_hash, at)).encode()
-
-
-def sign_receipt(key: Ed25519PrivateKey, key_id: str, station_id: str, seq: int, head_hash: str) -> Receipt:
-    at = utcnow().isoformat()
-    signature = key.sign(receipt_message(station_id, seq, head_hash, at))
-    return Receipt(station_id, seq, head_hash, at, key_id, base64.b64encode(signature).decode())
-
-
-def check_receipt(data: object, trust: TrustList, station_id: str) -> Receipt:
-    """A receipt from the office, verified with a key this home trusts. Raises CheckpointError."""
-    bad = "The office's answer is not a valid receipt; nothing was marked as delivered (it is sent again)."
+def read_answer_receipt(data: object, trust: TrustList, station_id: str) -> Receipt:
+    """The receipt in the office's answer, checked as a receipt file from the folder is.
+    Raises CheckpointError: then nothing counts as delivered."""
+    source = "the office's receipt"
     if not isinstance(data, dict):
-        raise CheckpointError(bad)
-    try:
-        receipt = Receipt(
-            station_id=str(data["station_id"]),
-            seq=int(data["seq"]),
-            head_hash=str(data["head_hash"]),
-            at=str(data["at"]),
-            key_id=str(data["key_id"]),
-            signature=str(data["signature"]),
-        )
-        signature = base64.b64decode(receipt.signature, validate=True)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(bad) from exc
-    key = trust.get(receipt.key_id)
-    if key is None or not verify_signature(
-        key.public_key,
-        signature,
-        receipt_message(receipt.station_id, receipt.seq, receipt.head_hash, receipt.at),
-    ):
-        raise CheckpointError(
-            "The office's receipt is not signed by a key this station trusts; nothing was marked as "
-            "delivered (check sync.url points at your own office)."
-        )
+        raise CheckpointError("The office's answer holds no receipt; nothing was marked as delivered.")
+    receipt = parse_receipt(json.dumps(data).encode(), source)
     if receipt.station_id != station_id:
-        raise CheckpointError(
-            f"The office's receipt is for station {clean(receipt.station_id)!r}, not this one."
-        )
+        raise CheckpointError(f"The office's receipt is for station {receipt.station_id}, not this one.")
+    check_receipt(receipt, trust, source)
     return receipt
-
-
-def receipt_path(home: Home) -> Path:
-    return sync_dir(home) / "receipt.json"
-
-
-def last_receipt(home: Home, trust: TrustList, station_id: str) -> Receipt | None:
-    """The newest receipt this station kept (None before the first one)."""
-    path = receipt_path(home)
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return check_receipt(data, trust, station_id)
-    except (OSError, ValueError, CheckpointError):
-        return None
-
-
-def keep_receipt(home: Home, receipt: Receipt) -> None:
-    atomic_write(receipt_path(home), json.dumps(receipt.to_json(), indent=1).encode() + b"\n")
 
 
 # ------------------------------------------------------------------------------------- transport
@@ -306,7 +232,7 @@ def sync_dir(home: Home) -> Path:
 
 
 @dataclass
-class SyncReport:
+class NetSyncReport:
     """What one exchange did."""
 
     url: str
@@ -317,7 +243,7 @@ class SyncReport:
     receipt: Receipt | None = None
     waiting: int = 0
     revocations: RevocationList | None = None  # the new list, when one was imported
-    trust: TrustList | None = None  # the new trust list, when one was imported
+    trust: str | None = None  # what taking the office's trust file did, when it had a new one
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -328,7 +254,7 @@ class SyncReport:
                 f"({len(self.revocations.entries)} revoked pass(es)) from the office."
             )
         if self.trust is not None:
-            out.append(f"Imported the office's trust file ({len(self.trust.keys)} key(s)).")
+            out.append(self.trust)
         if self.receipt is None:
             out.append("Nothing new to send to the office.")
         else:
@@ -346,7 +272,7 @@ def sync_once(
     seals: bool = False,
     now: datetime | None = None,
     client: OfficeClient | None = None,
-) -> SyncReport:
+) -> NetSyncReport:
     """Pull what the office has newer, then push what the office has not acknowledged. Raises CheckpointError.
 
     `seals` resends the newest entry even when everything was acknowledged, so that a seal made at a
@@ -360,7 +286,7 @@ def sync_once(
     office = client or OfficeClient(sync.url, fingerprint=sync.tls_fingerprint, timeout=sync.timeout_seconds)
     station_id = settings.station.id
     key = load_or_create_station_key(home.station_key)
-    report = SyncReport(url=sync.url)
+    report = NetSyncReport(url=sync.url)
     trust = load_trust(home.trust)
     if not trust.keys:
         raise CheckpointError("This home trusts no office key; import the office's trust file first.")
@@ -370,23 +296,43 @@ def sync_once(
             method, target, auth_headers(key, station_id, method, target, now or utcnow()), body
         )
 
+    report.trust = _pull_trust(home, call)
+    trust = load_trust(home.trust)
     report.revocations = _pull_revocations(home, trust, call)
     _push(home, settings, key, trust, call, report, seals=seals, now=now)
     return report
 
 
-def _pull_revocations(home: Home, trust: TrustList, call: Any) -> RevocationList | None:
-    have = load_list(home.revocations, trust).seq
-    answer: Answer = call("GET", f"{REVOCATIONS_PATH}?have={have}")
+def _download(home: Home, call: Any, target: str, what: str) -> Path | None:
+    """GET `target` into a temporary file (None when the office has nothing newer: 204)."""
+    answer: Answer = call("GET", target)
     if answer.status in (204, 304):
         return None
     if answer.status != 200:
-        raise CheckpointError(f"The office refused to send its revocation list: {answer.refusal()}")
+        raise CheckpointError(f"The office refused to send its {what}: {answer.refusal()}")
     folder = sync_dir(home)
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, suffix=".json", delete=False) as handle:
         handle.write(answer.body)
-        temp = Path(handle.name)
+    return Path(handle.name)
+
+
+def _pull_trust(home: Home, call: Any) -> str | None:
+    have = hashlib.sha256(home.trust.read_bytes()).hexdigest() if home.trust.exists() else ""
+    temp = _download(home, call, f"{TRUST_PATH}?have={have}" if have else TRUST_PATH, "trust file")
+    if temp is None:
+        return None
+    try:
+        return take_trust_file(home, temp)  # the same rule as the sync folder's trust file
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _pull_revocations(home: Home, trust: TrustList, call: Any) -> RevocationList | None:
+    have = load_list(home.revocations, trust).seq
+    temp = _download(home, call, f"{REVOCATIONS_PATH}?have={have}", "revocation list")
+    if temp is None:
+        return None
     try:
         old, new = import_list(temp, home.revocations, trust)  # the same verified path as a file
     finally:
@@ -400,52 +346,42 @@ def _push(
     key: Ed25519PrivateKey,
     trust: TrustList,
     call: Any,
-    report: SyncReport,
+    report: NetSyncReport,
     *,
     seals: bool,
     now: datetime | None,
 ) -> None:
     station_id = settings.station.id
-    receipt = last_receipt(home, trust, station_id)
-    start = (receipt.seq if receipt is not None else 0) + 1
+    covered = receipted_seq(home.root, station_id, trust)
+    start = covered + 1
     resend = folder_resend(home)
     if resend is not None:
         start = min(start, resend)
     folder = sync_dir(home)
     folder.mkdir(parents=True, exist_ok=True)
     outgoing = folder / f"outgoing-{os.getpid()}.bundle"
-    try:
-        exported = (
-            asyncio.run(
-                export_bundle(
-                    home.log_db,
-                    station_id,
-                    key,
-                    outgoing,
-                    state_root=folder,
-                    from_seq=start,
-                    station_name=settings.station.name,
-                    now=now,
-                    seal=False,
-                )
+
+    def export(from_seq: int) -> ExportResult | None:
+        if not home.log_db.exists():
+            return None
+        return asyncio.run(
+            export_bundle(
+                home.log_db,
+                station_id,
+                key,
+                outgoing,
+                state_root=folder,
+                from_seq=from_seq,
+                station_name=settings.station.name,
+                now=now,
+                seal=False,  # the seals the station made at its handovers travel; no new one each time
             )
-            if home.log_db.exists()
-            else None
         )
+
+    try:
+        exported = export(start)
         if exported is None and seals and start > 1:
-            exported = asyncio.run(
-                export_bundle(
-                    home.log_db,
-                    station_id,
-                    key,
-                    outgoing,
-                    state_root=folder,
-                    from_seq=start - 1,
-                    station_name=settings.station.name,
-                    now=now,
-                    seal=False,
-                )
-            )
+            exported = export(start - 1)  # the newest entry again, so that a new seal travels with it
         if exported is None:
             return
         report.sent_from, report.sent_to = exported.from_seq, exported.to_seq
@@ -459,19 +395,26 @@ def _push(
             "The office holds this bundle until the entries before it arrive; they are sent next time."
         )
         missing = data.get("missing_from") if isinstance(data, dict) else None
-        if isinstance(missing, int) and 1 <= missing < start:  # the office has less than its receipt said
+        if isinstance(missing, int) and 1 <= missing < start:  # the office has less than a receipt said
             atomic_write(sync_dir(home) / "resend-from", f"{missing}\n".encode())
         return
     if answer.status != 200:
         raise CheckpointError(f"The office refused the entries: {answer.refusal()}")
     data = answer.json()
-    got = check_receipt(data.get("receipt") if isinstance(data, dict) else None, trust, station_id)
-    if got.seq != exported.to_seq or got.head_hash != exported.head_hash:
+    got = read_answer_receipt(data.get("receipt") if isinstance(data, dict) else None, trust, station_id)
+    if got.seq == exported.to_seq and got.head_hash != exported.head_hash:
         raise CheckpointError(
-            f"The office's receipt covers entry {got.seq}, not entry {exported.to_seq} that was sent; "
-            "nothing was marked as delivered (it is sent again)."
+            f"The office's receipt names another entry {got.seq} than this station sent (a forked log); "
+            "nothing was marked as delivered."
         )
-    keep_receipt(home, got)
+    keep_receipt(home.root, got)  # an anchor, as a receipt from the sync folder is
+    if got.seq < exported.to_seq:
+        report.notes.append(
+            f"The office holds entries up to {got.seq} only; the rest is sent again at the next sync."
+        )
+        if got.seq < start - 1:
+            atomic_write(sync_dir(home) / "resend-from", f"{got.seq + 1}\n".encode())
+        return
     (sync_dir(home) / "resend-from").unlink(missing_ok=True)
     report.receipt = got
     report.waiting = 0
@@ -488,11 +431,6 @@ def folder_resend(home: Home) -> int | None:
         return None
 
 
-def waiting_entries(home: Home, head_seq: int) -> int:
+def waiting_entries(home: Home, station_id: str, head_seq: int) -> int:
     """How many of this station's entries (up to `head_seq`) no receipt covers yet."""
-    path = receipt_path(home)
-    try:
-        seq = int(json.loads(path.read_text(encoding="utf-8"))["seq"]) if path.exists() else 0
-    except (OSError, ValueError, KeyError, TypeError):
-        seq = 0
-    return max(head_seq - seq, 0)
+    return max(head_seq - receipted_seq(home.root, station_id, load_trust(home.trust)), 0)

@@ -6,9 +6,11 @@ Endpoints (every one but /v1/health needs a request signed by an enrolled statio
   from Content-Length before anything is read, and again while the body streams to a file; then the
   bundle goes through the same verification and merge as `bundle import` (`bundle.import_bundles`), and
   the answer is a receipt signed by the office key (station, seq, head hash, time).
-- `GET /v1/revocations?have=N`: the office's current signed revocation list, or 204 when the station
-  already has number N or newer.
+- `GET /v1/revocations?have=N`: the office's current signed revocation list (published as `revocations
+  export` does: a new number only when it changed), or 204 when the station already has number N or newer.
 - `GET /v1/trust?have=HASH`: the office's trust file, or 204 when its SHA-256 is HASH.
+
+The office's work is the folder sync's (`sync.OfficeSync`): the network is one more way to carry it.
 
 The app is a plain Starlette application; uvicorn runs it (`checkpoint serve`). Neither is imported by
 `import checkpoint`: only this module and the `serve` command import them.
@@ -39,7 +41,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .bundle import Bundle, import_bundles, read_bundle
+from .bundle import ImportResult, read_bundle
 from .errors import CheckpointError
 from .keys import Keyring, key_id_of, verify_signature
 from .netsync import (
@@ -52,13 +54,14 @@ from .netsync import (
     REVOCATIONS_PATH,
     TRUST_PATH,
     request_message,
-    sign_receipt,
 )
 from .passes import CHECKPOINT_ID
 from .paths import Home
+from .receipts import Receipt
 from .revocations import parse_list
 from .settings import Settings
-from .store import LogStore
+from .store import Enrolment, read_enrolments
+from .sync import OfficeSync
 from .text import clean
 from .timeutil import to_epoch, utcnow
 
@@ -66,6 +69,7 @@ ACCESS_LOG = logging.getLogger("checkpoint.serve.access")
 DEFAULT_MAX_BUNDLE = 64 * 1024 * 1024
 DEFAULT_WINDOW = 300  # seconds a signed request stays valid either side of the office's clock
 DEFAULT_READ_TIMEOUT = 30.0  # seconds the office waits for the next piece of a body
+PURGE_EVERY = 3600.0  # seconds between retention purges (a purge with every bundle would be wasted work)
 _NONCE = re.compile(r"[0-9a-f]{32}")
 _HAVE = re.compile(r"[0-9a-f]{64}|[0-9]{1,18}")
 
@@ -120,7 +124,10 @@ class OfficeService:
         self.clock = clock
         self.keyring = Keyring(home.office_keys, settings.office.name)
         self.keyring.active()  # refuses now, with one sentence, a home that has no office key
+        self.office = OfficeSync(home, settings.station.id, self.keyring, settings.office.name)
         self.merge_lock = asyncio.Lock()
+        self.files_lock = asyncio.Lock()
+        self.purged_at = -PURGE_EVERY
         self.replays = Replays(window)
         self.incoming = home.root / "netsync" / "incoming"
         for left in self.incoming.glob("*.bundle") if self.incoming.is_dir() else ():
@@ -128,11 +135,9 @@ class OfficeService:
 
     # ----------------------------------------------------------------------- who is asking
 
-    async def station_key(self, station_id: str) -> Ed25519PublicKey | None:
-        """The enrolled key of `station_id`, or None when it is not enrolled (or retired)."""
-        store = await LogStore.open(self.home.log_db, self.settings.station.id)
-        async with store:
-            return (await store.station_keys()).get(station_id)
+    def enrolment(self, station_id: str) -> Enrolment | None:
+        """The enrolment of `station_id` at this office (read without the writer), or None."""
+        return next((e for e in read_enrolments(self.home.log_db) if e.station_id == station_id), None)
 
     async def authenticate(self, request: Request) -> str:
         """The station a signed request comes from. Raises Refused (nothing is read or stored then)."""
@@ -158,15 +163,24 @@ class OfficeService:
                 f"than {self.window} s; set the station's clock and sync again.",
                 "stale",
             )
-        key = await self.station_key(station_id)
-        if key is None:
-            request.scope.setdefault("state", {})["station"] = station_id
+        request.scope.setdefault("state", {})["station"] = station_id
+        enrolment = await asyncio.to_thread(self.enrolment, station_id)
+        if enrolment is None:
             raise Refused(
                 403,
-                f"Station {station_id} is not enrolled at this office; enrol it (checkpoint stations enrol FILE) "
-                "and sync again.",
+                f"Station {station_id} is not enrolled at this office; confirm its fingerprint and run "
+                "`checkpoint stations enrol FILE` with its enrolment request, then sync again.",
                 "unenrolled",
             )
+        if enrolment.retired_at is not None:
+            raise Refused(
+                403,
+                f"Station {station_id} was retired at {enrolment.retired_at.isoformat(timespec='seconds')} "
+                f"({clean(enrolment.retire_reason or 'no reason given', limit=100)}) and may no longer sync; "
+                "enrol its replacement under a new station id.",
+                "retired",
+            )
+        key = enrolment.public_key
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         message = request_message(request.method, target, station_id, int(stamp), nonce)
         if not verify_signature(key, signature, message):
@@ -180,7 +194,6 @@ class OfficeService:
             raise Refused(
                 401, "This request was already received once (a replay); nothing was done.", "replay"
             )
-        request.scope.setdefault("state", {})["station"] = station_id
         return station_id
 
     # ----------------------------------------------------------------------- bundles
@@ -194,45 +207,37 @@ class OfficeService:
         path = self.incoming / f"{station_id}-{secrets.token_hex(8)}.bundle"
         try:
             await self._receive_to(request, path)
-            bundle = await asyncio.to_thread(_read_checked, path)
-            if bundle.station_id != station_id:
+            named = await asyncio.to_thread(bundle_station, path)
+            if named != station_id:
                 raise Refused(
                     403,
-                    f"Station {station_id} sent a bundle of station {bundle.station_id}; a station sends only its "
+                    f"Station {station_id} sent a bundle of station {clean(named)}; a station sends only its "
                     "own log; nothing was imported.",
                     "other-station",
                 )
             async with self.merge_lock:
-                results = await asyncio.to_thread(self._import, path)
+                results, receipt = await asyncio.to_thread(self._take, path)
         finally:
             path.unlink(missing_ok=True)
         result = results[0]
-        if result.held:
-            missing = result.missing or (0, 0)
+        request.scope.setdefault("state", {})["entries"] = result.added
+        if result.held or receipt is None:
+            missing = result.missing or (1, 1)
             return JSONResponse(
                 {"held": True, "missing_from": missing[0], "sentence": clean(result.sentence())}, 202
             )
-        office_key = self.keyring.active()
-        receipt = sign_receipt(
-            self.keyring.private_key(office_key.key_id),
-            office_key.key_id,
-            station_id,
-            bundle.to_seq,
-            bundle.hash_at(bundle.to_seq),
+        return JSONResponse(
+            {"receipt": json.loads(receipt.to_bytes()), "added": result.added, "already": result.already}
         )
-        request.scope.setdefault("state", {})["entries"] = result.added
-        return JSONResponse({"receipt": receipt.to_json(), "added": result.added, "already": result.already})
 
-    def _import(self, path: Path) -> list[Any]:
-        return asyncio.run(
-            import_bundles(
-                self.home.log_db,
-                [path],
-                office_station_id=self.settings.station.id,
-                root=self.home.root,
-                retention_days=self.settings.log.retention_days,
-            )
-        )
+    def _take(self, path: Path) -> tuple[list[ImportResult], Receipt | None]:
+        """The folder sync's office step for one bundle (in a thread: parsing and hashing are CPU work)."""
+        due = time.monotonic() - self.purged_at >= PURGE_EVERY
+        self.office.retention_days = self.settings.log.retention_days if due else None
+        taken = asyncio.run(self.office.take_bundle(path))
+        if due:
+            self.purged_at = time.monotonic()
+        return taken
 
     def _too_large(self) -> str:
         return (
@@ -280,20 +285,43 @@ class OfficeService:
         request.scope.setdefault("state", {})["version"] = seq
         return Response(data, media_type="application/json", headers={HEADER_VERSION: str(seq)})
 
+    def _revocations(self) -> bytes:
+        """The current signed list as the office publishes it (a new number only when it changed)."""
+        self.office.revocation_list()
+        return self.home.revocations.read_bytes()
+
+    def _trust(self) -> bytes:
+        path = self.home.root / "netsync" / "trust.json"
+        self.office.write_trust_file(path)
+        return path.read_bytes()
+
     async def trust(self, request: Request) -> Response:
         await self.authenticate(request)
-        path = self.home.trust
-        if not path.exists():
-            return Response(status_code=204)
-        data = path.read_bytes()
+        async with self.files_lock:
+            data = await asyncio.to_thread(self._trust)
         digest = hashlib.sha256(data).hexdigest()
         if _have(request) == digest:
             return Response(status_code=204, headers={HEADER_VERSION: digest})
         return Response(data, media_type="application/json", headers={HEADER_VERSION: digest})
 
 
-def _read_checked(path: Path) -> Bundle:
-    return read_bundle(path)
+class _Named(Exception):
+    def __init__(self, station_id: str) -> None:
+        super().__init__(station_id)
+        self.station_id = station_id
+
+
+def bundle_station(path: Path) -> str:
+    """The station a bundle file names, read before its signature and entries are checked (no other work)."""
+
+    def stop(station_id: str, public_key: Ed25519PublicKey, what: str) -> None:
+        raise _Named(station_id)
+
+    try:
+        read_bundle(path, stop)
+    except _Named as named:
+        return named.station_id
+    raise CheckpointError("The bundle names no station; nothing was imported.")
 
 
 def _have(request: Request) -> str | None:

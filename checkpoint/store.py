@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -29,9 +29,13 @@ from .fsutil import describe_os_error, sqlite_trouble
 from .keys import key_id_of, public_from_raw, raw_public
 from .models import Direction, Reason, Verdict
 from .policy import Decision
+from .receipts import keep_seal
 from .timeutil import from_micros, iso_local, to_micros, utcnow
 
-SCHEMA_VERSION = 4
+if TYPE_CHECKING:
+    from .bundle import Bundle
+
+SCHEMA_VERSION = 5
 
 
 def _entry_columns() -> str:
@@ -104,6 +108,17 @@ _SCHEMA = [
     """
     CREATE INDEX entries_refers_to ON entries (refers_to) WHERE refers_to IS NOT NULL;
     """,
+    # version 5: the stations enrolled at this office (key confirmed by a person; no trust on first use)
+    """
+    CREATE TABLE enrolled_stations (
+        station_id TEXT PRIMARY KEY,
+        public_key BLOB NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        enrolled_at INTEGER NOT NULL,
+        retired_at INTEGER,
+        retire_reason TEXT
+    );
+    """,
 ]
 
 # An entry that a later entry refers to (an override of a denial, a correction) is superseded: totals
@@ -121,6 +136,42 @@ def insert_row(
     """The row to insert for an entry whose chained values (CHAINED order) are `values`."""
     body = chain.canonical(values)
     return body, chain.entry_hash(body), personal, salt
+
+
+SHIFT_COLUMNS = ("id", "station_id", "operator", "leader", "started", "ended", "sealed_seq")
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A station enrolled at this office: its key, confirmed by a person; retired when lost or stolen."""
+
+    station_id: str
+    public_key: Ed25519PublicKey
+    name: str
+    enrolled_at: datetime
+    retired_at: datetime | None = None
+    retire_reason: str | None = None
+
+
+@dataclass
+class Merged:
+    """What `LogStore.merge_bundle` did: entries added and already here, seals added, or the gap it waits on."""
+
+    added: int = 0
+    already: int = 0
+    seals: int = 0
+    missing: tuple[int, int] | None = None
+
+
+def _enrolment(row: Sequence[Any]) -> Enrolment:
+    return Enrolment(
+        station_id=str(row[0]),
+        public_key=public_from_raw(bytes(row[1])),
+        name=str(row[2]),
+        enrolled_at=from_micros(int(row[3])),
+        retired_at=None if row[4] is None else from_micros(int(row[4])),
+        retire_reason=None if row[5] is None else str(row[5]),
+    )
 
 
 @dataclass(frozen=True)
@@ -404,6 +455,25 @@ def inside_now(path: Path, station_id: str) -> frozenset[str]:
         conn.close()
 
 
+def read_enrolments(path: Path) -> list[Enrolment]:
+    """The stations enrolled in the (office) log at `path`, for a reader that does not write it."""
+    if not path.exists():
+        return []
+    conn = open_reader(path)
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'enrolled_stations'").fetchone() is None:
+            return []
+        rows = conn.execute(
+            "SELECT station_id, public_key, name, enrolled_at, retired_at, retire_reason "
+            "FROM enrolled_stations ORDER BY station_id"
+        ).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise CheckpointError(f"{path} is damaged and cannot be read ({exc}).") from exc
+    finally:
+        conn.close()
+    return [_enrolment(r) for r in rows]
+
+
 class LogError(CheckpointError):
     """The log refused a write (nothing was recorded) or a read. `kind` — full, busy, failed, damaged,
     unreadable — lets a screen say the same in its own language (the station's catalog has `log.<kind>`)."""
@@ -595,6 +665,10 @@ class LogStore:
                     raise
             except sqlite3.Error as exc:
                 raise self._describe(exc) from exc
+        # A copy outside log.db: deleting the seal row, or an older copy of the file, is then caught.
+        keep_seal(
+            self.path.parent, self.station_id, seq, head_hash, moment, key_id_of(key.public_key()), signature
+        )
         return seq, head_hash
 
     async def pin_station(self, station_id: str, public_key: Ed25519PublicKey, name: str = "") -> None:
@@ -612,6 +686,183 @@ class LogStore:
             raise CheckpointError(
                 f"Station {station_id!r} is known here with another key; a log signed with a new key is refused."
             )
+
+    # -- enrolment (the office store) ---------------------------------------------------------------
+
+    async def enrol_station(
+        self, station_id: str, public_key: Ed25519PublicKey, name: str, *, now: datetime
+    ) -> Enrolment:
+        """Record an enrolled station. Enrolling the same key again is harmless; another key for an id
+        already enrolled, or for an id whose entries this log holds under another key, is refused."""
+        raw = raw_public(public_key)
+        async with self._lock:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    known = await self._enrolment(station_id)
+                    async with self.db.execute(
+                        "SELECT public_key FROM stations WHERE station_id = ?", (station_id,)
+                    ) as cursor:
+                        pinned = await cursor.fetchone()
+                    if (known is not None and raw_public(known.public_key) != raw) or (
+                        pinned is not None and bytes(pinned[0]) != raw
+                    ):
+                        raise CheckpointError(
+                            f"Station {station_id} is already known here with another key; nothing was "
+                            "enrolled — a replacement laptop is enrolled under a new station id."
+                        )
+                    if known is None:
+                        await self.db.execute(
+                            "INSERT INTO enrolled_stations (station_id, public_key, name, enrolled_at) "
+                            "VALUES (?, ?, ?, ?)",
+                            (station_id, raw, name, to_micros(now)),
+                        )
+                    await self.db.execute("COMMIT")
+                except BaseException:
+                    await rollback(self.db)
+                    raise
+            except sqlite3.Error as exc:
+                raise self._describe(exc) from exc
+        return known or Enrolment(station_id, public_key, name, now)
+
+    async def retire_station(self, station_id: str, reason: str, *, now: datetime) -> Enrolment:
+        """Mark an enrolled station retired from `now` on (once; a second retirement keeps the first)."""
+        async with self._lock:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    known = await self._enrolment(station_id)
+                    if known is None:
+                        raise CheckpointError(
+                            f"Station {station_id} is not enrolled here; `checkpoint stations list` shows who is."
+                        )
+                    if known.retired_at is None:
+                        await self.db.execute(
+                            "UPDATE enrolled_stations SET retired_at = ?, retire_reason = ? WHERE station_id = ?",
+                            (to_micros(now), reason, station_id),
+                        )
+                    await self.db.execute("COMMIT")
+                except BaseException:
+                    await rollback(self.db)
+                    raise
+            except sqlite3.Error as exc:
+                raise self._describe(exc) from exc
+        if known.retired_at is not None:
+            return known
+        return Enrolment(known.station_id, known.public_key, known.name, known.enrolled_at, now, reason)
+
+    async def _enrolment(self, station_id: str) -> Enrolment | None:
+        async with self.db.execute(
+            "SELECT station_id, public_key, name, enrolled_at, retired_at, retire_reason "
+            "FROM enrolled_stations WHERE station_id = ?",
+            (station_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _enrolment(row)
+
+    @_reads
+    async def enrolments(self) -> dict[str, Enrolment]:
+        """Every station enrolled here, retired ones included, by id."""
+        async with self.db.execute(
+            "SELECT station_id, public_key, name, enrolled_at, retired_at, retire_reason "
+            "FROM enrolled_stations ORDER BY station_id"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {str(r[0]): _enrolment(r) for r in rows}
+
+    async def merge_bundle(self, bundle: Bundle, name: str) -> Merged:
+        """Merge a checked bundle verbatim in one write transaction (this store's lock): refused whole
+        unless its station is enrolled with the bundle's key (and not retired before it was written) and
+        it extends what this log holds; a bundle that starts after a gap changes nothing and says so."""
+        from .stations import check_enrolled, check_not_retired
+
+        what = f"The bundle {name} from {bundle.station_id}"
+        refuse = f"{what} is refused, nothing was imported:"
+        result = Merged()
+        async with self._lock:
+            db = self.db
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                enrolment = await self._enrolment(bundle.station_id)
+                check_enrolled(enrolment, bundle.station_id, bundle.public_key, what)
+                assert enrolment is not None
+                check_not_retired(enrolment, bundle.created, bundle.newest_time(), what)
+                async with db.execute(
+                    "SELECT seq, hash, ts FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1",
+                    (bundle.station_id,),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                head_seq, head_hash = (0, chain.GENESIS) if row is None else (int(row[0]), str(row[1]))
+                if bundle.from_seq > head_seq + 1:
+                    await db.execute("ROLLBACK")
+                    result.missing = (head_seq + 1, bundle.from_seq - 1)
+                    return result
+                if bundle.from_seq == head_seq + 1 and bundle.prev_hash != head_hash:
+                    raise CheckpointError(
+                        f"{refuse} it does not extend what the office holds: it does not link onto entry "
+                        f"{head_seq} of {bundle.station_id} (a re-chained or rolled-back log)."
+                    )
+                if (
+                    row is not None
+                    and bundle.to_seq < head_seq
+                    and bundle.created is not None
+                    and to_micros(bundle.created) > int(row[2])
+                ):
+                    raise CheckpointError(
+                        f"{refuse} it does not extend what the office holds: it ends at entry {bundle.to_seq} "
+                        f"although it was written after entry {head_seq} that the office already has "
+                        "(the station's log was cut or rolled back)."
+                    )
+                overlap_hi = min(head_seq, bundle.to_seq)
+                if overlap_hi >= bundle.from_seq:
+                    async with db.execute(
+                        "SELECT seq, hash FROM entries WHERE station_id = ? AND seq BETWEEN ? AND ?",
+                        (bundle.station_id, bundle.from_seq, overlap_hi),
+                    ) as cursor:
+                        known: dict[int, str] = {int(r[0]): str(r[1]) for r in await cursor.fetchall()}
+                    for seq in range(bundle.from_seq, overlap_hi + 1):
+                        if known.get(seq) != bundle.hash_at(seq):
+                            raise CheckpointError(
+                                f"{refuse} its entry {seq} differs from the one already imported "
+                                "(a forked or altered log)."
+                            )
+                    result.already = overlap_hi - bundle.from_seq + 1
+                new = bundle.entries[max(0, head_seq + 1 - bundle.from_seq) :]
+                await db.execute(
+                    "INSERT OR IGNORE INTO stations VALUES (?, ?, ?, ?)",
+                    (
+                        bundle.station_id,
+                        raw_public(enrolment.public_key),
+                        enrolment.name,
+                        to_micros(utcnow()),
+                    ),
+                )
+                await db.executemany(INSERT_SQL, new)
+                for seal in bundle.seals:
+                    if seal[1] < bundle.from_seq:
+                        async with db.execute(
+                            "SELECT hash FROM entries WHERE station_id = ? AND seq = ?", (seal[0], seal[1])
+                        ) as cursor:
+                            at = await cursor.fetchone()
+                        if at is None or at[0] != seal[2]:
+                            raise CheckpointError(
+                                f"{refuse} its seal at entry {seal[1]} does not match the office's entry."
+                            )
+                    cursor = await db.execute("INSERT OR IGNORE INTO seals VALUES (?, ?, ?, ?, ?, ?)", seal)
+                    result.seals += max(cursor.rowcount, 0)
+                await db.executemany(
+                    f"INSERT INTO shifts ({', '.join(SHIFT_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(SHIFT_COLUMNS))}) "
+                    "ON CONFLICT (id) DO UPDATE SET ended = excluded.ended, sealed_seq = excluded.sealed_seq "
+                    "WHERE shifts.station_id = excluded.station_id",  # a shift ends later; never another station's row
+                    bundle.shifts,
+                )
+                await db.execute("COMMIT")
+            except BaseException:
+                await rollback(db)
+                raise
+        result.added = len(new)
+        return result
 
     @_reads
     async def station_keys(self) -> dict[str, Ed25519PublicKey]:
@@ -717,10 +968,13 @@ def verify_log(
     path: Path,
     station_keys: dict[str, Ed25519PublicKey] | None = None,
     progress: chain.Progress | None = None,
+    anchors: dict[str, list[chain.Anchor]] | None = None,
 ) -> chain.VerifyResult:
     """Verify every station's chain and seals in the log at `path` (sync; run it in a thread).
 
     `station_keys` overrides the keys pinned in the log (a station passes its own key file's key).
+    `anchors` are what is kept outside the file (receipts, seal copies, a head code), by station: the log
+    must still hold what each of them covers.
     """
     conn = open_reader(path)
     try:
@@ -729,7 +983,14 @@ def verify_log(
             for r in conn.execute("SELECT station_id, public_key FROM stations")
         }
         pinned.update(station_keys or {})
-        return chain.verify_all(conn, str(path), pinned, progress)
+        result = chain.verify_all(conn, str(path), pinned, progress)
+        for station, kept in (anchors or {}).items():
+            report = next((r for r in result.stations if r.station_id == station), None)
+            if report is None:
+                report = chain.ChainReport(station)
+                result.stations.append(report)
+            chain.check_anchors(conn, report, kept)
+        return result
     except sqlite3.DatabaseError as exc:
         raise CheckpointError(f"{path} is damaged and cannot be verified ({exc}).") from exc
     finally:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from checkpoint import stations
 from checkpoint.keys import load_or_create_station_key
 from checkpoint.paths import Home
 from checkpoint.settings import Settings, SyncSettings, load_settings
@@ -121,7 +122,16 @@ def enrol(office: Home, station: Home, station_id: str) -> None:
     async def run() -> None:
         store = await LogStore.open(office.log_db, "office")
         async with store:
-            await store.pin_station(station_id, key, f"{station_id} gate")
+            await store.enrol_station(station_id, key, f"{station_id} gate", now=utcnow())
+
+    asyncio.run(run())
+
+
+def retire(office: Home, station_id: str) -> None:
+    async def run() -> None:
+        store = await LogStore.open(office.log_db, "office")
+        async with store:
+            await stations.retire(store, station_id, "laptop stolen")
 
     asyncio.run(run())
 

@@ -27,6 +27,24 @@ def _station(tmp_path: Path, station_id: str) -> Home:
     return home
 
 
+def enrol(station: Home, office: Home) -> str:
+    """Enrol `station` at `office` through the CLI, as the README says (request, then enrol with its
+    fingerprint); returns the fingerprint."""
+    request = station.root / "enrolment.json"
+    made = run_cli(station, "stations", "request", "--out", str(request))
+    assert made.exit_code == 0, made.output
+    fingerprint = made.output.split("Fingerprint: ", 1)[1].splitlines()[0]
+    done = run_cli(office, "stations", "enrol", str(request), "--fingerprint", fingerprint)
+    assert done.exit_code == 0, done.output
+    return fingerprint
+
+
+def _enrolled(tmp_path: Path, office: Home, station_id: str) -> Home:
+    home = _station(tmp_path, station_id)
+    enrol(home, office)
+    return home
+
+
 def _append(home: Home, station_id: str, n: int, *, days_ago: float = 0) -> None:
     async def run() -> None:
         store = await LogStore.open(home.log_db, station_id)
@@ -68,7 +86,7 @@ def office(tmp_path: Path) -> Home:
 
 
 def test_import_twice_is_import_once(tmp_path: Path, office: Home) -> None:
-    station = _station(tmp_path, "north-gate")
+    station = _enrolled(tmp_path, office, "north-gate")
     _append(station, "north-gate", 5)
     _export(station, tmp_path / "b1.bundle")
     first = _import(office, tmp_path / "b1.bundle")
@@ -82,7 +100,7 @@ def test_import_twice_is_import_once(tmp_path: Path, office: Home) -> None:
 
 
 def test_export_sends_only_what_is_new_and_order_does_not_matter(tmp_path: Path, office: Home) -> None:
-    station = _station(tmp_path, "north-gate")
+    station = _enrolled(tmp_path, office, "north-gate")
     _append(station, "north-gate", 3)
     _export(station, tmp_path / "b1.bundle")
     nothing = run_cli(station, "bundle", "export", "--out", str(tmp_path / "none.bundle"))
@@ -155,7 +173,7 @@ def _fever_erased(body: dict) -> None:  # type: ignore[type-arg]
 def test_an_altered_bundle_is_refused_whole(  # type: ignore[no-untyped-def]
     tmp_path: Path, office: Home, change, resign: bool, message: str
 ) -> None:
-    station = _station(tmp_path, "north-gate")
+    station = _enrolled(tmp_path, office, "north-gate")
     _append(station, "north-gate", 5)
     _export(station, tmp_path / "b.bundle")
     key = read_private_key(station.station_key) if resign else None
@@ -168,7 +186,7 @@ def test_an_altered_bundle_is_refused_whole(  # type: ignore[no-untyped-def]
 
 
 def test_a_fork_and_a_new_key_are_refused(tmp_path: Path, office: Home) -> None:
-    station = _station(tmp_path, "north-gate")
+    station = _enrolled(tmp_path, office, "north-gate")
     _append(station, "north-gate", 3)
     _export(station, tmp_path / "b.bundle")
     assert _import(office, tmp_path / "b.bundle").exit_code == 0
@@ -178,7 +196,7 @@ def test_a_fork_and_a_new_key_are_refused(tmp_path: Path, office: Home) -> None:
     _append(impostor, "north-gate", 4)
     _export(impostor, tmp_path / "impostor.bundle")
     result = _import(office, tmp_path / "impostor.bundle")
-    assert result.exit_code == 2 and "known here with another key" in result.output
+    assert result.exit_code == 2 and "is enrolled here with key" in result.output
     # the real station's bundle with an entry already imported changed and re-signed
     _export(station, tmp_path / "fork.bundle", "--all")
     _rewrite(tmp_path / "fork.bundle", _plate_of_entry_3, None)
@@ -187,7 +205,7 @@ def test_a_fork_and_a_new_key_are_refused(tmp_path: Path, office: Home) -> None:
 
 
 def test_two_stations_merge_and_office_purges_old_personal_data(tmp_path: Path, office: Home) -> None:
-    north, east = _station(tmp_path, "north-gate"), _station(tmp_path, "east-bridge")
+    north, east = _enrolled(tmp_path, office, "north-gate"), _enrolled(tmp_path, office, "east-bridge")
     _append(north, "north-gate", 4, days_ago=40)
     _append(east, "east-bridge", 3)
     _export(north, tmp_path / "n.bundle")
@@ -214,7 +232,7 @@ def test_not_a_bundle(tmp_path: Path, office: Home) -> None:
 def test_shifts_travel_and_a_later_bundle_ends_them(tmp_path: Path, office: Home) -> None:
     from checkpoint.store import Shift
 
-    station = _station(tmp_path, "north-gate")
+    station = _enrolled(tmp_path, office, "north-gate")
 
     async def start() -> str:
         store = await LogStore.open(station.log_db, "north-gate")
@@ -247,7 +265,7 @@ def test_a_full_disk_at_the_office_is_one_sentence_and_importing_again_finishes(
 ) -> None:
     """The office log may not grow (SQLite's max_page_count on the import's own connection: the same
     SQLITE_FULL as a full disk). One sentence, nothing half-merged; with room again the import completes."""
-    station = _station(tmp_path, "north-gate")
+    station = _enrolled(tmp_path, office, "north-gate")
     _append(station, "north-gate", 40)
     _export(station, tmp_path / "b1.bundle")
     real_open = LogStore.open

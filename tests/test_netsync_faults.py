@@ -76,7 +76,7 @@ def _bundle_size(north: Home) -> int:
 def _exactly_once(office: Home, north: Home) -> None:
     assert office_rows(office, "north-gate") == station_rows(north, "north-gate")
     assert len(office_rows(office, "north-gate")) == ENTRIES
-    assert waiting_entries(north, ENTRIES) == 0
+    assert waiting_entries(north, "north-gate", ENTRIES) == 0
 
 
 def test_server_killed_in_the_middle_of_an_upload(
@@ -96,7 +96,7 @@ def test_server_killed_in_the_middle_of_an_upload(
         sync_once(north, settings_for(north, proxy.url))
     assert "server-killed" in proxy.events, cut.value.message
     assert office_rows(office, "north-gate") == []
-    assert waiting_entries(north, ENTRIES) == ENTRIES
+    assert waiting_entries(north, "north-gate", ENTRIES) == ENTRIES
     again = Server(office).start()
     try:
         report = sync_once(north, settings_for(north, again.url))
@@ -113,7 +113,9 @@ def test_connection_reset_after_the_office_committed(office: Home, north: Home, 
     assert "the entries stay here and are sent at the next sync" in lost.value.message
     assert "response-dropped" in proxy.events
     assert len(office_rows(office, "north-gate")) == ENTRIES  # the office has them …
-    assert waiting_entries(north, ENTRIES) == ENTRIES  # … but without a receipt the station sends again
+    assert (
+        waiting_entries(north, "north-gate", ENTRIES) == ENTRIES
+    )  # … but without a receipt the station sends again
     proxy.drop_response = False
     report = sync_once(north, settings_for(north, proxy.url))
     assert report.receipt is not None and (report.added, report.already) == (0, ENTRIES)
@@ -167,7 +169,7 @@ def test_station_killed_while_sending(office: Home, north: Home, server: Server,
         lambda: not incoming.exists() or not any(incoming.iterdir()), "the office to drop the half bundle"
     )
     assert office_rows(office, "north-gate") == []
-    assert waiting_entries(north, ENTRIES) == ENTRIES
+    assert waiting_entries(north, "north-gate", ENTRIES) == ENTRIES
     report = sync_once(north, settings_for(north, server.url))
     assert report.receipt is not None and report.added == ENTRIES
     _exactly_once(office, north)

@@ -28,6 +28,7 @@ from tests.netsync_support import (
     enrol,
     make_station,
     office_rows,
+    retire,
     settings_for,
     station_rows,
     wait_for,
@@ -76,7 +77,10 @@ def test_push_is_acknowledged_by_a_receipt_and_a_second_sync_sends_nothing(
     third = sync_once(north, settings)
     assert third.receipt is not None and (third.sent_from, third.sent_to, third.added) == (8, 10, 3)
     assert office_rows(office_home, "north-gate") == station_rows(north, "north-gate")
-    wait_for(lambda: len(server.log_lines()) == 5, "an access log line per request")
+    wait_for(
+        lambda: len(server.log_lines()) == 8,
+        "an access log line per request (3 trust, 3 revocations, 2 bundles)",
+    )
     lines = [json.loads(line) for line in server.log_lines()]
     assert lines and all(set(line) >= {"time", "method", "path", "status", "ms", "station"} for line in lines)
     assert {line["station"] for line in lines} == {"north-gate"}
@@ -124,8 +128,30 @@ def test_unenrolled_station_is_refused_in_one_sentence_and_nothing_is_stored(
     append(north, "north-gate", 3)
     with pytest.raises(CheckpointError) as refused:
         sync_once(north, settings_for(north, server.url))
-    assert "Station north-gate is not enrolled at this office" in refused.value.message
+    assert refused.value.message == (
+        "The office refused to send its trust file: Station north-gate is not enrolled at this office; "
+        "confirm its fingerprint and run `checkpoint stations enrol FILE` with its enrolment request, then "
+        "sync again."
+    )
     assert office_rows(office_home, "north-gate") == []
+
+
+def test_a_retired_station_is_refused_and_nothing_is_stored(
+    server: Server, office_home: Home, north: Home
+) -> None:
+    append(north, "north-gate", 3)
+    enrol(office_home, north, "north-gate")
+    settings = settings_for(north, server.url)
+    sync_once(north, settings)
+    retire(office_home, "north-gate")
+    append(north, "north-gate", 2)
+    with pytest.raises(CheckpointError) as refused:
+        sync_once(north, settings)
+    assert "Station north-gate was retired at" in refused.value.message
+    assert "(laptop stolen) and may no longer sync; enrol its replacement under a new station id." in (
+        refused.value.message
+    )
+    assert len(office_rows(office_home, "north-gate")) == 3
 
 
 def test_a_replayed_request_is_refused(server: Server, office_home: Home, north: Home) -> None:

@@ -35,6 +35,7 @@ class OfficeApp(CheckpointApp):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Textual reads it)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
+        Binding("f9", "stations", "Stations", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -66,6 +67,12 @@ class OfficeApp(CheckpointApp):
         from .screens.office_forms import OfficeHelpScreen
 
         self.push_screen(OfficeHelpScreen())
+
+    def action_stations(self) -> None:
+        from .screens.office_stations import StationsScreen
+
+        if not isinstance(self.screen, StationsScreen):
+            self.push_screen(StationsScreen())
 
     # -- what the screens ask of the office (one place, so tests and screens agree) -------------
     def issue(self, request: PassRequest) -> IssuedPass:

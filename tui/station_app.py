@@ -21,6 +21,7 @@ from checkpoint.keys import TrustList, load_trust
 from checkpoint.paths import Home
 from checkpoint.revocations import RevocationList, load_list
 from checkpoint.settings import Settings
+from checkpoint.stations import station_fingerprint
 from checkpoint.store import LogStore
 from checkpoint.timeutil import utcnow, zone
 
@@ -88,7 +89,12 @@ class StationApp(CheckpointApp):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.t))
+            try:
+                found = station_fingerprint(self.home.station_key)
+            except CheckpointError:
+                found = None
+            note = self.t("help.fingerprint", fingerprint=found) if found else self.t("help.no_fingerprint")
+            self.push_screen(HelpScreen(self.t, note))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

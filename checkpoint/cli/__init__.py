@@ -94,6 +94,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "log": ("log", "log_export"),
     "report": ("report",),
     "bundle": ("bundle",),
+    "stations": ("stations",),
     "serve": ("serve",),
     "sync": ("sync",),
     "bench": ("bench",),

@@ -61,16 +61,43 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
 
 @log_group.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--head", "head", metavar="CODE", help="A head code from the duty book (like 1234-9F3A2C) to check too."
+)
 @pass_ctx
-def verify(ctx: Context, as_json: bool) -> None:
-    """Recompute every chain and check every seal; exit 1 and name the first bad entry on tampering."""
-    if not ctx.home.log_db.exists():
-        say("The traffic log is empty; nothing to verify.")
-        return
+def verify(ctx: Context, as_json: bool, head: str | None) -> None:
+    """Recompute every chain and check every seal, and the station's receipts and seal copies kept outside
+    the log; exit 1 and name the first bad entry on tampering."""
+    from ..chain import parse_head_code
+    from ..receipts import load_anchors
+
+    code = None if head is None else parse_head_code(head)
+    if head is not None and code is None:
+        raise CheckpointError(
+            f"{head!r} is not a head code; it looks like 1234-9F3A2C (entry number, dash, 6 hex digits)."
+        )
+    station_id = ctx.settings.station.id
     own = {}
     if ctx.home.station_key.exists():
-        own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
-    result = verify_log(ctx.home.log_db, own, lambda done, total: progress_line(done, total, "verifying"))
+        own[station_id] = load_or_create_station_key(ctx.home.station_key).public_key()
+    anchors = load_anchors(ctx.home.root, station_id, ctx.trust(), own.get(station_id))
+    if code is not None:
+        anchors.append(code)
+    if not ctx.home.log_db.exists() and not anchors:
+        say("The traffic log is empty; nothing to verify.")
+        return
+    if not ctx.home.log_db.exists():
+        raise CheckpointError(
+            f"There is no traffic log at {ctx.home.log_db}, although {len(anchors)} receipt(s), seal copies or "
+            "head codes say it held entries: TAMPERED (the file was removed).",
+            exit_code=1,
+        )
+    result = verify_log(
+        ctx.home.log_db,
+        own,
+        lambda done, total: progress_line(done, total, "verifying"),
+        {station_id: anchors} if anchors else None,
+    )
     if as_json:
         echo_json(
             {
@@ -86,6 +113,7 @@ def verify(ctx: Context, as_json: bool) -> None:
                         "ok": r.ok,
                         "first_bad_seq": r.first_bad_seq,
                         "problem": r.problem,
+                        "anchors": r.anchors,
                     }
                     for r in result.stations
                 ],
@@ -93,8 +121,13 @@ def verify(ctx: Context, as_json: bool) -> None:
         )
     else:
         for r in result.stations:
+            kept = (
+                f" Checked against {r.anchors} receipt(s), seal copies and head codes kept outside the log."
+                if r.anchors
+                else ""
+            )
             if r.ok and not r.seals:
-                say(f"{r.station_id}: OK — {r.entries} entries, chain whole; not sealed yet.")
+                say(f"{r.station_id}: OK — {r.entries} entries, chain whole; not sealed yet.{kept}")
             elif r.ok:
                 tail = (
                     f"; entries {r.last_sealed_seq + 1}–{r.head_seq} are not sealed yet"
@@ -103,7 +136,7 @@ def verify(ctx: Context, as_json: bool) -> None:
                 )
                 say(
                     f"{r.station_id}: OK — {r.entries} entries, {r.seals} seal(s), "
-                    f"sealed up to entry {r.last_sealed_seq}{tail}."
+                    f"sealed up to entry {r.last_sealed_seq}{tail}.{kept}"
                 )
             else:
                 say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")

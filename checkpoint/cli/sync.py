@@ -1,21 +1,71 @@
-"""`checkpoint sync`: exchange with the office, over the network (`sync.url`)."""
+"""`checkpoint sync [DIR]`: exchange with the office through one folder (the home's role decides the side),
+or, with no folder, over the network with the office at `sync.url` (a station, once)."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import click
 
+from ..errors import CheckpointError
 from .context import Context, pass_ctx, say
 
 
 @click.command("sync")
-@click.option("--seals", is_flag=True, help="Send the newest seal even when every entry has a receipt.")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--seals", is_flag=True, help="Network: send the newest seal even when every entry has a receipt."
+)
 @pass_ctx
-def sync(ctx: Context, seals: bool) -> None:
-    """Send new entries to the office at sync.url and take its trust file and revocation list, once."""
+def sync(ctx: Context, folder: Path | None, seals: bool) -> None:
+    """Sync through FOLDER (a USB stick): a station leaves its new entries and takes the office's trust
+    file, revocation list and receipts; the office imports every bundle and leaves receipts, the trust file
+    and the revocation list. One line per thing done.
+
+    Without FOLDER, a station syncs once with the office at sync.url (`checkpoint serve`)."""
+    if folder is None:
+        network(ctx, seals)
+        return
+    from ..keys import Keyring, load_or_create_station_key
+    from ..sync import OfficeSync, StationSync, SyncReport, sync_office, sync_station
+
+    home = ctx.home.ensure()
+    settings = ctx.settings
+    report: SyncReport
+    if home.is_office():
+        office = OfficeSync(
+            home,
+            settings.station.id,
+            Keyring(home.office_keys, settings.office.name),
+            settings.office.name,
+            retention_days=settings.log.retention_days,
+        )
+        report = asyncio.run(sync_office(office, folder))
+    else:
+        station = StationSync(
+            home, settings.station.id, settings.station.name, load_or_create_station_key(home.station_key)
+        )
+        report = asyncio.run(sync_station(station, folder))
+    for step in report.steps:
+        say(step.text if step.ok else f"Refused: {step.text}")
+    refused = sum(not step.ok for step in report.steps)
+    if refused:
+        raise CheckpointError(
+            f"{refused} thing(s) in {folder} were refused (see above); the rest of the sync was done."
+        )
+
+
+def network(ctx: Context, seals: bool) -> None:
     from ..netsync import sync_once
 
-    report = sync_once(ctx.home.ensure(), ctx.settings, seals=seals)
-    for line in report.lines():
+    home = ctx.home.ensure()
+    if home.is_office():
+        raise CheckpointError(
+            "This is the office's home: it serves stations with `checkpoint serve`; give a folder to sync "
+            "through one (checkpoint sync DIR)."
+        )
+    for line in sync_once(home, ctx.settings, seals=seals).lines():
         say(line)
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -19,8 +19,10 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
+from checkpoint.chain import head_code
 from checkpoint.errors import CheckpointError
 from checkpoint.plates import normalise_plate
+from checkpoint.store import LogStore
 from checkpoint.temperature import TemperatureError, parse_temperature
 
 from ..i18n import Translator
@@ -326,6 +328,14 @@ class HandoverScreen(StationForm):
 
     def fields(self) -> ComposeResult:
         yield Static(self.summary, id="summary")
+        yield Static(id="head-code")  # filled in once the log's head is read (for the paper duty book)
+
+    @on(events.Mount)
+    async def show_head_code(self) -> None:
+        store = getattr(self.app, "store", None)
+        if isinstance(store, LogStore):
+            code = head_code(*await store.head())
+            self.query_one("#head-code", Static).update(Content(self.t("handover.head_code", code=code)))
 
     def action_seal(self) -> None:
         self.dismiss(True)
@@ -343,14 +353,16 @@ class HelpScreen(ModalScreen[None]):
                          border: thick $primary; background: $surface; padding: 0 1; overflow-y: auto; }
     """
 
-    def __init__(self, t: Translator) -> None:
+    def __init__(self, t: Translator, footnote: str = "") -> None:
         super().__init__()
         self.t = t
+        self.footnote = footnote
         translate_bindings(self, t)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
             yield Static(Content(self.t("help.text")))
+            yield Static(Content(self.footnote), id="help-footnote")
         yield Footer()
 
     def action_close(self) -> None:

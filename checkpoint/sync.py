@@ -1,0 +1,301 @@
+"""Sync between a station and the office through one folder (a USB stick, a shared folder).
+
+The folder holds:
+
+    DIR/bundles/<station>-<from>-<to>.bundle   what a station sent (signed by the station key)
+    DIR/receipts/<station>.receipt             the office's signed receipt for what it holds of that station
+    DIR/trust.json                             the office's current trust file
+    DIR/revocations.json                       the office's current signed revocation list
+
+`sync_station` takes what the office left (trust file, revocation list, its receipt — each verified as its
+own import command verifies it), keeps the receipt among its anchors, then writes everything no receipt
+covers yet as one bundle and removes its older bundles. `sync_office` imports every bundle (the
+`bundle import` path: enrolment, signatures, chains, seals), leaves one signed receipt per station and the
+current trust file and revocation list. Both return one `Step` per thing done, for the CLI to print.
+
+The office's pieces (`OfficeSync.take_bundle_bytes`: bundle bytes in, signed receipt out; its trust file
+and revocation list) do not know about folders, so a network service can call them too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .bundle import MAX_BYTES as MAX_BUNDLE_BYTES
+from .bundle import ImportResult, export_bundle, import_bundles
+from .errors import CheckpointError
+from .fsutil import atomic_write
+from .keys import Keyring, TrustList, load_trust, read_json, save_trust
+from .paths import Home
+from .receipts import (
+    Receipt,
+    check_receipt,
+    keep_receipt,
+    parse_receipt,
+    read_capped,
+    receipted_seq,
+    sign_receipt,
+)
+from .registry import Registry
+from .revocations import RevocationList, import_list, save_list
+from .store import LogStore
+from .timeutil import utcnow
+
+BUNDLES = "bundles"
+RECEIPTS = "receipts"
+TRUST = "trust.json"
+REVOCATIONS = "revocations.json"
+_BUNDLE_NAME = re.compile(r"(?P<station>[A-Za-z0-9][A-Za-z0-9_.-]{0,23})-(?P<lo>\d{9})-(?P<hi>\d{9})\.bundle")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing a sync did (or refused), as one sentence."""
+
+    text: str
+    ok: bool = True
+
+
+@dataclass
+class SyncReport:
+    role: str  # "station" or "office"
+    folder: Path
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+    def add(self, text: str, ok: bool = True) -> None:
+        self.steps.append(Step(text, ok))
+
+
+def _folder(folder: Path) -> Path:
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder} is not a folder; give the sync folder (the USB stick's folder).")
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------- office
+
+
+@dataclass
+class OfficeSync:
+    """The office's side of a sync, whatever carries it (a folder here; a network service later)."""
+
+    home: Home
+    office_station_id: str
+    keyring: Keyring
+    office_name: str
+    retention_days: int | None = None
+
+    async def take_bundle(self, path: Path) -> tuple[list[ImportResult], Receipt | None]:
+        """Import one bundle file (as `bundle import` does) and sign a receipt for what the office now
+        holds of its station. Raises CheckpointError (nothing imported) when it is refused."""
+        results = await import_bundles(
+            self.home.log_db,
+            [path],
+            office_station_id=self.office_station_id,
+            root=self.home.root,
+            retention_days=self.retention_days,
+        )
+        return results, await self.receipt_for(results[0].station_id)
+
+    async def take_bundle_bytes(self, data: bytes) -> tuple[list[ImportResult], Receipt | None]:
+        """`take_bundle` for bytes that arrived another way; they are kept in `bundles/incoming/`."""
+        if len(data) > MAX_BUNDLE_BYTES:
+            raise CheckpointError("The bundle is too large; nothing was imported.")
+        path = self.home.root / "bundles" / "incoming" / f"{hashlib.sha256(data).hexdigest()[:24]}.bundle"
+        atomic_write(path, data)
+        return await self.take_bundle(path)
+
+    async def receipt_for(self, station_id: str, *, now: datetime | None = None) -> Receipt | None:
+        """The signed receipt for what this office holds of `station_id` (None when it holds nothing)."""
+        store = await LogStore.open(self.home.log_db, self.office_station_id)
+        async with store:
+            seq, head_hash = await store.head(station_id)
+        if seq == 0:
+            return None
+        key = self.keyring.active()
+        return sign_receipt(
+            station_id, seq, head_hash, self.office_name, self.keyring.private_key(key.key_id), now=now
+        )
+
+    def write_trust_file(self, path: Path) -> TrustList:
+        """The office's current trust file, for stations."""
+        trust = self.keyring.trust_list()
+        save_trust(path, trust)
+        return trust
+
+    def revocation_list(self) -> RevocationList:
+        """The current signed revocation list (the same number as long as nothing changed)."""
+        registry = Registry(self.home.registry, self.keyring)
+        try:
+            return registry.publish_revocations(self.office_name, self.home.revocations)
+        finally:
+            registry.close()
+
+
+async def sync_office(office: OfficeSync, folder: Path) -> SyncReport:
+    """Import every bundle in `folder`; leave a receipt per station, the trust file and the revocation list."""
+    report = SyncReport("office", _folder(folder))
+    bundles = sorted((folder / BUNDLES).glob("*.bundle")) if (folder / BUNDLES).is_dir() else []
+    receipts: dict[str, Receipt] = {}
+    if not bundles:
+        report.add(f"No bundles in {folder / BUNDLES}.")
+    for path in bundles:
+        try:
+            results, receipt = await office.take_bundle(path)
+        except CheckpointError as exc:
+            report.add(exc.message, ok=False)
+            continue
+        for result in results:
+            report.add(result.sentence())
+        if receipt is not None:
+            receipts[receipt.station_id] = receipt
+    for station_id, receipt in sorted(receipts.items()):
+        target = folder / RECEIPTS / f"{station_id}.receipt"
+        atomic_write(target, receipt.to_bytes())
+        report.add(
+            f"Left the receipt for {station_id} up to entry {receipt.seq} in {target.relative_to(folder)}, "
+            f"signed by office key {receipt.key_id}."
+        )
+    trust = office.write_trust_file(folder / TRUST)
+    report.add(f"Left the trust file with {len(trust.keys)} key(s) in {TRUST}.")
+    rlist = office.revocation_list()
+    save_list(folder / REVOCATIONS, rlist)
+    report.add(
+        f"Left revocation list number {rlist.seq} ({len(rlist.entries)} revoked pass(es)) in {REVOCATIONS}."
+    )
+    return report
+
+
+# --------------------------------------------------------------------------------------------- station
+
+
+@dataclass
+class StationSync:
+    """The station's side of a sync."""
+
+    home: Home
+    station_id: str
+    station_name: str
+    key: Ed25519PrivateKey
+
+
+def take_trust_file(home: Home, source: Path) -> str:
+    """Take a later trust file from the office; the first one needs the office fingerprint confirmed by a
+    person (`checkpoint keys import-trust FILE --fingerprint FP`). Raises CheckpointError when refused.
+
+    The same rule as `keys import-trust` for a home that already trusts the office.
+    """
+    current = load_trust(home.trust)
+    if not current.keys:
+        raise CheckpointError(
+            f"{TRUST} was not taken: this station trusts no office key yet; import the first trust file with "
+            "`checkpoint keys import-trust FILE` after confirming the office fingerprint."
+        )
+    new = TrustList.from_json(read_json(source), str(source))
+    if new.to_json() == current.to_json():
+        return f"{TRUST}: this station already has this trust file."
+    removed = {k.key_id for k in current.keys} - {k.key_id for k in new.keys}
+    if removed or not new.keys:
+        raise CheckpointError(
+            f"{TRUST} was refused: it would stop trusting key(s) {', '.join(sorted(removed))} (an older file, "
+            "or another office's); nothing was changed."
+        )
+    save_trust(home.trust, new)
+    added = sorted({k.key_id for k in new.keys} - {k.key_id for k in current.keys})
+    return f"Took {TRUST}: this station trusts {len(new.keys)} office key(s)" + (
+        f"; added {', '.join(added)}." if added else "."
+    )
+
+
+def take_receipt(station: StationSync, source: Path, trust: TrustList) -> str:
+    """Verify the office's receipt for this station and keep it among the anchors."""
+    receipt = parse_receipt(read_capped(source, "a receipt"), source.name)
+    if receipt.station_id != station.station_id:
+        raise CheckpointError(f"{source.name} is a receipt for station {receipt.station_id}, not this one.")
+    check_receipt(receipt, trust, source.name)
+    kept = keep_receipt(station.home.root, receipt)
+    return f"Kept the office receipt for entries up to {receipt.seq} ({kept.name}), signed by office key {receipt.key_id}."
+
+
+async def sync_station(station: StationSync, folder: Path, *, now: datetime | None = None) -> SyncReport:
+    """Take what the office left in `folder`; then leave everything no receipt covers yet as one bundle."""
+    report = SyncReport("station", _folder(folder))
+    home = station.home
+    if (folder / TRUST).is_file():
+        try:
+            report.add(take_trust_file(home, folder / TRUST))
+        except CheckpointError as exc:
+            report.add(exc.message, ok=False)
+    trust = load_trust(home.trust)
+    if (folder / REVOCATIONS).is_file():
+        try:
+            old, new = import_list(folder / REVOCATIONS, home.revocations, trust)
+            report.add(
+                f"{REVOCATIONS}: this station already has revocation list number {new.seq}."
+                if old.seq == new.seq
+                else f"Took revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); it was number {old.seq}."
+            )
+        except CheckpointError as exc:
+            report.add(exc.message, ok=False)
+    own_receipt = folder / RECEIPTS / f"{station.station_id}.receipt"
+    if own_receipt.is_file():
+        try:
+            report.add(take_receipt(station, own_receipt, trust))
+        except CheckpointError as exc:
+            report.add(exc.message, ok=False)
+    covered = receipted_seq(home.root, station.station_id, trust)
+    report.add(_send(station, folder, covered, await _export(station, folder, covered, now)))
+    return report
+
+
+async def _export(station: StationSync, folder: Path, covered: int, now: datetime | None) -> Path | None:
+    if not station.home.log_db.exists():
+        return None
+    out = folder / BUNDLES / f".{station.station_id}-new.bundle"
+    (folder / BUNDLES).mkdir(parents=True, exist_ok=True)
+    result = await export_bundle(
+        station.home.log_db,
+        station.station_id,
+        station.key,
+        out,
+        state_root=station.home.root,
+        from_seq=covered + 1,
+        station_name=station.station_name,
+        now=now or utcnow(),
+    )
+    if result is None:
+        return None
+    final = folder / BUNDLES / f"{station.station_id}-{result.from_seq:09d}-{result.to_seq:09d}.bundle"
+    out.replace(final)
+    return final
+
+
+def _send(station: StationSync, folder: Path, covered: int, written: Path | None) -> str:
+    """Remove this station's older bundles (receipted, or inside the one just written); say what was sent."""
+    removed = 0
+    for path in sorted((folder / BUNDLES).glob(f"{station.station_id}-*.bundle")):
+        match = _BUNDLE_NAME.fullmatch(path.name)
+        if path == written or match is None or match["station"] != station.station_id:
+            continue
+        if int(match["hi"]) <= covered or written is not None:
+            path.unlink()
+            removed += 1
+    tail = f"; removed {removed} older bundle(s) of this station" if removed else ""
+    if written is None:
+        return f"Nothing new to send: the office has receipted entries up to {covered}{tail}."
+    match = _BUNDLE_NAME.fullmatch(written.name)
+    assert match is not None
+    return (
+        f"Wrote {BUNDLES}/{written.name}: entries {int(match['lo'])} to {int(match['hi'])}, signed by the "
+        f"station key{tail}."
+    )

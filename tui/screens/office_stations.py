@@ -1,0 +1,73 @@
+"""The office's enrolled stations, read-only: who may send bundles here, and who was retired.
+
+Enrolling and retiring stay on the command line (`checkpoint stations enrol / retire`), where a person
+confirms the fingerprint the station reads out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, Static
+
+from checkpoint.errors import CheckpointError
+from checkpoint.stations import fingerprint
+from checkpoint.store import read_enrolments
+from checkpoint.timeutil import fmt_local
+
+from ..safe import cell
+from ..widgets.key_footer import MarkedFooter
+from .office import translate_office_bindings
+
+if TYPE_CHECKING:
+    from ..office_app import OfficeApp
+
+
+class StationsScreen(Screen[None]):
+    """The stations enrolled at this office (id, name, fingerprint, since when, retired or not)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+
+    @property
+    def office(self) -> OfficeApp:
+        return cast("OfficeApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        translate_office_bindings(self, self.office.t)
+        yield Header()
+        yield Static(Content(""), id="stations-note")
+        yield DataTable(id="stations", cursor_type="row", zebra_stripes=True)
+        yield MarkedFooter()
+
+    def on_mount(self) -> None:
+        t = self.office.t
+        table = self.query_one(DataTable)
+        for key in ("id", "name", "fingerprint", "enrolled", "state"):
+            table.add_column(t(f"office.stations.{key}"))
+        try:
+            enrolments = read_enrolments(self.office.home.log_db)
+        except CheckpointError as exc:
+            self.query_one("#stations-note", Static).update(Content(exc.message))
+            return
+        note = t("office.stations.none") if not enrolments else t("office.stations.hint")
+        self.query_one("#stations-note", Static).update(Content(note))
+        for item in enrolments:
+            state = (
+                t("office.stations.active")
+                if item.retired_at is None
+                else t("office.stations.retired", at=fmt_local(item.retired_at, self.office.tz))
+            )
+            table.add_row(
+                cell(item.station_id),
+                cell(item.name),
+                cell(fingerprint(item.public_key), limit=None),
+                cell(fmt_local(item.enrolled_at, self.office.tz)),
+                cell(state if item.retire_reason is None else f"{state}: {item.retire_reason}", limit=60),
+            )
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
