@@ -244,6 +244,7 @@ class NetSyncReport:
     waiting: int = 0
     revocations: RevocationList | None = None  # the new list, when one was imported
     trust: str | None = None  # what taking the office's trust file did, when it had a new one
+    covered: int = 0  # the newest entry a receipt this station keeps covers, after the exchange
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -353,6 +354,7 @@ def _push(
 ) -> None:
     station_id = settings.station.id
     covered = receipted_seq(home.root, station_id, trust)
+    report.covered = covered
     start = covered + 1
     resend = folder_resend(home)
     if resend is not None:
@@ -417,6 +419,7 @@ def _push(
         return
     (sync_dir(home) / "resend-from").unlink(missing_ok=True)
     report.receipt = got
+    report.covered = got.seq
     report.waiting = 0
     if isinstance(data, dict):
         report.added = int(data.get("added", 0))
@@ -434,3 +437,31 @@ def folder_resend(home: Home) -> int | None:
 def waiting_entries(home: Home, station_id: str, head_seq: int) -> int:
     """How many of this station's entries (up to `head_seq`) no receipt covers yet."""
     return max(head_seq - receipted_seq(home.root, station_id, load_trust(home.trust)), 0)
+
+
+@dataclass(frozen=True)
+class OfficeLink:
+    """How the station's link to the office stands, for its status line: when it last synced, since when it
+    fails (unreachable, or refused with `problem`), and up to which entry receipts cover the log."""
+
+    synced_at: datetime | None = None
+    down_since: datetime | None = None
+    refused: bool = False
+    problem: str = ""
+    covered: int = 0
+
+    def synced(self, at: datetime, report: NetSyncReport) -> OfficeLink:
+        return OfficeLink(synced_at=at, covered=report.covered)
+
+    def failed(self, at: datetime, error: CheckpointError) -> OfficeLink:
+        """After a failed exchange: the first failure's time is kept while the failures go on."""
+        return OfficeLink(
+            synced_at=self.synced_at,
+            down_since=self.down_since or at,
+            refused=not isinstance(error, OfficeUnreachable),
+            problem=error.message,
+            covered=self.covered,
+        )
+
+    def waiting(self, head_seq: int) -> int:
+        return max(head_seq - self.covered, 0)

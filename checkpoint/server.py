@@ -269,16 +269,9 @@ class OfficeService:
 
     async def revocations(self, request: Request) -> Response:
         await self.authenticate(request)
-        path = self.home.revocations
-        if not path.exists():
-            return Response(status_code=204, headers={HEADER_VERSION: "0"})
-        data = path.read_bytes()
-        try:
-            seq = parse_list(json.loads(data), str(path)).seq
-        except (ValueError, CheckpointError) as exc:
-            raise Refused(
-                500, "The office's revocation list is damaged; publish it again.", "damaged"
-            ) from exc
+        async with self.files_lock:
+            data = await asyncio.to_thread(self._revocations)
+        seq = parse_list(json.loads(data), "the office's revocation list").seq
         have = _have(request)
         if have is not None and have.isdigit() and int(have) >= seq:
             return Response(status_code=204, headers={HEADER_VERSION: str(seq)})

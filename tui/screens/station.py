@@ -35,6 +35,7 @@ from textual.worker import get_current_worker
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import load_or_create_station_key
 from checkpoint.models import Direction, Reason, Verdict
+from checkpoint.netsync import OfficeLink
 from checkpoint.passes import is_ours, raw_hash
 from checkpoint.policy import Decision, Facts, LogState, Override, decide
 from checkpoint.store import Entry, EntryDraft, LogError, LogStore, Shift
@@ -117,6 +118,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         self._camera_problem = ""
         self._binding_state: tuple[bool | None, ...] = ()
         self.recorded = 0  # entries this screen wrote (tests and the benchmark read it)
+        self._office: tuple[OfficeLink, int] | None = None  # the link to the office, the log's head then
 
     @property
     def station(self) -> StationApp:
@@ -143,6 +145,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         with Horizontal(id="status2"):
             yield Static(id="shift")
             yield Static(id="revocations")
+            yield Static(id="office")
             yield Static(id="clock-warning")
         with Horizontal(id="main"):
             yield VerdictPanel(app.t, app.tz, id="verdict")
@@ -230,10 +233,34 @@ class StationScreen(WorkerErrors, Screen[None]):
             age = now - issued
             widget = self._set("#revocations", Content(t("status.revocations", age=self.age(age))))
             widget.set_class(age > timedelta(days=2), "warn")
+        self._show_office()
         behind = self._newest is not None and now < self._newest
         warning = self._set("#clock-warning", Content(t("status.clock_behind")) if behind else Content(""))
         if warning.display != behind:
             warning.display = behind
+
+    def show_office(self, link: OfficeLink, head: int) -> None:
+        """The background sync reported (see tui.office_link): show how the link to the office stands."""
+        self._office = (link, head)
+        self._show_office()
+
+    def _show_office(self) -> None:
+        widget = self.query_one("#office", Static)
+        if self._office is None:
+            widget.display = False
+            return
+        link, head = self._office
+        t, now = self.station.t, self.station.clock()
+        if link.down_since is not None:
+            key = "status.office_refused" if link.refused else "status.office_unreachable"
+            since = link.down_since.astimezone(self.station.tz).strftime("%H:%M")
+            text = t(key, since=since, n=link.waiting(head))
+        elif link.synced_at is not None:
+            text = t("status.office_synced", age=self.age(now - link.synced_at))
+        else:
+            text = t("status.office_never")
+        widget.display = True
+        self._set("#office", Content(text)).set_class(link.down_since is not None, "warn")
 
     def age(self, delta: timedelta) -> str:
         t = self.station.t
@@ -636,6 +663,8 @@ class StationScreen(WorkerErrors, Screen[None]):
             self.app.notify(app.t("notify.handover_empty"), markup=False)
         else:
             self.app.notify(app.t("notify.sealed", seq=sealed[0]), markup=False)
+            if app.office_sync is not None:
+                app.office_sync.now(seals=True)  # the new seal goes to the office at once
         self.shift = self.shift_id = self.shift_started = None
         self.current = None
         self.query_one(VerdictPanel).show(Shown("idle"))
