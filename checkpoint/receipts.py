@@ -257,10 +257,10 @@ def load_anchors(
             continue
         try:
             check_receipt(receipt, trust, source)
-        except CheckpointError:
+        except CheckpointError as exc:
             anchors.append(
                 chain.Anchor(
-                    "damaged", receipt.seq, receipt.head_hash, source, problem=f"{source} has a bad signature"
+                    "damaged", receipt.seq, receipt.head_hash, source, problem=exc.message.rstrip(".")
                 )
             )
             continue

@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ from .errors import CheckpointError
 from .fsutil import atomic_write
 from .keys import public_from_raw, raw_public, verify_signature
 from .text import clean
-from .timeutil import utcnow
+from .timeutil import iso_local, utcnow
 
 if TYPE_CHECKING:
     from .store import Enrolment, LogStore
@@ -213,12 +213,13 @@ async def retire(store: LogStore, station_id: str, reason: str, *, now: datetime
     return await store.retire_station(station_id, text, now=now or utcnow())
 
 
-def enrolment_json(enrolment: Enrolment) -> dict[str, object]:
+def enrolment_json(enrolment: Enrolment, tz: tzinfo | None = None) -> dict[str, object]:
+    """The JSON view; with `tz`, times are in that zone with their offset (the same instants)."""
     return {
         "station_id": enrolment.station_id,
         "name": enrolment.name,
         "fingerprint": fingerprint(enrolment.public_key),
-        "enrolled_at": enrolment.enrolled_at.isoformat(),
-        "retired_at": None if enrolment.retired_at is None else enrolment.retired_at.isoformat(),
+        "enrolled_at": iso_local(enrolment.enrolled_at, tz),
+        "retired_at": None if enrolment.retired_at is None else iso_local(enrolment.retired_at, tz),
         "retire_reason": enrolment.retire_reason,
     }

@@ -29,11 +29,12 @@ from .fsutil import describe_os_error, sqlite_trouble
 from .keys import key_id_of, public_from_raw, raw_public
 from .models import Direction, Reason, Verdict
 from .policy import Decision
-from .receipts import keep_seal
+from .receipts import keep_seal, load_anchors
 from .timeutil import from_micros, iso_local, to_micros, utcnow
 
 if TYPE_CHECKING:
     from .bundle import Bundle
+    from .keys import TrustList
 
 SCHEMA_VERSION = 5
 
@@ -995,3 +996,31 @@ def verify_log(
         raise CheckpointError(f"{path} is damaged and cannot be verified ({exc}).") from exc
     finally:
         conn.close()
+
+
+def verify_home_log(
+    root: Path,
+    station_id: str,
+    trust: TrustList,
+    station_key: Ed25519PublicKey | None,
+    *,
+    head_code: chain.Anchor | None = None,
+    progress: chain.Progress | None = None,
+) -> chain.VerifyResult:
+    """`verify_log` of the log in home `root`, also against the anchors this home keeps outside it for
+    `station_id` (receipts, seal copies) and a head code from the duty book. Raises CheckpointError when
+    the log file is gone although anchors say it held entries."""
+    log_db = root / "log.db"
+    anchors = load_anchors(root, station_id, trust, station_key)
+    if head_code is not None:
+        anchors.append(head_code)
+    if not log_db.exists() and anchors:
+        raise CheckpointError(
+            f"There is no traffic log at {log_db}, although {len(anchors)} receipt(s), seal copies or head codes "
+            "say it held entries: TAMPERED (the file was removed or moved).",
+            exit_code=1,
+        )
+    if not log_db.exists():
+        return chain.VerifyResult()  # no log and nothing that says there was one
+    keys = {} if station_key is None else {station_id: station_key}
+    return verify_log(log_db, keys, progress, {station_id: anchors} if anchors else None)

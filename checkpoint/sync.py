@@ -291,6 +291,8 @@ def _send(station: StationSync, folder: Path, covered: int, written: Path | None
             path.unlink()
             removed += 1
     tail = f"; removed {removed} older bundle(s) of this station" if removed else ""
+    if written is None and covered == 0:
+        return f"Nothing to send: the traffic log has no entries yet{tail}."
     if written is None:
         return f"Nothing new to send: the office has receipted entries up to {covered}{tail}."
     match = _BUNDLE_NAME.fullmatch(written.name)

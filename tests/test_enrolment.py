@@ -173,3 +173,22 @@ def test_a_bundle_is_checked_against_the_enrolled_key_not_its_own(tmp_path: Path
     conn = sqlite3.connect(office.log_db)
     assert conn.execute("SELECT COUNT(*) FROM stations").fetchone()[0] == 0
     conn.close()
+
+
+def test_a_bundle_naming_the_station_with_a_trailing_newline_is_refused(tmp_path: Path, office: Home) -> None:
+    """`north-gate\\n` is not `north-gate`: it cannot be enrolled, so its bundle never gets in."""
+    from checkpoint.keys import read_private_key
+    from tests.test_bundle import _rewrite
+
+    station = _station(tmp_path, "north-gate")
+    enrol(station, office)
+    _append(station, "north-gate", 2)
+    _export(station, tmp_path / "b.bundle")
+
+    def newline(body: dict) -> None:  # type: ignore[type-arg]
+        body["station_id"] = "north-gate\n"
+
+    _rewrite(tmp_path / "b.bundle", newline, read_private_key(station.station_key))
+    result = _import(office, tmp_path / "b.bundle")
+    assert result.exit_code == 2 and "nothing was imported" in result.output
+    assert _rows(office) == []

@@ -92,7 +92,13 @@ def test_the_loop_from_two_fresh_homes_leaves_a_receipt_and_seal_rows_cannot_go(
     assert len(kept) == 1 and json.loads(kept[0].read_text())["seq"] == 5
     assert list((anchors_dir(station.root) / "seals").glob("north-gate-*.seal"))
     code, text = _verify(station)
-    assert code == 0 and "OK" in text and "Checked against 2" in text, text
+    assert code == 0 and "OK" in text and "Matches its 2 anchor(s)" in text, text
+    # an anchor edited to suit a rewritten log is itself caught
+    original = kept[0].read_text()
+    kept[0].write_text(original.replace('"seq": 5', '"seq": 4'))
+    code, text = _verify(station)
+    assert code == 1 and "has a bad signature" in text, text
+    kept[0].write_text(original)
     # the station's disk is tampered with: the seal rows go (the triggers are dropped first)
     conn = sqlite3.connect(station.log_db)
     conn.executescript("DROP TRIGGER seals_no_delete; DELETE FROM seals;")
@@ -116,6 +122,11 @@ def test_a_rolled_back_log_is_caught_by_a_receipt(homes: tuple[Home, Home, Path]
     code, text = _verify(station)
     assert code == 1 and "TAMPERED — first bad entry 4: entries 4 to 5 are missing" in text, text
     assert "office receipt" in text
+    # and a log that is simply gone is no way out either
+    for name in ("log.db", "log.db-wal", "log.db-shm"):
+        (station.root / name).unlink(missing_ok=True)
+    code, text = _verify(station)
+    assert code == 1 and "There is no traffic log" in text and "TAMPERED" in text
 
 
 def test_the_head_code_in_the_duty_book(homes: tuple[Home, Home, Path]) -> None:
@@ -127,7 +138,7 @@ def test_the_head_code_in_the_duty_book(homes: tuple[Home, Home, Path]) -> None:
     code = chain.head_code(4, head_hash)
     assert code == f"4-{head_hash[:6].upper()}"
     good, text = _verify(station, "--head", code)
-    assert good == 0 and "Checked against 1" in text, text
+    assert good == 0 and "Matches its 1 anchor(s)" in text, text
     bad, text = _verify(
         station, "--head", "4-" + ("000000" if not head_hash.startswith("000000") else "111111")
     )

@@ -11,7 +11,7 @@ import click
 from ..errors import CheckpointError
 from ..keys import load_or_create_station_key
 from ..plates import display_plate
-from ..store import LogStore, verify_log
+from ..store import LogStore
 from ..text import clean
 from ..timeutil import fmt_local, utcnow, zone
 from .context import Context, echo_json, pass_ctx, progress_line, say
@@ -69,7 +69,7 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
     """Recompute every chain and check every seal, and the station's receipts and seal copies kept outside
     the log; exit 1 and name the first bad entry on tampering."""
     from ..chain import parse_head_code
-    from ..receipts import load_anchors
+    from ..store import verify_home_log
 
     code = None if head is None else parse_head_code(head)
     if head is not None and code is None:
@@ -77,27 +77,20 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
             f"{head!r} is not a head code; it looks like 1234-9F3A2C (entry number, dash, 6 hex digits)."
         )
     station_id = ctx.settings.station.id
-    own = {}
+    own = None
     if ctx.home.station_key.exists():
-        own[station_id] = load_or_create_station_key(ctx.home.station_key).public_key()
-    anchors = load_anchors(ctx.home.root, station_id, ctx.trust(), own.get(station_id))
-    if code is not None:
-        anchors.append(code)
-    if not ctx.home.log_db.exists() and not anchors:
+        own = load_or_create_station_key(ctx.home.station_key).public_key()
+    result = verify_home_log(
+        ctx.home.root,
+        station_id,
+        ctx.trust(),
+        own,
+        head_code=code,
+        progress=lambda done, total: progress_line(done, total, "verifying"),
+    )
+    if not result.stations and not as_json:
         say("The traffic log is empty; nothing to verify.")
         return
-    if not ctx.home.log_db.exists():
-        raise CheckpointError(
-            f"There is no traffic log at {ctx.home.log_db}, although {len(anchors)} receipt(s), seal copies or "
-            "head codes say it held entries: TAMPERED (the file was removed).",
-            exit_code=1,
-        )
-    result = verify_log(
-        ctx.home.log_db,
-        own,
-        lambda done, total: progress_line(done, total, "verifying"),
-        {station_id: anchors} if anchors else None,
-    )
     if as_json:
         echo_json(
             {
@@ -122,7 +115,7 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
     else:
         for r in result.stations:
             kept = (
-                f" Checked against {r.anchors} receipt(s), seal copies and head codes kept outside the log."
+                f" Matches its {r.anchors} anchor(s) outside the log (receipts, seal copies, head codes)."
                 if r.anchors
                 else ""
             )

@@ -103,7 +103,8 @@ def list_stations(ctx: Context, as_json: bool) -> None:
 
     enrolments = with_office_store(ctx, lambda store: store.enrolments())
     if as_json:
-        echo_json({"stations": [enrolment_json(e) for e in enrolments.values()]})
+        tz = zone(ctx.settings.ui.timezone)
+        echo_json({"stations": [enrolment_json(e, tz) for e in enrolments.values()]})
         return
     if not enrolments:
         say("No station is enrolled here yet; `checkpoint stations enrol REQUEST-FILE` enrols one.")
