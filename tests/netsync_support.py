@@ -153,6 +153,17 @@ def office_rows(office: Home, station_id: str) -> list[tuple[int, str]]:
         conn.close()
 
 
+def office_seals(office: Home, station_id: str) -> list[int]:
+    conn = sqlite3.connect(office.log_db)
+    try:
+        return [
+            r[0]
+            for r in conn.execute("SELECT seq FROM seals WHERE station_id = ? ORDER BY seq", (station_id,))
+        ]
+    finally:
+        conn.close()
+
+
 def station_rows(home: Home, station_id: str) -> list[tuple[int, str]]:
     return office_rows(home, station_id)
 

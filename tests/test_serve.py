@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from checkpoint.bundle import export_bundle
-from checkpoint.cli.serve import certificate_fingerprint
+from checkpoint.cli.serve import certificate_fingerprint, plain_http_warning
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import Keyring, load_or_create_station_key
 from checkpoint.netsync import BUNDLE_PATH, REVOCATIONS_PATH, auth_headers, sync_once
 from checkpoint.paths import Home
 from checkpoint.registry import Registry
 from checkpoint.revocations import load_list
+from checkpoint.store import LogStore
 from checkpoint.timeutil import utcnow
 from tests.conftest import request, run_cli
 from tests.netsync_support import (
@@ -28,6 +29,7 @@ from tests.netsync_support import (
     enrol,
     make_station,
     office_rows,
+    office_seals,
     retire,
     settings_for,
     station_rows,
@@ -254,3 +256,42 @@ def test_https_with_a_pinned_certificate(office_home: Home, north: Home, tmp_pat
         assert len(office_rows(office_home, "north-gate")) == 2
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize(
+    ("host", "tls", "warned"),
+    [("127.0.0.1", False, False), ("::1", False, False), ("localhost", False, False),
+     ("0.0.0.0", False, True), ("192.168.1.10", False, True), ("192.168.1.10", True, False)],
+)  # fmt: skip
+def test_plain_http_off_loopback_is_warned(host: str, tls: bool, warned: bool) -> None:
+    warning = plain_http_warning(host, tls)
+    assert (warning is not None) == warned
+    if warning:
+        assert warning.startswith(f"Warning: serving plain HTTP on {host}:")
+
+
+def test_serve_refuses_a_home_that_is_not_an_office(north: Home) -> None:
+    result = run_cli(north, "serve", "--port", "0")
+    assert result.exit_code == 2
+    assert "is not an office home (no office keys)" in result.output
+
+
+def test_a_handover_seal_travels_even_when_every_entry_has_a_receipt(
+    server: Server, office_home: Home, north: Home
+) -> None:
+    append(north, "north-gate", 4)
+    enrol(office_home, north, "north-gate")
+    settings = settings_for(north, server.url)
+    sync_once(north, settings)
+
+    async def seal() -> None:
+        store = await LogStore.open(north.log_db, "north-gate")
+        async with store:
+            await store.seal(load_or_create_station_key(north.station_key))
+
+    asyncio.run(seal())
+    assert sync_once(north, settings).receipt is None  # the interval's push: nothing new, no seal sent
+    assert office_seals(office_home, "north-gate") == []
+    report = sync_once(north, settings, seals=True)  # after a handover
+    assert report.receipt is not None and (report.sent_from, report.sent_to, report.added) == (4, 4, 0)
+    assert office_seals(office_home, "north-gate") == [4]

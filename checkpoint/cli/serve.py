@@ -25,6 +25,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def plain_http_warning(host: str, tls: bool) -> str | None:
+    """The warning for plain HTTP on an address other than loopback (None when there is nothing to warn)."""
+    if tls or is_loopback(host):
+        return None
+    return (
+        f"Warning: serving plain HTTP on {host}: anyone on that network can read the traffic log as it "
+        "travels; use --tls-cert and --tls-key."
+    )
+
+
 def certificate_fingerprint(cert: Path) -> str:
     """The SHA-256 of the certificate (DER), as a station pins it in sync.tls_fingerprint."""
     try:
@@ -128,12 +138,9 @@ def serve(
         read_timeout=read_timeout,
     )
     scheme = "https" if tls_cert is not None else "http"
-    if tls_cert is None and not is_loopback(host):
-        say(
-            f"Warning: serving plain HTTP on {host}: anyone on that network can read the traffic log as it "
-            "travels; use --tls-cert and --tls-key.",
-            err=True,
-        )
+    warning = plain_http_warning(host, tls_cert is not None)
+    if warning is not None:
+        say(warning, err=True)
     sock = listen(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
