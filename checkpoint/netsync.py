@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -149,6 +150,14 @@ class OfficeClient:
         self.port = parts.port or (443 if self.https else 80)
         self.fingerprint = fingerprint
         self.timeout = timeout
+        self._open: http.client.HTTPConnection | None = None
+
+    def abort(self) -> None:
+        """Cut the request in flight, from another thread (a station quitting does not wait for the office)."""
+        conn = self._open
+        if conn is not None and conn.sock is not None:
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
 
     def _connect(self) -> http.client.HTTPConnection:
         if not self.https:
@@ -179,6 +188,7 @@ class OfficeClient:
         """Send one request and read the whole answer (capped). Raises OfficeUnreachable on network trouble."""
         try:
             conn = self._connect()
+            self._open = conn
             try:
                 if body is None:
                     conn.request(method, target, headers=headers)
@@ -201,6 +211,7 @@ class OfficeClient:
                     raise CheckpointError(f"The office at {self.url} sent an answer too large to be ours.")
                 return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
             finally:
+                self._open = None
                 conn.close()
         except (OSError, http.client.HTTPException) as exc:
             raise OfficeUnreachable(

@@ -173,3 +173,22 @@ def test_station_killed_while_sending(office: Home, north: Home, server: Server,
     report = sync_once(north, settings_for(north, server.url))
     assert report.receipt is not None and report.added == ENTRIES
     _exactly_once(office, north)
+
+
+def test_a_request_in_flight_can_be_cut_when_the_station_quits(north: Home, proxy: Proxy) -> None:
+    import threading
+
+    from checkpoint.netsync import OfficeClient
+
+    proxy.hold_response = True
+    client = OfficeClient(proxy.url, timeout=DEADLINE)
+
+    def quit_when_held() -> None:
+        wait_for(lambda: "response-held" in proxy.events, "the office to be slow to answer")
+        client.abort()
+
+    threading.Thread(target=quit_when_held, daemon=True).start()
+    with pytest.raises(OfficeUnreachable) as cut:
+        sync_once(north, settings_for(north, proxy.url), client=client)
+    assert "the connection was cut" in cut.value.message  # not "no answer in time": it did not wait
+    proxy.released.set()

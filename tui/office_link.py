@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import load_trust
-from checkpoint.netsync import NetSyncReport, OfficeLink, sync_once
+from checkpoint.netsync import NetSyncReport, OfficeClient, OfficeLink, sync_once
 from checkpoint.receipts import receipted_seq
 from checkpoint.timeutil import utcnow
 
@@ -37,7 +37,7 @@ class OfficeSyncStatus(Message):
         self.report = report
 
 
-class OfficeSync:
+class OfficeSyncWorker:
     """Starts, wakes and stops the worker that syncs with the office."""
 
     def __init__(self, app: App[Any], home: Home, settings: Settings) -> None:
@@ -47,6 +47,8 @@ class OfficeSync:
         self._wake = threading.Event()
         self._seals = False
         self._stopped = False
+        sync = settings.sync
+        self.client = OfficeClient(sync.url, fingerprint=sync.tls_fingerprint, timeout=sync.timeout_seconds)
 
     def start(self) -> None:
         self.app.run_worker(
@@ -66,6 +68,7 @@ class OfficeSync:
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
+        self.client.abort()  # a request in flight ends now: quitting never waits for the office
 
     def _run(self) -> None:
         worker = get_current_worker()
@@ -76,7 +79,7 @@ class OfficeSync:
             self._wake.clear()
             report: NetSyncReport | None = None
             try:
-                report = sync_once(self.home, self.settings, seals=seals)
+                report = sync_once(self.home, self.settings, seals=seals, client=self.client)
                 link = link.synced(utcnow(), report)
             except CheckpointError as exc:
                 link = link.failed(utcnow(), exc)

@@ -26,7 +26,7 @@ from checkpoint.store import LogStore
 from checkpoint.timeutil import utcnow, zone
 
 from .base import CheckpointApp
-from .office_link import OfficeSync, OfficeSyncStatus
+from .office_link import OfficeSyncStatus, OfficeSyncWorker
 from .screens.station import StationScreen
 from .screens.station_forms import HelpScreen, translate_bindings
 
@@ -67,7 +67,7 @@ class StationApp(CheckpointApp):
         self.store: LogStore | None = None
         self.startup_error: str | None = None
         self.title = settings.station.name
-        self.office_sync = OfficeSync(self, home, settings) if settings.sync.url else None
+        self.office_sync = OfficeSyncWorker(self, home, settings) if settings.sync.url else None
         self._office_problem = ""
         translate_bindings(self, self.t)
 
