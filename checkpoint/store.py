@@ -456,6 +456,22 @@ def inside_now(path: Path, station_id: str) -> frozenset[str]:
         conn.close()
 
 
+def hash_at(path: Path, station_id: str, seq: int) -> str | None:
+    """The hash of `station_id`'s entry `seq` in the log at `path` (None when it has no such entry)."""
+    if not path.exists():
+        return None
+    conn = open_reader(path)
+    try:
+        row = conn.execute(
+            "SELECT hash FROM entries WHERE station_id = ? AND seq = ?", (station_id, seq)
+        ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, exc) from exc
+    finally:
+        conn.close()
+    return None if row is None else str(row[0])
+
+
 def read_enrolments(path: Path) -> list[Enrolment]:
     """The stations enrolled in the (office) log at `path`, for a reader that does not write it."""
     if not path.exists():

@@ -44,7 +44,7 @@ from .receipts import (
 )
 from .registry import Registry
 from .revocations import RevocationList, import_list, save_list
-from .store import LogStore
+from .store import LogStore, hash_at
 from .timeutil import utcnow
 
 BUNDLES = "bundles"
@@ -224,6 +224,12 @@ def take_receipt(station: StationSync, source: Path, trust: TrustList) -> str:
         raise CheckpointError(f"{source.name} is a receipt for station {receipt.station_id}, not this one.")
     check_receipt(receipt, trust, source.name)
     kept = keep_receipt(station.home.root, receipt)
+    if hash_at(station.home.log_db, station.station_id, receipt.seq) != receipt.head_hash:
+        raise CheckpointError(
+            f"The office holds entry {receipt.seq} of this station with a hash this log does not have: the log "
+            f"was cut or rolled back after it was sent (the receipt is kept as {kept.name}); run "
+            "`checkpoint log verify` and tell the office."
+        )
     return f"Kept the office receipt for entries up to {receipt.seq} ({kept.name}), signed by office key {receipt.key_id}."
 
 

@@ -121,6 +121,9 @@ def test_a_rolled_back_log_is_caught_by_a_receipt(homes: tuple[Home, Home, Path]
     _put_back(tmp_path / "older.db", station.log_db)
     code, text = _verify(station)
     assert code == 1 and "TAMPERED — first bad entry 4: entries 4 to 5 are missing" in text, text
+    # the next sync says so too, as soon as it sees the office's receipt
+    again = _sync(station, folder, code=2)
+    assert "The office holds entry 5 of this station with a hash this log does not have" in again
     assert "office receipt" in text
     # and a log that is simply gone is no way out either
     for name in ("log.db", "log.db-wal", "log.db-shm"):
