@@ -53,6 +53,7 @@ from .paths import Home
 from .receipts import Receipt, check_receipt, keep_receipt, parse_receipt, receipted_seq
 from .revocations import RevocationList, import_list, load_list
 from .settings import Settings
+from .store import hash_at
 from .sync import take_trust_file
 from .text import clean
 from .timeutil import to_epoch, utcnow
@@ -415,12 +416,13 @@ def _push(
         raise CheckpointError(f"The office refused the entries: {answer.refusal()}")
     data = answer.json()
     got = read_answer_receipt(data.get("receipt") if isinstance(data, dict) else None, trust, station_id)
-    if got.seq == exported.to_seq and got.head_hash != exported.head_hash:
+    kept = keep_receipt(home.root, got)  # an anchor, as a receipt from the sync folder is
+    if hash_at(home.log_db, station_id, got.seq) != got.head_hash:
         raise CheckpointError(
-            f"The office's receipt names another entry {got.seq} than this station sent (a forked log); "
-            "nothing was marked as delivered."
+            f"The office holds entry {got.seq} of this station with a hash this log does not have: the log was "
+            f"cut or rolled back after it was sent (the receipt is kept as {kept.name}); run "
+            "`checkpoint log verify` and tell the office."
         )
-    keep_receipt(home.root, got)  # an anchor, as a receipt from the sync folder is
     if got.seq < exported.to_seq:
         report.notes.append(
             f"The office holds entries up to {got.seq} only; the rest is sent again at the next sync."

@@ -295,3 +295,23 @@ def test_a_handover_seal_travels_even_when_every_entry_has_a_receipt(
     report = sync_once(north, settings, seals=True)  # after a handover
     assert report.receipt is not None and (report.sent_from, report.sent_to, report.added) == (4, 4, 0)
     assert office_seals(office_home, "north-gate") == [4]
+
+
+def test_a_station_log_rolled_back_after_a_receipt_is_refused_and_nothing_is_stored(
+    server: Server, office_home: Home, north: Home
+) -> None:
+    append(north, "north-gate", 3)
+    backup = north.root / "log-3.db"
+    backup.write_bytes(north.log_db.read_bytes())
+    append(north, "north-gate", 2)
+    enrol(office_home, north, "north-gate")
+    settings = settings_for(north, server.url)
+    assert sync_once(north, settings).covered == 5
+    for suffix in ("-wal", "-shm"):
+        Path(f"{north.log_db}{suffix}").unlink(missing_ok=True)
+    north.log_db.write_bytes(backup.read_bytes())  # the older copy, then other entries 4 to 6
+    append(north, "north-gate", 3)
+    with pytest.raises(CheckpointError) as refused:
+        sync_once(north, settings)
+    assert refused.value.message.startswith("The office refused the entries: The bundle "), refused.value.message
+    assert len(office_rows(office_home, "north-gate")) == 5
