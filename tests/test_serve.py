@@ -313,5 +313,7 @@ def test_a_station_log_rolled_back_after_a_receipt_is_refused_and_nothing_is_sto
     append(north, "north-gate", 3)
     with pytest.raises(CheckpointError) as refused:
         sync_once(north, settings)
-    assert refused.value.message.startswith("The office refused the entries: The bundle "), refused.value.message
+    assert refused.value.message.startswith("The office refused the entries: The bundle "), (
+        refused.value.message
+    )
     assert len(office_rows(office_home, "north-gate")) == 5
