@@ -317,3 +317,25 @@ def test_a_station_log_rolled_back_after_a_receipt_is_refused_and_nothing_is_sto
         refused.value.message
     )
     assert len(office_rows(office_home, "north-gate")) == 5
+
+
+def test_sync_without_a_folder_or_an_address_is_one_sentence(north: Home, office_home: Home) -> None:
+    result = run_cli(north, "sync")
+    assert result.exit_code == 2
+    assert result.output.strip().endswith(
+        "No office address is set; set sync.url (or CHECKPOINT_SYNC__URL), or give a folder: checkpoint sync DIR."
+    )
+    at_office = run_cli(office_home, "sync")
+    assert at_office.exit_code == 2
+    assert "This is the office's home: it serves stations with `checkpoint serve`" in at_office.output
+
+
+def test_an_office_that_cannot_be_reached_is_one_sentence(north: Home) -> None:
+    with north.config.open("a", encoding="utf-8") as handle:
+        handle.write('[sync]\nurl = "http://127.0.0.1:9"\n')  # the discard port: nothing listens there
+    result = run_cli(north, "sync")
+    assert result.exit_code == 2
+    assert (
+        "The office at http://127.0.0.1:9 cannot be reached (connection refused); the entries stay here"
+        in (result.output)
+    )
