@@ -33,6 +33,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import secrets
 import socket
 import ssl
@@ -50,7 +51,7 @@ from .errors import CheckpointError
 from .fsutil import atomic_write
 from .keys import TrustList, load_or_create_station_key, load_trust
 from .paths import Home
-from .receipts import Receipt, check_receipt, keep_receipt, parse_receipt, receipted_seq
+from .receipts import Receipt, anchors_dir, check_receipt, keep_receipt, parse_receipt, receipted_seq
 from .revocations import RevocationList, import_list, load_list
 from .settings import Settings
 from .store import hash_at
@@ -423,6 +424,7 @@ def _push(
             f"cut or rolled back after it was sent (the receipt is kept as {kept.name}); run "
             "`checkpoint log verify` and tell the office."
         )
+    prune_receipts(home, station_id, got.seq)
     if got.seq < exported.to_seq:
         report.notes.append(
             f"The office holds entries up to {got.seq} only; the rest is sent again at the next sync."
@@ -437,6 +439,27 @@ def _push(
     if isinstance(data, dict):
         report.added = int(data.get("added", 0))
         report.already = int(data.get("already", 0))
+
+
+_RECEIPT_NAME = re.compile(
+    r"(?P<station>[A-Za-z0-9][A-Za-z0-9_.-]{0,23})-(?P<seq>\d{9})-[0-9a-f]{12}\.receipt"
+)
+
+
+def prune_receipts(home: Home, station_id: str, newest: int) -> int:
+    """Remove this station's receipts older than the one at `newest`, which the log was just checked against.
+
+    A receipt anchors the chain up to its entry, so the newest one covers every entry an older one does
+    (`log verify` checks the chain links below it); a push every interval would otherwise leave one file
+    per exchange, each read and verified at every sync and every `log verify`. Returns how many went.
+    """
+    removed = 0
+    for path in (anchors_dir(home.root) / "receipts").glob(f"{station_id}-*.receipt"):
+        match = _RECEIPT_NAME.fullmatch(path.name)
+        if match is not None and match["station"] == station_id and int(match["seq"]) < newest:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def folder_resend(home: Home) -> int | None:

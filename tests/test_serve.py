@@ -339,3 +339,24 @@ def test_an_office_that_cannot_be_reached_is_one_sentence(north: Home) -> None:
         "The office at http://127.0.0.1:9 cannot be reached (connection refused); the entries stay here"
         in (result.output)
     )
+
+
+def test_older_receipts_go_once_a_newer_one_covers_them_and_a_rollback_is_still_caught(
+    server: Server, office_home: Home, north: Home
+) -> None:
+    enrol(office_home, north, "north-gate")
+    settings = settings_for(north, server.url)
+    append(north, "north-gate", 3)
+    backup = north.root / "log-3.db"
+    backup.write_bytes(north.log_db.read_bytes())
+    for _ in range(3):
+        append(north, "north-gate", 2)
+        sync_once(north, settings)
+    receipts = sorted(p.name for p in (north.root / "anchors" / "receipts").iterdir())
+    assert len(receipts) == 1 and receipts[0].startswith("north-gate-000000009-")
+    assert run_cli(north, "log", "verify").exit_code == 0
+    for suffix in ("-wal", "-shm"):
+        Path(f"{north.log_db}{suffix}").unlink(missing_ok=True)
+    north.log_db.write_bytes(backup.read_bytes())  # an older copy of log.db
+    result = run_cli(north, "log", "verify")
+    assert result.exit_code != 0 and "TAMPERED" in result.output
