@@ -360,3 +360,29 @@ def test_older_receipts_go_once_a_newer_one_covers_them_and_a_rollback_is_still_
     north.log_db.write_bytes(backup.read_bytes())  # an older copy of log.db
     result = run_cli(north, "log", "verify")
     assert result.exit_code != 0 and "TAMPERED" in result.output
+
+
+def test_a_station_that_stops_sending_its_body_is_timed_out(office_home: Home, north: Home) -> None:
+    import socket
+
+    office_home.config.write_text('[station]\nid = "office"\n', encoding="utf-8")
+    srv = Server(office_home, "--read-timeout", "1").start()
+    try:
+        enrol(office_home, north, "north-gate")
+        key = load_or_create_station_key(north.station_key)
+        headers = auth_headers(key, "north-gate", "POST", BUNDLE_PATH, utcnow())
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=60) as sock:
+            sock.sendall(
+                f"POST {BUNDLE_PATH} HTTP/1.1\r\nHost: office\r\n{head}Content-Length: 100000\r\n\r\n".encode()
+                + b'{"format": "checkpoint-bundle/2", '
+            )
+            answer = b""  # the office answers without the rest of the body
+            while not answer.endswith(b"}") and (piece := sock.recv(65536)):
+                answer += piece
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert "The station sent its bundle too slowly; nothing was imported." in answer.decode()
+        assert office_rows(office_home, "north-gate") == []
+        assert not any((office_home.root / "netsync" / "incoming").iterdir())
+    finally:
+        srv.stop()
