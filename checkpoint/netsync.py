@@ -4,9 +4,10 @@ The network carries what the sync folder carries, nothing more: the station's ne
 signed bundle up, a signed receipt back; the office's signed trust file and revocation list down. One
 exchange (`sync_once`) is:
 
-1. pull the revocation list, then the trust file, each only when the office has a newer one than this home
-   (`?have=` the number or hash this home has; an up-to-date station downloads nothing), each through the
-   same verified import as a file brought on a USB stick;
+1. pull the trust file, then the revocation list (a list may be signed by a key the new trust file brings),
+   each only when the office has a newer one than this home (`?have=` the hash or number this home has; an
+   up-to-date station downloads nothing), each through the same verified import as a file from the sync
+   folder;
 2. push the entries after the last receipt (and, at a handover, the seals) as a bundle; the office merges it
    with the same service as `bundle import` and answers with a receipt signed by its key.
 
@@ -254,7 +255,6 @@ class NetSyncReport:
     added: int = 0
     already: int = 0
     receipt: Receipt | None = None
-    waiting: int = 0
     revocations: RevocationList | None = None  # the new list, when one was imported
     trust: str | None = None  # what taking the office's trust file did, when it had a new one
     covered: int = 0  # the newest entry a receipt this station keeps covers, after the exchange
@@ -400,7 +400,6 @@ def _push(
         if exported is None:
             return
         report.sent_from, report.sent_to = exported.from_seq, exported.to_seq
-        report.waiting = exported.to_seq - start + 1
         answer: Answer = call("POST", BUNDLE_PATH, outgoing)
     finally:
         outgoing.unlink(missing_ok=True)
@@ -435,7 +434,6 @@ def _push(
     (sync_dir(home) / "resend-from").unlink(missing_ok=True)
     report.receipt = got
     report.covered = got.seq
-    report.waiting = 0
     if isinstance(data, dict):
         report.added = int(data.get("added", 0))
         report.already = int(data.get("already", 0))
