@@ -32,6 +32,7 @@ import base64
 import contextlib
 import hashlib
 import http.client
+import ipaddress
 import json
 import os
 import re
@@ -113,6 +114,16 @@ def read_answer_receipt(data: object, trust: TrustList, station_id: str) -> Rece
 
 
 # ------------------------------------------------------------------------------------- transport
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class OfficeUnreachable(CheckpointError):
@@ -298,6 +309,11 @@ def sync_once(
             "No office address is set; set sync.url (or CHECKPOINT_SYNC__URL), or give a folder: checkpoint sync DIR."
         )
     office = client or OfficeClient(sync.url, fingerprint=sync.tls_fingerprint, timeout=sync.timeout_seconds)
+    if not office.https and not is_loopback(office.host) and not sync.plain_http:
+        raise CheckpointError(
+            f"sync.url {sync.url} is plain HTTP: names and temperatures would cross the network unencrypted; "
+            "use https:// with sync.tls_fingerprint (docs/sync.md), or set sync.plain_http = true inside a VPN."
+        )
     station_id = settings.station.id
     key = load_or_create_station_key(home.station_key)
     report = NetSyncReport(url=sync.url)

@@ -130,6 +130,8 @@ class SyncSettings(_Section):
     """SHA-256 of the office's TLS certificate (as `checkpoint serve` prints it); pinned instead of a CA."""
     timeout_seconds: float = Field(20.0, ge=1.0, le=600.0)
     """How long one request to the office may take before it counts as unreachable."""
+    plain_http: bool = False
+    """Allow an http:// sync.url other than this machine (inside a VPN): the log then crosses unencrypted."""
 
     @field_validator("url")
     @classmethod

@@ -16,7 +16,7 @@ from checkpoint.bundle import export_bundle
 from checkpoint.cli.serve import certificate_fingerprint, plain_http_warning
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import Keyring, load_or_create_station_key
-from checkpoint.netsync import BUNDLE_PATH, REVOCATIONS_PATH, auth_headers, sync_once
+from checkpoint.netsync import BUNDLE_PATH, REVOCATIONS_PATH, Answer, OfficeClient, auth_headers, sync_once
 from checkpoint.paths import Home
 from checkpoint.registry import Registry
 from checkpoint.revocations import load_list
@@ -386,3 +386,21 @@ def test_a_station_that_stops_sending_its_body_is_timed_out(office_home: Home, n
         assert not any((office_home.root / "netsync" / "incoming").iterdir())
     finally:
         srv.stop()
+
+
+class _NeverSends(OfficeClient):
+    def request(self, *args: object, **kwargs: object) -> Answer:
+        raise AssertionError("nothing may be sent")
+
+
+def test_plain_http_to_another_machine_is_refused_before_anything_is_sent(north: Home) -> None:
+    url = "http://192.0.2.10:8750"  # never contacted: the client here refuses to send
+    append(north, "north-gate", 1)
+    with pytest.raises(CheckpointError) as refused:
+        sync_once(north, settings_for(north, url), client=_NeverSends(url))
+    assert refused.value.message == (
+        f"sync.url {url} is plain HTTP: names and temperatures would cross the network unencrypted; use "
+        "https:// with sync.tls_fingerprint (docs/sync.md), or set sync.plain_http = true inside a VPN."
+    )
+    with pytest.raises(AssertionError, match="nothing may be sent"):  # allowed on purpose: it would send
+        sync_once(north, settings_for(north, url, plain_http=True), client=_NeverSends(url))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import socket
 import ssl
@@ -13,16 +12,8 @@ from pathlib import Path
 import click
 
 from ..errors import CheckpointError
+from ..netsync import is_loopback
 from .context import Context, pass_ctx, say
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def plain_http_warning(host: str, tls: bool) -> str | None:
