@@ -253,6 +253,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         t, now = self.station.t, self.station.clock()
         if link.down_since is not None:
             key = "status.office_refused" if link.refused else "status.office_unreachable"
+            key += "_short" if self.size.width < 100 else ""  # the whole line within 80 columns
             since = link.down_since.astimezone(self.station.tz).strftime("%H:%M")
             text = t(key, since=since, n=link.waiting(head))
         elif link.synced_at is not None:
