@@ -100,6 +100,7 @@ class ExportResult:
     from_seq: int
     to_seq: int
     seals: int
+    head_hash: str = ""
 
     @property
     def entries(self) -> int:
@@ -144,15 +145,18 @@ async def export_bundle(
     from_seq: int | None = None,
     station_name: str = "",
     now: datetime | None = None,
+    seal: bool = True,
 ) -> ExportResult | None:
-    """Seal the head, then write the entries after the last export (or from `from_seq`) to `out`.
+    """Seal the head (unless `seal` is False), then write the entries after the last export (or from
+    `from_seq`) to `out`.
 
     Returns None when there is nothing new to send.
     """
     moment = now or utcnow()
-    store = await LogStore.open(log_db, station_id)
-    async with store:
-        await store.seal(key, now=moment)
+    if seal:
+        store = await LogStore.open(log_db, station_id)
+        async with store:
+            await store.seal(key, now=moment)
     start = from_seq if from_seq is not None else last_exported(state_root, station_id) + 1
     start = max(1, start)
     conn = open_reader(log_db)
@@ -218,7 +222,7 @@ async def export_bundle(
     }
     atomic_write(out, json.dumps(wrapper, ensure_ascii=False).encode())
     _remember(state_root, station_id, to_seq, str(entries[-1][1]))
-    return ExportResult(out, station_id, start, to_seq, len(seals))
+    return ExportResult(out, station_id, start, to_seq, len(seals), str(entries[-1][1]))
 
 
 # ---------------------------------------------------------------------------------------------- import

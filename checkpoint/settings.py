@@ -121,6 +121,37 @@ class LogSettings(_Section):
         return value
 
 
+class SyncSettings(_Section):
+    url: str = ""
+    """The office's sync service (`checkpoint serve`), e.g. https://office.example:8443; empty: no network sync."""
+    interval_seconds: int = Field(60, ge=5, le=86400)
+    """How often the station pushes its new entries and pulls the trust file and revocation list."""
+    tls_fingerprint: str = ""
+    """SHA-256 of the office's TLS certificate (as `checkpoint serve` prints it); pinned instead of a CA."""
+    timeout_seconds: float = Field(20.0, ge=1.0, le=600.0)
+    """How long one request to the office may take before it counts as unreachable."""
+    plain_http: bool = False
+    """Allow an http:// sync.url other than this machine (inside a VPN): the log then crosses unencrypted."""
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?/?", value):
+            raise ValueError("must be the office's address such as https://192.168.1.10:8443 (no path)")
+        return value.rstrip("/")
+
+    @field_validator("tls_fingerprint")
+    @classmethod
+    def _check_fingerprint(cls, value: str) -> str:
+        digits = value.replace(":", "").replace(" ", "").lower()
+        if digits and not re.fullmatch(r"[0-9a-f]{64}", digits):
+            raise ValueError(
+                "must be the 64 hex digits of the certificate's SHA-256 that `checkpoint serve` prints"
+            )
+        return digits
+
+
 class Settings(BaseSettings):
     """All settings. Every section is optional in the file."""
 
@@ -132,6 +163,7 @@ class Settings(BaseSettings):
     office: OfficeSettings = OfficeSettings()
     ui: UISettings = UISettings()
     log: LogSettings = LogSettings()
+    sync: SyncSettings = SyncSettings()
     demo: bool = False
     """This home is the demo: screens say DEMO."""
 

@@ -29,6 +29,16 @@ def test_checkpoint_loads_neither_textual_nor_cv2(statement: str) -> None:
     assert "cv2" not in modules
 
 
+@pytest.mark.parametrize(
+    "statement",
+    ["import checkpoint", "import checkpoint.cli", "import checkpoint.netsync, checkpoint.settings"],
+)
+def test_checkpoint_loads_no_web_server(statement: str) -> None:
+    """Only checkpoint.server and `checkpoint serve` import Starlette and uvicorn."""
+    modules = loaded_after(statement)
+    assert not any(m.split(".")[0] in ("starlette", "uvicorn", "anyio") for m in modules)
+
+
 def test_scanner_loads_no_textual() -> None:
     modules = loaded_after("import scanner")
     assert "scanner" in modules

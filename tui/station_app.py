@@ -29,6 +29,7 @@ from checkpoint.store import LogStore
 from checkpoint.timeutil import utcnow, zone
 
 from .base import CheckpointApp
+from .office_link import OfficeSyncStatus, OfficeSyncWorker
 from .screens.station import StationScreen
 from .screens.station_forms import HelpScreen, QuitScreen, translate_bindings
 
@@ -70,6 +71,8 @@ class StationApp(CheckpointApp):
         self.checkin: CheckIn | None = None
         self.startup_error: str | None = None
         self.title = settings.station.name
+        self.office_sync = OfficeSyncWorker(self, home, settings) if settings.sync.url else None
+        self._office_problem = ""
         translate_bindings(self, self.t)
 
     async def on_mount(self) -> None:
@@ -91,12 +94,32 @@ class StationApp(CheckpointApp):
             looping_feed=self.settings.demo and self.camera is not None,
         )
         await self.push_screen(StationScreen())
+        if self.office_sync is not None:
+            self.office_sync.start()
         # Everything built so far lives as long as the app: keep it out of the garbage collector's
         # full collections, which otherwise stall the event loop now and then (`checkpoint bench ui`).
         gc.collect()
         gc.freeze()
 
+    async def on_office_sync_status(self, message: OfficeSyncStatus) -> None:
+        """Take what the exchange brought (the screen decides with these from the next vehicle on)."""
+        report = message.report
+        if report is not None and report.revocations is not None:
+            self.revocations = report.revocations
+        if report is not None and report.trust is not None:
+            self.trust = load_trust(self.home.trust)
+        link = message.link
+        if link.refused and link.problem != self._office_problem:
+            self.notify(self.t("notify.office_refused", problem=link.problem), severity="error", markup=False)
+        self._office_problem = link.problem if link.refused else ""
+        head = 0 if self.store is None else (await self.store.head())[0]
+        for screen in self.screen_stack:
+            if isinstance(screen, StationScreen):
+                screen.show_office(link, head)
+
     async def on_unmount(self) -> None:
+        if self.office_sync is not None:
+            self.office_sync.stop()
         if self.store is not None:
             await self.store.close()
             self.store = None

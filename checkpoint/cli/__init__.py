@@ -95,6 +95,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "report": ("report",),
     "bundle": ("bundle",),
     "stations": ("stations",),
+    "serve": ("serve",),
     "sync": ("sync",),
     "bench": ("bench",),
 }

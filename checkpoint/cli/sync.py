@@ -1,4 +1,5 @@
-"""`checkpoint sync DIR`: exchange with the office through one folder; the home's role decides the side."""
+"""`checkpoint sync [DIR]`: exchange with the office through one folder (the home's role decides the side),
+or, with no folder, over the network with the office at `sync.url` (a station, once)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ from .context import Context, pass_ctx, say
 
 
 @click.command("sync")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--seals", is_flag=True, help="Network: send the newest seal even when every entry has a receipt."
+)
 @pass_ctx
-def sync(ctx: Context, folder: Path) -> None:
+def sync(ctx: Context, folder: Path | None, seals: bool) -> None:
     """Sync through FOLDER (a USB stick): a station leaves its new entries and takes the office's trust
     file, revocation list and receipts; the office imports every bundle and leaves receipts, the trust file
-    and the revocation list. One line per thing done."""
+    and the revocation list. One line per thing done.
+
+    Without FOLDER, a station syncs once with the office at sync.url (`checkpoint serve`)."""
+    if folder is None:
+        network(ctx, seals)
+        return
     from ..keys import Keyring, load_or_create_station_key
     from ..sync import OfficeSync, StationSync, SyncReport, sync_office, sync_station
 
@@ -45,6 +54,19 @@ def sync(ctx: Context, folder: Path) -> None:
         raise CheckpointError(
             f"{refused} thing(s) in {folder} were refused (see above); the rest of the sync was done."
         )
+
+
+def network(ctx: Context, seals: bool) -> None:
+    from ..netsync import sync_once
+
+    home = ctx.home.ensure()
+    if home.is_office():
+        raise CheckpointError(
+            "This is the office's home: it serves stations with `checkpoint serve`; give a folder to sync "
+            "through one (checkpoint sync DIR)."
+        )
+    for line in sync_once(home, ctx.settings, seals=seals).lines():
+        say(line)
 
 
 def register(cli: click.Group) -> None:

@@ -47,6 +47,7 @@ from checkpoint.checkin import (
 from checkpoint.errors import CheckpointError
 from checkpoint.keys import load_or_create_station_key
 from checkpoint.models import Direction, Verdict
+from checkpoint.netsync import OfficeLink
 from checkpoint.store import LogError, LogStore, Shift
 from checkpoint.text import cell_width, clean
 from checkpoint.timeutil import fmt_local
@@ -99,6 +100,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         self._camera_problem = ""
         self._binding_state: tuple[bool | None, ...] = ()
         self.recorded = 0  # entries this screen showed as logged (tests and the benchmark read it)
+        self._office: tuple[OfficeLink, int] | None = None  # the link to the office, the log's head then
 
     @property
     def station(self) -> StationApp:
@@ -141,6 +143,7 @@ class StationScreen(WorkerErrors, Screen[None]):
         with Horizontal(id="status2"):
             yield Static(id="shift")
             yield Static(id="revocations")
+            yield Static(id="office")
             yield Static(id="clock-warning")
         with Horizontal(id="main"):
             yield VerdictPanel(app.t, app.tz, id="verdict")
@@ -241,6 +244,7 @@ class StationScreen(WorkerErrors, Screen[None]):
             age = now - issued
             widget = self._set("#revocations", Content(t("status.revocations", age=self.age(age))))
             widget.set_class(age > timedelta(days=2), "warn")
+        self._show_office()
         behind = self.checkin.clock_behind()
         warning = self._set("#clock-warning", Content(t("status.clock_behind")) if behind else Content(""))
         if warning.display != behind:
@@ -250,6 +254,30 @@ class StationScreen(WorkerErrors, Screen[None]):
         """A camera pass that came while a verdict was held is taken once the hold is over."""
         if self.app.screen is self and self.checkin.waiting is not None:
             await self.render_outcome(await self.checkin.release())
+
+    def show_office(self, link: OfficeLink, head: int) -> None:
+        """The background sync reported (see tui.office_link): show how the link to the office stands."""
+        self._office = (link, head)
+        self._show_office()
+
+    def _show_office(self) -> None:
+        widget = self.query_one("#office", Static)
+        if self._office is None:
+            widget.display = False
+            return
+        link, head = self._office
+        t, now = self.station.t, self.station.clock()
+        if link.down_since is not None:
+            key = "status.office_refused" if link.refused else "status.office_unreachable"
+            key += "_short" if self.size.width < 100 else ""  # the whole line within 80 columns
+            since = link.down_since.astimezone(self.station.tz).strftime("%H:%M")
+            text = t(key, since=since, n=link.waiting(head))
+        elif link.synced_at is not None:
+            text = t("status.office_synced", age=self.age(now - link.synced_at))
+        else:
+            text = t("status.office_never")
+        widget.display = True
+        self._set("#office", Content(text)).set_class(link.down_since is not None, "warn")
 
     def age(self, delta: timedelta) -> str:
         t = self.station.t
@@ -592,6 +620,8 @@ class StationScreen(WorkerErrors, Screen[None]):
             self.app.notify(app.t("notify.handover_empty"), markup=False)
         else:
             self.app.notify(app.t("notify.sealed", seq=sealed), markup=False)
+            if app.office_sync is not None:
+                app.office_sync.now(seals=True)  # the new seal goes to the office at once
         self.query_one(VerdictPanel).show(Shown("idle"))
         self._show_status()
         await self.refresh_log()
