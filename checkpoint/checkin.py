@@ -328,6 +328,13 @@ class CheckIn:
         self.waiting = None
         return seq
 
+    def take(self, *, trust: TrustList | None = None, revocations: RevocationList | None = None) -> None:
+        """A newer trust list or revocation list arrived (sync): decide with it from the next vehicle on."""
+        if trust is not None:
+            self.trust = trust
+        if revocations is not None:
+            self.revocations = revocations
+
     # ------------------------------------------------------------------------------- counters
 
     async def counters(self, tz: tzinfo) -> Counters:

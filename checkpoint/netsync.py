@@ -328,7 +328,7 @@ def sync_once(
 
     report.trust = _pull_trust(home, call)
     trust = load_trust(home.trust)
-    report.revocations = _pull_revocations(home, trust, call)
+    report.revocations = _pull_revocations(home, trust, call, settings.station.id)
     _push(home, settings, key, trust, call, report, seals=seals, now=now)
     return report
 
@@ -358,13 +358,15 @@ def _pull_trust(home: Home, call: Any) -> str | None:
         temp.unlink(missing_ok=True)
 
 
-def _pull_revocations(home: Home, trust: TrustList, call: Any) -> RevocationList | None:
+def _pull_revocations(home: Home, trust: TrustList, call: Any, station_id: str) -> RevocationList | None:
     have = load_list(home.revocations, trust).seq
     temp = _download(home, call, f"{REVOCATIONS_PATH}?have={have}", "revocation list")
     if temp is None:
         return None
     try:
-        old, new = import_list(temp, home.revocations, trust)  # the same verified path as a file
+        old, new = import_list(  # the same verified path as a file, anchored in the log
+            temp, home.revocations, trust, log_db=home.log_db, station_id=station_id
+        )
     finally:
         temp.unlink(missing_ok=True)
     return None if new.seq == old.seq else new

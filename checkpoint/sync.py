@@ -129,7 +129,13 @@ class OfficeSync:
         )
 
     def write_trust_file(self, path: Path, now: datetime | None = None) -> TrustList:
-        """The office's current trust file, signed, for stations."""
+        """The office's current trust file, signed, for stations. A file already at `path` that lists the
+        same keys is kept as it is, so that its bytes (and hash) change only when the keys do: a station that
+        has it downloads and re-takes nothing."""
+        current = self.keyring.trust_list()
+        kept = keys.load_signed_trust(path) if path.is_file() else None
+        if kept is not None and kept.trust.to_json() == current.to_json():
+            return kept.trust
         signed = self.keyring.signed_trust(now=now)
         keys.save_signed_trust(path, signed)
         return signed.trust

@@ -25,7 +25,8 @@ def test_two_fresh_homes_sync_over_the_network(tmp_path: Path) -> None:
     _ok(office, "keys", "init")
     office.config.write_text('[station]\nid = "office"\n', encoding="utf-8")
     _ok(office, "keys", "export-trust", str(tmp_path / "trust.json"))
-    _ok(station, "keys", "import-trust", str(tmp_path / "trust.json"))
+    office_fp = _ok(office, "keys", "fingerprint").strip().rsplit(": ", 1)[1]
+    _ok(station, "keys", "import-trust", str(tmp_path / "trust.json"), "--fingerprint", office_fp)
     said = _ok(station, "stations", "request", "--out", str(tmp_path / "north.enrol"))
     fingerprint = re.search(r"Fingerprint: ([0-9A-F ]+)", said)
     assert fingerprint is not None

@@ -108,6 +108,10 @@ class StationApp(CheckpointApp):
             self.revocations = report.revocations
         if report is not None and report.trust is not None:
             self.trust = load_trust(self.home.trust)
+        if report is not None and self.checkin is not None:
+            self.checkin.take(
+                trust=self.trust if report.trust is not None else None, revocations=report.revocations
+            )
         link = message.link
         if link.refused and link.problem != self._office_problem:
             self.notify(self.t("notify.office_refused", problem=link.problem), severity="error", markup=False)
