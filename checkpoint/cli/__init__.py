@@ -94,6 +94,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "log": ("log", "log_export"),
     "report": ("report",),
     "bundle": ("bundle",),
+    "county": ("county",),
     "bench": ("bench",),
 }
 

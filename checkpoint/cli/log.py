@@ -31,20 +31,25 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
     import sqlite3
 
     from ..store import ENTRY_COLUMNS, damaged, entry_from_row, open_reader
+    from .county import county_url, recent_in_county
 
-    if not ctx.home.log_db.exists():
+    url = county_url(ctx)
+    if url is None and not ctx.home.log_db.exists():
         if not as_json:
             say("The traffic log is empty.")
         return
-    conn = open_reader(ctx.home.log_db)
-    try:
-        rows = conn.execute(
-            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries ORDER BY ts DESC, seq DESC LIMIT ?", (limit,)
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise damaged(ctx.home.log_db, exc) from exc
-    finally:
-        conn.close()
+    if url is not None:
+        rows = recent_in_county(url, limit)
+    else:
+        conn = open_reader(ctx.home.log_db)
+        try:
+            rows = conn.execute(
+                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries ORDER BY ts DESC, seq DESC LIMIT ?", (limit,)
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise damaged(ctx.home.log_db, exc) from exc
+        finally:
+            conn.close()
     tz = zone(ctx.settings.ui.timezone)
     for row in rows:
         entry = entry_from_row(row)
@@ -64,13 +69,19 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
 @pass_ctx
 def verify(ctx: Context, as_json: bool) -> None:
     """Recompute every chain and check every seal; exit 1 and name the first bad entry on tampering."""
-    if not ctx.home.log_db.exists():
+    from .county import county_url, verify_county
+
+    url = county_url(ctx)
+    if url is None and not ctx.home.log_db.exists():
         say("The traffic log is empty; nothing to verify.")
         return
     own = {}
     if ctx.home.station_key.exists():
         own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
-    result = verify_log(ctx.home.log_db, own, lambda done, total: progress_line(done, total, "verifying"))
+    if url is not None:
+        result = verify_county(url)
+    else:
+        result = verify_log(ctx.home.log_db, own, lambda done, total: progress_line(done, total, "verifying"))
     if as_json:
         echo_json(
             {
@@ -143,6 +154,12 @@ def purge(ctx: Context, days: int | None, yes: bool) -> None:
             f"--older-than {keep} would also remove the names and temperatures of the last {retention - keep} "
             f"days, which log.retention_days ({retention}) keeps; nothing was purged — add --yes if that is meant."
         )
+
+    from .county import county_url, purge_county
+
+    if (url := county_url(ctx)) is not None:  # through the county's purge_personal function only
+        say(f"Purged names and temperatures from {purge_county(url, keep)} entries older than {keep} days.")
+        return
 
     async def run() -> int:
         store = await LogStore.open(ctx.home.ensure().log_db, ctx.settings.station.id)
