@@ -73,7 +73,7 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
 
 
 @contextmanager
-def _session(url: str) -> Iterator[psycopg.Connection[Any]]:
+def session(url: str) -> Iterator[psycopg.Connection[Any]]:
     """A connection whose server errors become one sentence each."""
     conn = connect(url, autocommit=True)
     try:
@@ -287,7 +287,7 @@ class InitResult:
 
 def county_init(url: str, *, timezone: str, retention_days: int) -> InitResult:
     """Create the county store or bring it to SCHEMA_VERSION, and its roles; safe to run again."""
-    with _session(url) as conn, conn.transaction():
+    with session(url) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (STATION_LOCK,))
         exists = conn.execute("SELECT to_regclass('county') IS NOT NULL").fetchone()
         before = 0
@@ -439,7 +439,7 @@ def import_bundles(
     then purge personal data older than the retention period."""
     checked = [(path, read_bundle(path)) for path in paths]
     results: list[ImportResult] = []
-    with _session(url) as conn:
+    with session(url) as conn:
         for path, bundle in checked:
             result = merge(conn, bundle, path)
             if result.held:
@@ -494,7 +494,7 @@ def _purge(conn: psycopg.Connection[Any], before: datetime) -> int:
 
 def purge(url: str, before: datetime) -> int:
     """`log purge` on a county home: through `purge_personal` only."""
-    with _session(url) as conn:
+    with session(url) as conn:
         return _purge(conn, before)
 
 
@@ -533,7 +533,7 @@ def verify(
     url: str, *, station: str | None = None, progress: Callable[[int, int], None] | None = None
 ) -> chain.VerifyResult:
     """Verify every station's chain in SQL and its seals against the stored station keys."""
-    with _session(url) as conn, conn.transaction():
+    with session(url) as conn, conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one snapshot for all
         keys = {
             str(r[0]): public_from_raw(bytes(r[1]))
@@ -587,7 +587,7 @@ def verify(
 
 def recent_rows(url: str, limit: int) -> list[tuple[Any, ...]]:
     """`log list` on a county home: the newest entries of every station, as `store.ENTRY_COLUMNS` rows."""
-    with _session(url) as conn:
+    with session(url) as conn:
         return conn.execute(
             f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries ORDER BY ts DESC, station_id DESC, seq DESC LIMIT %s",
             (limit,),
@@ -606,7 +606,7 @@ class Alert:
 def alerts(url: str) -> list[Alert]:
     from .timeutil import from_micros
 
-    with _session(url) as conn:
+    with session(url) as conn:
         rows = conn.execute("SELECT at, station_id, kind, bundle, detail FROM alerts ORDER BY id").fetchall()
     return [Alert(from_micros(int(r[0])), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
 
@@ -644,7 +644,7 @@ def import_log(
                 f"{path} holds entries of {missing[0]} but not its station key; nothing was imported."
             )
         total, done = verdict.entries, 0
-        with _session(url) as conn:
+        with session(url) as conn:
             for report in verdict.stations:
                 for bundle in _chunks(reader, report.station_id, *keys[report.station_id]):
                     results.append(merge(conn, bundle, path))

@@ -18,13 +18,12 @@ from checkpoint.paths import Home
 from checkpoint.store import LogStore
 from checkpoint.timeutil import utcnow
 from tests.conftest import run_cli
-from tests.pg import county_url, pg_server  # noqa: F401  (fixtures)
 from tests.test_audit_data import draft
 from tests.test_bundle import _append, _export, _rows, _station
 
 
 @pytest.fixture
-def url(county_url: str) -> str:  # noqa: F811
+def url(county_url: str) -> str:
     return county_url
 
 

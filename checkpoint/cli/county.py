@@ -11,7 +11,11 @@ from ..errors import CheckpointError
 from .context import Context, pass_ctx, progress_line, say
 
 if TYPE_CHECKING:
+    from datetime import date
+
+    from ..audit import Filter
     from ..chain import VerifyResult
+    from ..report import DailyReport
 
 
 def county_url(ctx: Context) -> str | None:
@@ -127,3 +131,35 @@ def purge_county(url: str, days: int) -> int:
     from ..timeutil import utcnow
 
     return purge(url, utcnow() - timedelta(days=days))
+
+
+def report_from_county(
+    ctx: Context, url: str, day: date, station: str | None, no_verify: bool
+) -> tuple[DailyReport, VerifyResult | None]:
+    from ..county_reader import county_report
+    from ..timeutil import zone
+
+    verification = None if no_verify else verify_county(url)
+    report = county_report(
+        url,
+        day,
+        zone(ctx.settings.ui.timezone),
+        station=station,
+        verification=verification,
+        fever_threshold=ctx.settings.station.fever_threshold,
+    )
+    return report, verification
+
+
+def export_from_county(ctx: Context, url: str, flt: Filter, out: Path, fmt: str) -> int:
+    from ..county_reader import county_export
+    from ..timeutil import zone
+
+    return county_export(
+        url,
+        flt,
+        out,
+        "csv" if fmt == "csv" else "jsonl",
+        zone(ctx.settings.ui.timezone),
+        progress=lambda done, total: progress_line(done, total, "exporting"),
+    )
