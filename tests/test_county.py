@@ -256,3 +256,32 @@ def test_a_bad_database_setting_is_one_sentence(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "Bad setting log.database = 'mysql://x/y'" in result.output
     assert "must be empty (log.db in the data home) or a PostgreSQL URL" in result.output
+
+
+def test_a_body_that_is_not_json_any_more_is_tampered_not_an_error(
+    office: Home, url: str, tmp_path: Path
+) -> None:
+    _imported(tmp_path, office, 3)
+    with psycopg.connect(url) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("UPDATE entries SET body = 'not json' WHERE seq = 2")
+    report = county.verify(url).stations[0]
+    assert (report.first_bad_seq, report.problem) == (2, "entry 2 was altered")
+
+
+def test_bench_county_runs_at_a_tiny_size(pg_server: str) -> None:
+    from click.testing import CliRunner
+
+    from checkpoint.cli import cli
+
+    result = CliRunner().invoke(
+        cli,
+        ["bench", "county", "--url", pg_server, "--stations", "2", "--entries", "300", "--bundle", "100",
+         "--queries", "10", "--json"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.splitlines()[-1])
+    assert figures["entries"] == 600 and figures["verify_ok"] and figures["report_totals_equal"]
+    assert figures["busy_errors"] == [] and figures["busy_results_differ"] == 0
+    assert figures["county_import_per_s"] > 0 and figures["sqlite_import_per_s"] > 0

@@ -7,7 +7,7 @@ import importlib
 
 import click
 
-BENCHMARKS = ("store", "scan", "latency", "issue", "ui", "audit")
+BENCHMARKS = ("store", "scan", "latency", "issue", "ui", "audit", "county")
 
 
 @click.group("bench")
