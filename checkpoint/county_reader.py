@@ -1,7 +1,8 @@
-"""Reading the county store through the same code as a township's log: the report, the export.
+"""Reading the county store through the same code as a township's log: the report, the export, audit.
 
 `report.build_report`, `audit.hourly`, `audit.clone_alerts` and `export.export_log` ask a connection
-`execute(sql, params)` with SQLite's `?` marks. `Reader` answers those calls on PostgreSQL (server-side
+`execute(sql, params)` with SQLite's `?` marks; so do the audit queries (`audit.page`, `count`,
+`stations`, `operators`, `check_entry`, `hourly`). `Reader` answers those calls on PostgreSQL (server-side
 cursors, one read-only snapshot), so what a report or an export contains is decided in one place for both
 stores. The daily counts come from the county's rollup (`report.Totals`), not from the entries.
 """
@@ -32,12 +33,14 @@ from .report import DailyReport, Totals, build_report
 
 _TRUE = re.compile(r"\bWHERE 1\b")
 _EMPTY_IN = re.compile(r"\b(WHERE|AND) 0\b")
+_UNNAMED_SUBQUERY = re.compile(r"LIMIT %s\)$")  # PostgreSQL before 16 names every subquery in FROM
 
 
 def translate(query: str) -> str:
     """SQLite's dialect, as the readers write it, in PostgreSQL's (and psycopg's %s marks)."""
     text = query.replace("%", "%%").replace("?", "%s").replace("instr(", "strpos(")
-    return _EMPTY_IN.sub(r"\1 FALSE", _TRUE.sub("WHERE TRUE", text))
+    text = _EMPTY_IN.sub(r"\1 FALSE", _TRUE.sub("WHERE TRUE", text))
+    return _UNNAMED_SUBQUERY.sub("LIMIT %s) AS counted", text)
 
 
 class Reader:

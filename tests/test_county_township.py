@@ -123,3 +123,39 @@ def test_csv_cells_are_neutralised(tmp_path: Path, office: Home, county_url: str
     assert rows[0]["holder"] == "'@SUM(A1)"
     listed = run_cli(office, "log", "list", "--json")
     assert json.loads(listed.output)["note"] == '=HYPERLINK("http://x")'  # JSON keeps the text as it is
+
+
+def test_audit_queries_answer_the_same_on_the_county(township: Path, county_url: str) -> None:
+    from checkpoint import audit
+    from checkpoint.county import import_log
+    from checkpoint.county_reader import reading
+    from checkpoint.models import Reason, Verdict
+
+    import_log(county_url, township)
+    day = date(2026, 1, 1)
+    filters = [
+        Filter(),
+        Filter(station="north-gate", verdict=Verdict.DENY).for_day(day, TZ),
+        Filter(reason=Reason.OVERRIDE),
+        Filter(fevers_only=True, current_only=True),
+        Filter(plate="鄂A1"),
+        Filter(operator="王", plate_in=()),
+    ]
+    conn = open_reader(township)
+    try:
+        with reading(county_url) as reader:
+            pg = reader.sqlite
+            assert audit.stations(pg) == audit.stations(conn)
+            assert audit.operators(pg) == audit.operators(conn)
+            for flt in filters:
+                assert audit.count(pg, flt) == audit.count(conn, flt)
+                assert audit.count(pg, flt, cap=50) == audit.count(conn, flt, cap=50)
+                first = audit.page(pg, flt, limit=30)
+                assert first == audit.page(conn, flt, limit=30)
+                if first:
+                    after = audit.key_of(first[-1])
+                    assert audit.page(pg, flt, after, limit=30) == audit.page(conn, flt, after, limit=30)
+            assert audit.hourly(pg, Filter(), day, TZ) == audit.hourly(conn, Filter(), day, TZ)
+            assert audit.check_entry(pg, "east-bridge", 7) == audit.check_entry(conn, "east-bridge", 7)
+    finally:
+        conn.close()
