@@ -200,6 +200,12 @@ def _run(url: str, work: Path, stations: int, entries: int, size: int, queries: 
         thread.join()
     figures["county_import_per_s"] = round(total / (quiet_first + busy_second))
     figures["sqlite_import_per_s"] = round(total / sqlite_s)
+    with connect(url) as conn:
+        stored = conn.execute(
+            "SELECT pg_total_relation_size('entries') + pg_total_relation_size('seals')"
+        ).fetchone()
+    figures["county_bytes_per_entry"] = round(int(stored[0] if stored else 0) / total)
+    figures["sqlite_bytes_per_entry"] = round((work / "office.db").stat().st_size / total)
     figures["county_reimport_per_s"] = round(total / county_import(ordered))
     figures["sqlite_reimport_per_s"] = round(total / asyncio.run(sqlite_import(ordered)))
 
@@ -257,6 +263,10 @@ def _print(f: dict[str, Any]) -> None:
         f"during the import: {f['busy_pages']:,} pages, {len(f['busy_errors'])} errors, "
         f"{f['busy_results_differ']} results different from the quiet run; report totals equal: "
         f"{f['report_totals_equal']}; verification OK on both: {f['verify_ok']}"
+    )
+    say(
+        f"bytes per entry, indexes included: {f['county_bytes_per_entry']:,} (county), "
+        f"{f['sqlite_bytes_per_entry']:,} (SQLite office)"
     )
     for error in f["busy_errors"][:3]:
         say(f"  auditor error: {error}")
