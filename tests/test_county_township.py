@@ -159,3 +159,67 @@ def test_audit_queries_answer_the_same_on_the_county(township: Path, county_url:
             assert audit.check_entry(pg, "east-bridge", 7) == audit.check_entry(conn, "east-bridge", 7)
     finally:
         conn.close()
+
+
+def test_four_auditors_while_an_import_runs_see_no_errors_and_the_quiet_results(
+    township: Path, county_url: str
+) -> None:
+    import threading
+
+    from checkpoint import audit
+    from checkpoint.county import chunks, merge
+    from checkpoint.county_reader import reading
+    from checkpoint.models import Verdict
+    from checkpoint.timeutil import from_micros
+
+    conn = open_reader(township)
+    keys = {
+        str(r[0]): (bytes(r[1]), str(r[2]))
+        for r in conn.execute("SELECT station_id, public_key, name FROM stations")
+    }
+    runs = {sid: list(chunks(conn, sid, *key, size=500)) for sid, key in keys.items()}
+    conn.close()
+    first = [b for sid in sorted(runs) for b in runs[sid][:2]]
+    rest = [b for sid in sorted(runs) for b in runs[sid][2:]]
+    with county.session(county_url) as writer:
+        for bundle in first:
+            merge(writer, bundle, township)
+    # What the auditors ask about is all there before the import starts: the answers must not change.
+    cut = from_micros(min(json.loads(b.entries[0][0])[3] for b in rest))
+    filters = [Filter(station=sid, verdict=Verdict.DENY, end=cut) for sid in sorted(runs)]
+    filters += [Filter(station=sid, end=cut) for sid in sorted(runs)]
+
+    def answers() -> list[list[tuple[str, int]]]:
+        with reading(county_url) as reader:
+            return [[(e.station_id, e.seq) for e in audit.page(reader.sqlite, flt)] for flt in filters]
+
+    quiet = answers()
+    assert any(quiet)
+    errors: list[BaseException] = []
+    seen: list[list[list[tuple[str, int]]]] = []
+    started = threading.Barrier(5)
+    done = threading.Event()
+
+    def auditor() -> None:
+        started.wait()
+        try:
+            while True:  # at least one pass, then until the import is over
+                seen.append(answers())
+                if done.is_set():
+                    return
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=auditor) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    with county.session(county_url) as writer:
+        for bundle in rest:
+            merge(writer, bundle, township)
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(seen) >= 4 and all(result == quiet for result in seen)
+    assert county.verify(county_url).entries == 12_000
