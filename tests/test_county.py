@@ -285,3 +285,37 @@ def test_bench_county_runs_at_a_tiny_size(pg_server: str) -> None:
     assert figures["entries"] == 600 and figures["verify_ok"] and figures["report_totals_equal"]
     assert figures["busy_errors"] == [] and figures["busy_results_differ"] == 0
     assert figures["county_import_per_s"] > 0 and figures["sqlite_import_per_s"] > 0
+
+
+def test_an_importer_login_imports_and_an_auditor_login_verifies(tmp_path: Path, url: str) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        prefix = county.role_prefix(conn)
+        for who, role in (("imp", "importer"), ("aud", "auditor")):
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw' IN ROLE {}").format(
+                    sql.Identifier(f"{prefix}_{who}"), sql.Identifier(f"{prefix}_{role}")
+                )
+            )
+
+    def home(who: str) -> Home:
+        parts = urlsplit(url)
+        login = urlunsplit(parts._replace(netloc=f"{prefix}_{who}:pw@{parts.hostname}:{parts.port}"))
+        found = Home(tmp_path / who).ensure()
+        found.config.write_text(f'[log]\ndatabase = "{login}"\n', encoding="utf-8")
+        return found
+
+    try:
+        north = _station(tmp_path, "north-gate")
+        _append(north, "north-gate", 3)
+        _export(north, tmp_path / "n.bundle")
+        imported = run_cli(home("imp"), "bundle", "import", str(tmp_path / "n.bundle"))
+        assert imported.exit_code == 0 and "imported 3 new entries" in imported.output, imported.output
+        assert run_cli(home("aud"), "log", "verify").exit_code == 0
+        refused = run_cli(home("aud"), "bundle", "import", str(tmp_path / "n.bundle"))
+        assert refused.exit_code == 2 and "refused this" in refused.output, refused.output
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            for who in ("imp", "aud"):
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(f"{prefix}_{who}")))

@@ -86,7 +86,9 @@ def bench_county(
 
 
 def _run(url: str, work: Path, stations: int, entries: int, size: int, queries: int) -> dict[str, Any]:
+    import json
     import random
+    from dataclasses import replace
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
@@ -154,9 +156,15 @@ def _run(url: str, work: Path, stations: int, entries: int, size: int, queries: 
     day = (from_micros(first_ts).astimezone(tz) + timedelta(hours=2)).date()
     rng = random.Random(7)
     names = sorted(runs)
-    filters = [
-        Filter(station=rng.choice(names), verdict=Verdict.DENY).for_day(day, tz) for _ in range(queries)
-    ]
+    # The auditors ask about what the first half brought, so their answers must not change while the
+    # second half arrives: one station's denials of one day, up to where the second half starts.
+    cut = from_micros(min(json.loads(b.entries[0][0])[3] for b in second)) if second else None
+    filters = []
+    for _ in range(queries):
+        flt = Filter(station=rng.choice(names), verdict=Verdict.DENY).for_day(day, tz)
+        if cut is not None and flt.end is not None and cut < flt.end:
+            flt = replace(flt, end=cut)
+        filters.append(flt)
 
     def pages(conn: Any, out: list[float], results: list[list[tuple[str, int]]] | None = None) -> None:
         for flt in filters:
