@@ -124,9 +124,16 @@ def _derive_function() -> str:
 
 
 def _entry_table() -> str:
-    lines = ["body text NOT NULL", "hash text NOT NULL", "personal text", "salt bytea"]
+    """Text in byte order (COLLATE "C"), as SQLite orders it: pages and reports list what a township's do,
+    and indexes compare bytes instead of asking the locale."""
+    lines = [
+        'body text COLLATE "C" NOT NULL',
+        'hash text COLLATE "C" NOT NULL',
+        "personal text",
+        "salt bytea",
+    ]
     for name in chain.CHAINED:
-        kind = "bigint" if name in chain.INTEGER_FIELDS else "text"
+        kind = "bigint" if name in chain.INTEGER_FIELDS else 'text COLLATE "C"'
         lines.append(f"{name} {kind}{' NOT NULL' if name in chain.REQUIRED_FIELDS else ''}")
     return ",\n      ".join(lines)
 
@@ -137,13 +144,13 @@ _MIGRATIONS: list[str] = [
     CREATE TABLE county (
       one boolean PRIMARY KEY DEFAULT true CHECK (one),
       version integer NOT NULL,
-      timezone text NOT NULL,
+      timezone text COLLATE "C" NOT NULL,
       retention_days integer NOT NULL CHECK (retention_days >= 1)
     );
     CREATE TABLE stations (
-      station_id text PRIMARY KEY,
+      station_id text COLLATE "C" PRIMARY KEY,
       public_key bytea NOT NULL,
-      name text NOT NULL DEFAULT '',
+      name text COLLATE "C" NOT NULL DEFAULT '',
       first_seen bigint NOT NULL
     );
     CREATE TABLE entries (
@@ -157,19 +164,19 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX entries_refers_to ON entries (refers_to) WHERE refers_to IS NOT NULL;
     CREATE INDEX entries_fevers_ts ON entries (ts) WHERE fevers > 0;
     CREATE TABLE seals (
-      station_id text NOT NULL,
+      station_id text COLLATE "C" NOT NULL,
       seq bigint NOT NULL,
-      head_hash text NOT NULL,
+      head_hash text COLLATE "C" NOT NULL,
       sealed_at bigint NOT NULL,
-      key_id text NOT NULL,
+      key_id text COLLATE "C" NOT NULL,
       signature bytea NOT NULL,
       PRIMARY KEY (station_id, seq)
     );
     CREATE TABLE shifts (
-      id text PRIMARY KEY,
-      station_id text NOT NULL,
-      operator text NOT NULL,
-      leader text NOT NULL,
+      id text COLLATE "C" PRIMARY KEY,
+      station_id text COLLATE "C" NOT NULL,
+      operator text COLLATE "C" NOT NULL,
+      leader text COLLATE "C" NOT NULL,
       started bigint NOT NULL,
       ended bigint,
       sealed_seq bigint
@@ -177,18 +184,18 @@ _MIGRATIONS: list[str] = [
     CREATE TABLE alerts (
       id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
       at bigint NOT NULL,
-      station_id text NOT NULL,
-      kind text NOT NULL,
-      bundle text NOT NULL,
-      detail text NOT NULL
+      station_id text COLLATE "C" NOT NULL,
+      kind text COLLATE "C" NOT NULL,
+      bundle text COLLATE "C" NOT NULL,
+      detail text COLLATE "C" NOT NULL
     );
     CREATE TABLE rollup (
-      station_id text NOT NULL,
+      station_id text COLLATE "C" NOT NULL,
       day date NOT NULL,
-      category text NOT NULL,
-      verdict text NOT NULL,
-      direction text NOT NULL,
-      reason text NOT NULL,
+      category text COLLATE "C" NOT NULL,
+      verdict text COLLATE "C" NOT NULL,
+      direction text COLLATE "C" NOT NULL,
+      reason text COLLATE "C" NOT NULL,
       entries bigint NOT NULL,
       fevers bigint NOT NULL,
       PRIMARY KEY (day, station_id, category, verdict, direction, reason)
