@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -525,7 +526,7 @@ WITH checked AS (
       AS personal_ok,
     {{columns}} AS columns_ok
   FROM entries
-  WHERE %(station)s::text IS NULL OR station_id = %(station)s::text
+  WHERE station_id = %(station)s
 ), e AS (
   SELECT *, lag(hash) OVER w AS before_hash, coalesce(lag(seq) OVER w, 0) AS before_seq
   FROM checked WINDOW w AS (PARTITION BY station_id ORDER BY seq)
@@ -544,64 +545,101 @@ _COLUMNS_FAST = f"{_NAMED} = body::jsonb"
 _COLUMNS_CAREFUL = f"body_says(body, {_NAMED})"
 
 
+# Every station id in the entries, one index probe per station (a loose scan of the primary key).
+_STATIONS_SQL = """
+WITH RECURSIVE s AS (
+  SELECT min(station_id) AS id FROM entries
+  UNION ALL
+  SELECT (SELECT min(station_id) FROM entries WHERE station_id > s.id) FROM s WHERE s.id IS NOT NULL
+)
+SELECT id FROM s WHERE id IS NOT NULL
+UNION SELECT station_id FROM stations
+UNION SELECT station_id FROM seals
+"""
+
+
 def verify(
     url: str, *, station: str | None = None, progress: Callable[[int, int], None] | None = None
 ) -> chain.VerifyResult:
-    """Verify every station's chain in SQL and its seals against the stored station keys."""
-    with session(url) as conn, conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one snapshot for all
-        keys = {
-            str(r[0]): public_from_raw(bytes(r[1]))
-            for r in conn.execute("SELECT station_id, public_key FROM stations")
-        }
-        seal_rows: dict[str, list[tuple[int, str, int, bytes]]] = {}
-        hashes_at: dict[str, dict[int, str]] = {}
-        for sid, seq, head_hash, sealed_at, signature, stored in conn.execute(
-            "SELECT s.station_id, s.seq, s.head_hash, s.sealed_at, s.signature, e.hash FROM seals s "
+    """Verify every station's chain in SQL and its seals against the stored station keys.
+
+    Station by station (each along its primary key, no sort), on up to four connections at once."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    with session(url) as conn:
+        stations = [station] if station else sorted(str(r[0]) for r in conn.execute(_STATIONS_SQL))
+        total_row = conn.execute("SELECT coalesce(sum(entries), 0) FROM rollup").fetchone()
+    total = int(total_row[0]) if total_row and station is None else 0
+    result = chain.VerifyResult()
+    done = 0
+    workers = max(1, min(4, os.cpu_count() or 1, len(stations)))
+    local = threading.local()
+    opened: list[psycopg.Connection[Any]] = []
+
+    def check(sid: str) -> chain.ChainReport:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = connect(url, autocommit=True)
+            opened.append(conn)
+        return _verify_station(conn, sid)
+
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            for report in pool.map(check, stations):
+                result.stations.append(report)
+                done += report.entries
+                if progress is not None:
+                    progress(done, max(total, done))
+    except psycopg.Error as exc:
+        raise CheckpointError(
+            f"The county database {where(url)} failed ({exc.diag.message_primary or exc}); verify again."
+        ) from exc
+    finally:
+        for conn in opened:
+            conn.close()
+    return result
+
+
+def _verify_station(conn: psycopg.Connection[Any], sid: str) -> chain.ChainReport:
+    """One station's chain and seals, in one snapshot."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        key_row = conn.execute("SELECT public_key FROM stations WHERE station_id = %s", (sid,)).fetchone()
+        seal_rows: list[tuple[int, str, int, bytes]] = []
+        hashes_at: dict[int, str] = {}
+        for seq, head_hash, sealed_at, signature, stored in conn.execute(
+            "SELECT s.seq, s.head_hash, s.sealed_at, s.signature, e.hash FROM seals s "
             "LEFT JOIN entries e ON e.station_id = s.station_id AND e.seq = s.seq "
-            "WHERE %(station)s::text IS NULL OR s.station_id = %(station)s::text ORDER BY s.station_id, s.seq",
-            {"station": station},
+            "WHERE s.station_id = %s ORDER BY s.seq",
+            (sid,),
         ):
-            seal_rows.setdefault(sid, []).append((int(seq), str(head_hash), int(sealed_at), bytes(signature)))
+            seal_rows.append((int(seq), str(head_hash), int(sealed_at), bytes(signature)))
             if stored is not None:
-                hashes_at.setdefault(sid, {})[int(seq)] = str(stored)
-        conn.execute("SET LOCAL work_mem = '64MB'")
+                hashes_at[int(seq)] = str(stored)
         try:
             with conn.transaction():
-                rows = conn.execute(
-                    _VERIFY_SQL.format(columns=_COLUMNS_FAST), {"station": station}
-                ).fetchall()
+                row = conn.execute(_VERIFY_SQL.format(columns=_COLUMNS_FAST), {"station": sid}).fetchone()
         except psycopg.DataError:  # class 22: some body is not JSON
-            rows = conn.execute(_VERIFY_SQL.format(columns=_COLUMNS_CAREFUL), {"station": station}).fetchall()
-    result = chain.VerifyResult()
-    found = {str(r[0]): r for r in rows}
-    stations = sorted(set(found) | set(seal_rows))
-    total = sum(int(r[1]) for r in rows)
-    done = 0
-    for sid in stations:
-        report = chain.ChainReport(sid)
-        row = found.get(sid)
-        if row is not None:
-            _, count, head, gap, link, altered, personal, columns = row
-            report.entries = int(count)
-            report.head_seq = int(head)
-            if gap is not None:
-                report.fail(int(gap), f"entry {gap} is missing")
-            if link is not None:
-                report.fail(int(link), f"entry {link} does not link to entry {int(link) - 1}")
-            for seq in (altered, columns):
-                if seq is not None:
-                    report.fail(int(seq), f"entry {seq} was altered")
-            if personal is not None:
-                report.fail(int(personal), f"the personal fields of entry {personal} were altered")
-            done += report.entries
-        rows_for = seal_rows.get(sid, [])
-        report.seals = len(rows_for)
-        chain._check_seals(report, sid, rows_for, hashes_at.get(sid, {}), keys.get(sid))
-        result.stations.append(report)
-        if progress is not None:
-            progress(done, total)
-    return result
+            row = conn.execute(_VERIFY_SQL.format(columns=_COLUMNS_CAREFUL), {"station": sid}).fetchone()
+    report = chain.ChainReport(sid)
+    if row is not None:
+        _, count, head, gap, link, altered, personal, columns = row
+        report.entries = int(count)
+        report.head_seq = int(head)
+        if gap is not None:
+            report.fail(int(gap), f"entry {gap} is missing")
+        if link is not None:
+            report.fail(int(link), f"entry {link} does not link to entry {int(link) - 1}")
+        for seq in (altered, columns):
+            if seq is not None:
+                report.fail(int(seq), f"entry {seq} was altered")
+        if personal is not None:
+            report.fail(int(personal), f"the personal fields of entry {personal} were altered")
+    report.seals = len(seal_rows)
+    public_key = None if key_row is None else public_from_raw(bytes(key_row[0]))
+    chain._check_seals(report, sid, seal_rows, hashes_at, public_key)
+    return report
 
 
 # ---------------------------------------------------------------------------------------------- read
