@@ -2,9 +2,9 @@
 
 `report.build_report`, `audit.hourly`, `audit.clone_alerts` and `export.export_log` ask a connection
 `execute(sql, params)` with SQLite's `?` marks; so do the audit queries (`audit.page`, `count`,
-`stations`, `operators`, `check_entry`, `hourly`). `Reader` answers those calls on PostgreSQL (server-side
-cursors, one read-only snapshot), so what a report or an export contains is decided in one place for both
-stores. The daily counts come from the county's rollup (`report.Totals`), not from the entries.
+`stations`, `operators`, `check_entry`, `hourly`). `Reader` answers those calls on PostgreSQL (one
+read-only snapshot; server-side cursors for exports), so what a report or an export contains is decided
+in one place for both stores. The daily counts come from the county's rollup (`report.Totals`), not from the entries.
 """
 
 from __future__ import annotations
@@ -46,12 +46,17 @@ def translate(query: str) -> str:
 class Reader:
     """A psycopg connection inside a read-only transaction, called as the SQLite readers call theirs."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], *, stream: bool = False) -> None:
         self.conn = conn
+        self.stream = stream
         self._names = count()
 
     def execute(self, query: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        cursor = self.conn.cursor(name=f"reader_{next(self._names)}")  # streams: memory stays flat
+        """With `stream`, rows come from a server-side cursor (an export's memory stays flat); else in one
+        round trip (pages, a report's day)."""
+        if not self.stream:
+            return self.conn.execute(translate(query), tuple(params))
+        cursor = self.conn.cursor(name=f"reader_{next(self._names)}")
         cursor.itersize = 5000
         cursor.execute(translate(query), tuple(params))
         return cursor
@@ -63,10 +68,11 @@ class Reader:
 
 
 @contextmanager
-def reading(url: str) -> Iterator[Reader]:
+def reading(url: str, *, stream: bool = False) -> Iterator[Reader]:
+    """A Reader in one read-only snapshot."""
     with session(url) as conn, conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield Reader(conn)
+        yield Reader(conn, stream=stream)
 
 
 def rollup_totals(reader: Reader, day: date, station: str | None) -> Totals:
@@ -134,7 +140,7 @@ def county_export(
 ) -> int:
     """`log export` on a county home: JSON lines through `export.export_log`, CSV with the same records
     and the same cell neutralisation."""
-    with reading(url) as reader:
+    with reading(url, stream=True) as reader:
         total = audit.count(reader.sqlite, flt)
 
         def step(done: int) -> None:
