@@ -347,10 +347,11 @@ def _alert(conn: psycopg.Connection[Any], station_id: str, kind: str, name: str,
 
 
 def merge(conn: psycopg.Connection[Any], bundle: Bundle, path: Path) -> ImportResult:
-    """Merge one checked bundle: one transaction under the station's lock. Raises CheckpointError."""
+    """Merge one checked bundle: one transaction under the station's lock. Raises CheckpointError; a
+    bundle under another key than the station's, or one that forks its history, is also recorded as an
+    alert."""
     result = ImportResult(path, bundle.station_id, bundle.from_seq, bundle.to_seq)
     refuse = f"The bundle {path.name} from {bundle.station_id} is refused, nothing was imported:"
-    fork: str | None = None
     with conn.transaction():
         _lock_station(conn, bundle.station_id)
         stored = conn.execute(
@@ -359,63 +360,70 @@ def merge(conn: psycopg.Connection[Any], bundle: Bundle, path: Path) -> ImportRe
         if stored is not None and bytes(stored[0]) != raw_public(bundle.public_key):
             # The bundle's signatures were checked with the key it carries: only that key being the
             # stored one makes them the station's.
-            raise CheckpointError(
-                f"{refuse} station {bundle.station_id} is known here with another key "
-                f"({key_id_of(public_from_raw(bytes(stored[0])))}, not {key_id_of(bundle.public_key)})."
+            alert: tuple[str, str] | None = (
+                "key",
+                f"station {bundle.station_id} is known here with another key "
+                f"({key_id_of(public_from_raw(bytes(stored[0])))}, not {key_id_of(bundle.public_key)})",
             )
-        row = conn.execute(
-            "SELECT seq, hash FROM entries WHERE station_id = %s ORDER BY seq DESC LIMIT 1",
-            (bundle.station_id,),
-        ).fetchone()
-        head_seq, head_hash = (0, chain.GENESIS) if row is None else (int(row[0]), str(row[1]))
-        if bundle.from_seq > head_seq + 1:
-            result.held = True
-            result.missing = (head_seq + 1, bundle.from_seq - 1)
-            return result
-        overlap = min(head_seq, bundle.to_seq)
-        if overlap >= bundle.from_seq:
-            # One comparison proves the whole prefix: each hash covers the one before it.
-            at = conn.execute(
-                "SELECT hash FROM entries WHERE station_id = %s AND seq = %s", (bundle.station_id, overlap)
-            ).fetchone()
-            if at is None or str(at[0]) != bundle.hash_at(overlap):
-                fork = f"its entry {overlap} differs from the one already imported (a forked or altered log)"
-            result.already = overlap - bundle.from_seq + 1
-        elif bundle.prev_hash != head_hash:
-            fork = f"it does not link onto entry {head_seq} that the county already has (a forked log)"
-        if fork is None:
-            if stored is None:
-                conn.execute(
-                    "INSERT INTO stations VALUES (%s, %s, %s, %s)",
-                    (
-                        bundle.station_id,
-                        raw_public(bundle.public_key),
-                        bundle.station_name,
-                        to_micros(utcnow()),
-                    ),
-                )
-            new = bundle.entries[max(0, head_seq + 1 - bundle.from_seq) :]
-            if new:
-                with (
-                    conn.cursor() as cursor,
-                    cursor.copy(f"COPY entries ({', '.join(INSERT_COLUMNS)}) FROM STDIN") as copy,
-                ):
-                    for entry in new:
-                        copy.write_row(entry)
-            result.added = len(new)
-            result.seals = _merge_seals(conn, bundle, refuse)
-            if bundle.shifts:
-                conn.cursor().executemany(
-                    f"INSERT INTO shifts ({', '.join(SHIFT_COLUMNS)}) "
-                    f"VALUES ({', '.join(['%s'] * len(SHIFT_COLUMNS))}) "
-                    "ON CONFLICT (id) DO UPDATE SET ended = excluded.ended, sealed_seq = excluded.sealed_seq "
-                    "WHERE shifts.station_id = excluded.station_id",
-                    bundle.shifts,
-                )
-    if fork is not None:
-        _alert(conn, bundle.station_id, "fork", path.name, fork)
-        raise CheckpointError(f"{refuse} {fork}; it is recorded as an alert.")
+        else:
+            alert = _append(conn, bundle, result, refuse, known=stored is not None)
+    if alert is not None:
+        kind, problem = alert
+        _alert(conn, bundle.station_id, kind, path.name, problem)
+        raise CheckpointError(f"{refuse} {problem}; it is recorded as an alert.")
     return result
+
+
+def _append(
+    conn: psycopg.Connection[Any], bundle: Bundle, result: ImportResult, refuse: str, *, known: bool
+) -> tuple[str, str] | None:
+    """Inside the station's transaction: compare at the overlap, then copy the new tail in. Returns the
+    alert for a fork (nothing written), or None."""
+    row = conn.execute(
+        "SELECT seq, hash FROM entries WHERE station_id = %s ORDER BY seq DESC LIMIT 1", (bundle.station_id,)
+    ).fetchone()
+    head_seq, head_hash = (0, chain.GENESIS) if row is None else (int(row[0]), str(row[1]))
+    if bundle.from_seq > head_seq + 1:
+        result.held = True
+        result.missing = (head_seq + 1, bundle.from_seq - 1)
+        return None
+    overlap = min(head_seq, bundle.to_seq)
+    if overlap >= bundle.from_seq:
+        # One comparison proves the whole prefix: each hash covers the one before it.
+        at = conn.execute(
+            "SELECT hash FROM entries WHERE station_id = %s AND seq = %s", (bundle.station_id, overlap)
+        ).fetchone()
+        if at is None or str(at[0]) != bundle.hash_at(overlap):
+            return (
+                "fork",
+                f"its entry {overlap} differs from the one already imported (a forked or altered log)",
+            )
+        result.already = overlap - bundle.from_seq + 1
+    elif bundle.prev_hash != head_hash:
+        return "fork", f"it does not link onto entry {head_seq} that the county already has (a forked log)"
+    if not known:
+        conn.execute(
+            "INSERT INTO stations VALUES (%s, %s, %s, %s)",
+            (bundle.station_id, raw_public(bundle.public_key), bundle.station_name, to_micros(utcnow())),
+        )
+    new = bundle.entries[max(0, head_seq + 1 - bundle.from_seq) :]
+    if new:
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY entries ({', '.join(INSERT_COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for entry in new:
+                copy.write_row(entry)
+    result.added = len(new)
+    result.seals = _merge_seals(conn, bundle, refuse)
+    if bundle.shifts:
+        conn.cursor().executemany(
+            f"INSERT INTO shifts ({', '.join(SHIFT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(SHIFT_COLUMNS))}) "
+            "ON CONFLICT (id) DO UPDATE SET ended = excluded.ended, sealed_seq = excluded.sealed_seq "
+            "WHERE shifts.station_id = excluded.station_id",
+            bundle.shifts,
+        )
+    return None
 
 
 def _merge_seals(conn: psycopg.Connection[Any], bundle: Bundle, refuse: str) -> int:

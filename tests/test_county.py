@@ -319,3 +319,15 @@ def test_an_importer_login_imports_and_an_auditor_login_verifies(tmp_path: Path,
         with psycopg.connect(url, autocommit=True) as conn:
             for who in ("imp", "aud"):
                 conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(f"{prefix}_{who}")))
+
+
+def test_a_bundle_under_another_key_is_refused_and_recorded(tmp_path: Path, office: Home, url: str) -> None:
+    north = _imported(tmp_path, office, 2)
+    impostor = _station(tmp_path / "other", "north-gate")  # the same id, its own new key
+    _append(impostor, "north-gate", 3)
+    _export(impostor, tmp_path / "impostor.bundle")
+    before = _pg_rows(url)
+    result = run_cli(office, "bundle", "import", str(tmp_path / "impostor.bundle"))
+    assert result.exit_code == 2 and "is known here with another key" in result.output, result.output
+    assert _pg_rows(url) == before == _rows(north)
+    assert "north-gate  key  impostor.bundle" in run_cli(office, "county", "alerts").output

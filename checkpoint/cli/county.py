@@ -78,7 +78,7 @@ def import_log(ctx: Context, file: Path) -> None:
 @county_group.command("alerts")
 @pass_ctx
 def alerts(ctx: Context) -> None:
-    """Bundles the county refused as forks (a station whose history was rewritten)."""
+    """Bundles the county refused: forks (a history rewritten) and bundles under another key."""
     from ..county import alerts as read
     from ..timeutil import fmt_local, zone
 
