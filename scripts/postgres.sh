@@ -31,12 +31,14 @@ unavailable() {  # unavailable REASON COMMAND…
 }
 
 # The server's programs: Debian keeps them in /usr/lib/postgresql/<version>/bin (not on PATH).
+# (CHECKPOINT_PG_LIB points elsewhere only to try the install branch on a machine that has PostgreSQL.)
+PG_LIB="${CHECKPOINT_PG_LIB:-/usr/lib/postgresql}"
 find_bindir() {
   local dir
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+  for dir in $(ls -d "$PG_LIB"/*/bin 2>/dev/null | sort -V -r); do
     [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && { echo "$dir"; return 0; }
   done
-  if command -v pg_config >/dev/null 2>&1; then
+  if [ -z "${CHECKPOINT_PG_LIB:-}" ] && command -v pg_config >/dev/null 2>&1; then
     dir="$(pg_config --bindir 2>/dev/null || true)"
     [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && { echo "$dir"; return 0; }
   fi
@@ -57,8 +59,9 @@ if [ -z "$BINDIR" ]; then
   [ "$SUDO" != "none" ] || unavailable "PostgreSQL is not installed (install it with 'sudo apt-get install postgresql')" "$@"
   echo "Installing system packages: postgresql"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  $SUDO apt-get update -qq || unavailable "apt-get update failed" "$@"
+  $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null \
+    || unavailable "apt-get could not install postgresql" "$@"
   BINDIR="$(find_bindir || true)"
   [ -n "$BINDIR" ] || unavailable "PostgreSQL was installed but its initdb cannot be found" "$@"
 fi
