@@ -553,7 +553,8 @@ _COLUMNS_FAST = f"{_NAMED} = body::jsonb"
 _COLUMNS_CAREFUL = f"body_says(body, {_NAMED})"
 
 
-# Every station id in the entries, one index probe per station (a loose scan of the primary key).
+# Every station with entries or seals (as the SQLite store reports them), one index probe per station for
+# the entries (a loose scan of the primary key).
 _STATIONS_SQL = """
 WITH RECURSIVE s AS (
   SELECT min(station_id) AS id FROM entries
@@ -561,7 +562,6 @@ WITH RECURSIVE s AS (
   SELECT (SELECT min(station_id) FROM entries WHERE station_id > s.id) FROM s WHERE s.id IS NOT NULL
 )
 SELECT id FROM s WHERE id IS NOT NULL
-UNION SELECT station_id FROM stations
 UNION SELECT station_id FROM seals
 """
 

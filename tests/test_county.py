@@ -331,3 +331,10 @@ def test_a_bundle_under_another_key_is_refused_and_recorded(tmp_path: Path, offi
     assert result.exit_code == 2 and "is known here with another key" in result.output, result.output
     assert _pg_rows(url) == before == _rows(north)
     assert "north-gate  key  impostor.bundle" in run_cli(office, "county", "alerts").output
+
+
+def test_an_empty_county_verifies_with_nothing_to_report(url: str) -> None:
+    with psycopg.connect(url) as conn:  # a station known (enrolled) but nothing imported yet
+        conn.execute("INSERT INTO stations VALUES ('quiet-gate', %s, '', 0)", (b"\x00" * 32,))
+    result = county.verify(url)
+    assert result.ok and result.stations == []
