@@ -338,3 +338,27 @@ def test_an_empty_county_verifies_with_nothing_to_report(url: str) -> None:
         conn.execute("INSERT INTO stations VALUES ('quiet-gate', %s, '', 0)", (b"\x00" * 32,))
     result = county.verify(url)
     assert result.ok and result.stations == []
+
+
+def test_no_server_and_no_store_are_one_sentence_each(tmp_path: Path, pg_server: str) -> None:
+    import socket
+
+    from tests.pg import fresh_database
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home = Home(tmp_path / "h").ensure()
+    home.config.write_text(
+        f'[log]\ndatabase = "postgresql://nobody@127.0.0.1:{port}/county"\n', encoding="utf-8"
+    )
+    down = run_cli(home, "log", "verify")
+    assert down.exit_code == 2 and down.output.startswith(
+        "checkpoint: Cannot reach the county database county"
+    )
+    assert "Traceback" not in down.output and len(down.output.strip().splitlines()) == 1
+    with fresh_database(pg_server) as empty:
+        home.config.write_text(f'[log]\ndatabase = "{empty}"\n', encoding="utf-8")
+        missing = run_cli(home, "log", "list")
+        assert missing.exit_code == 2, missing.output
+        assert "has no county store yet; run 'checkpoint county init' first" in missing.output
