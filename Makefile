@@ -11,9 +11,9 @@ DEMO   ?= $(CURDIR)/.demo
 run: setup
 	@$(BIN)/checkpoint station --demo-if-unconfigured $(DEMO)
 
-## make test: set everything up and run the whole test suite
+## make test: set everything up and run the whole test suite (beside a throwaway PostgreSQL: scripts/postgres.sh)
 test: setup sysdeps-test
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	scripts/postgres.sh $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ## make check: ruff (format and lint), mypy (strict on checkpoint/ and scanner/), the tests
 check: lint test

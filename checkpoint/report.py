@@ -196,6 +196,15 @@ class ShiftLine:
     entries: int
 
 
+@dataclass(frozen=True)
+class Totals:
+    """A day's counts made elsewhere (the county's rollup): (category, verdict, direction, n) rows and
+    (reason, n) denials, most first — what `build_report` would count from the entries."""
+
+    traffic: list[tuple[str | None, str, str, int]]
+    denials: list[tuple[str, int]]
+
+
 @dataclass
 class DailyReport:
     day: date
@@ -236,30 +245,42 @@ def build_report(
     fever_threshold: float = 37.3,
     now: datetime | None = None,
     names: dict[str, str] | None = None,
+    totals: Totals | None = None,
 ) -> DailyReport:
     """Count one local day of the log (optionally one station).
 
     Every total counts each vehicle once, by its latest entry: a denial that a later entry refers to (an
     override) is superseded and left out (`store.CURRENT_ONLY`); the override entry carries the
     temperatures. The shifts table counts log entries, superseded ones included. `names` (station id →
-    name, e.g. this home's `station.name`) fills in stations the log knows no name for."""
+    name, e.g. this home's `station.name`) fills in stations the log knows no name for. `totals`, when
+    given, are the day's counts already made (the county's rollup) instead of counting the entries."""
     flt = Filter(station=station).for_day(day, tz)
     where, params = replace(flt, current_only=True).where()
     all_where, all_params = flt.where()
     categories = {c: CategoryCount(c) for c in CATEGORIES}
-    for category, verdict, direction, n in conn.execute(
-        f"SELECT category, verdict, direction, COUNT(*) FROM entries WHERE {where} GROUP BY 1, 2, 3", params
-    ):
+    counted = (
+        totals.traffic
+        if totals is not None
+        else conn.execute(
+            f"SELECT category, verdict, direction, COUNT(*) FROM entries WHERE {where} GROUP BY 1, 2, 3",
+            params,
+        )
+    )
+    for category, verdict, direction, n in counted:
         # a denied entry counts under its pass's category when the pass was genuine (e.g. expired),
         # else under "no valid pass"; an allowed entry without a category (override of no pass) too
         categories.get(category or "none", categories["none"]).add(verdict, direction, n)
-    denials = [
-        (str(reason), int(n))
-        for reason, n in conn.execute(
-            f"SELECT reason, COUNT(*) FROM entries WHERE {where} AND verdict = 'deny' GROUP BY 1 ORDER BY 2 DESC, 1",
-            params,
-        )
-    ]
+    denials = (
+        totals.denials
+        if totals is not None
+        else [
+            (str(reason), int(n))
+            for reason, n in conn.execute(
+                f"SELECT reason, COUNT(*) FROM entries WHERE {where} AND verdict = 'deny' GROUP BY 1 ORDER BY 2 DESC, 1",
+                params,
+            )
+        ]
+    )
     select = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
     order = "ORDER BY ts, station_id, seq"
     fevers = [

@@ -112,6 +112,26 @@ class LogSettings(_Section):
     """Names and temperatures older than this many days are purged; the counts stay."""
     shift_start: str = "08:00"
     """When shifts hand over, local time (HH:MM)."""
+    database: str = ""
+    """Where an office keeps its merged log: empty for log.db in the data home, or a county's
+    PostgreSQL server as a URL, postgresql://user:password@host:5432/dbname (docs/county.md)."""
+
+    @field_validator("database")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            url = urlsplit(value)
+            url.port  # noqa: B018  (a port that is not a number raises)
+        except ValueError:
+            url = None
+        if value and (url is None or url.scheme not in ("postgresql", "postgres") or not url.path.strip("/")):
+            raise ValueError(
+                "must be empty (log.db in the data home) or a PostgreSQL URL naming a database, "
+                "such as postgresql://importer@localhost:5432/county"
+            )
+        return value
 
     @field_validator("shift_start")
     @classmethod

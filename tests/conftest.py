@@ -15,6 +15,7 @@ from checkpoint.keys import Keyring, TrustList, save_trust
 from checkpoint.models import Category
 from checkpoint.paths import Home
 from checkpoint.registry import IssuedPass, PassRequest, Registry
+from tests.pg import county_url, pg_server  # noqa: F401  (PostgreSQL fixtures for the county store's tests)
 
 NOW = datetime(2026, 2, 3, 4, 0, tzinfo=UTC)  # noon in Wuhan
 

@@ -97,6 +97,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "stations": ("stations",),
     "serve": ("serve",),
     "sync": ("sync",),
+    "county": ("county",),
     "bench": ("bench",),
 }
 

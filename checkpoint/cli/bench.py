@@ -7,7 +7,7 @@ import importlib
 
 import click
 
-BENCHMARKS = ("store", "scan", "latency", "issue", "ui", "audit", "sync")
+BENCHMARKS = ("store", "scan", "latency", "issue", "ui", "audit", "sync", "county")
 
 
 @click.group("bench")

@@ -56,7 +56,10 @@ def export(ctx: Context, out: Path, everything: bool, from_seq: int | None) -> N
 def import_(ctx: Context, files: tuple[Path, ...], no_purge: bool) -> None:
     """Verify station bundles (signature, chains, seals) and merge them into this office's log."""
     from ..bundle import import_bundles
+    from .county import county_url, import_into_county
 
+    if county_url(ctx) is not None:  # a county home: the same checks, merged on its PostgreSQL server
+        return import_into_county(ctx, list(files), no_purge)
     home = ctx.home.ensure()
     results = asyncio.run(
         import_bundles(

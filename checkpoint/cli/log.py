@@ -31,20 +31,25 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
     import sqlite3
 
     from ..store import ENTRY_COLUMNS, damaged, entry_from_row, open_reader
+    from .county import county_url, recent_in_county
 
-    if not ctx.home.log_db.exists():
+    url = county_url(ctx)
+    if url is None and not ctx.home.log_db.exists():
         if not as_json:
             say("The traffic log is empty.")
         return
-    conn = open_reader(ctx.home.log_db)
-    try:
-        rows = conn.execute(
-            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries ORDER BY ts DESC, seq DESC LIMIT ?", (limit,)
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise damaged(ctx.home.log_db, exc) from exc
-    finally:
-        conn.close()
+    if url is not None:
+        rows = recent_in_county(url, limit)
+    else:
+        conn = open_reader(ctx.home.log_db)
+        try:
+            rows = conn.execute(
+                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries ORDER BY ts DESC, seq DESC LIMIT ?", (limit,)
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise damaged(ctx.home.log_db, exc) from exc
+        finally:
+            conn.close()
     tz = zone(ctx.settings.ui.timezone)
     for row in rows:
         entry = entry_from_row(row)
@@ -70,25 +75,30 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
     the log; exit 1 and name the first bad entry on tampering."""
     from ..chain import parse_head_code
     from ..store import verify_home_log
+    from .county import county_url, verify_county
 
     code = None if head is None else parse_head_code(head)
     if head is not None and code is None:
         raise CheckpointError(
             f"{head!r} is not a head code; it looks like 1234-9F3A2C (entry number, dash, 6 hex digits)."
         )
-    station_id = ctx.settings.station.id
-    own = None
-    if ctx.home.station_key.exists():
-        own = load_or_create_station_key(ctx.home.station_key).public_key()
-    result = verify_home_log(
-        ctx.home.root,
-        station_id,
-        ctx.trust(),
-        own,
-        head_code=code,
-        progress=lambda done, total: progress_line(done, total, "verifying"),
-        retention_days=ctx.settings.log.retention_days,
-    )
+    url = county_url(ctx)
+    if url is not None:
+        result = verify_county(url)
+    else:
+        station_id = ctx.settings.station.id
+        own = None
+        if ctx.home.station_key.exists():
+            own = load_or_create_station_key(ctx.home.station_key).public_key()
+        result = verify_home_log(
+            ctx.home.root,
+            station_id,
+            ctx.trust(),
+            own,
+            head_code=code,
+            progress=lambda done, total: progress_line(done, total, "verifying"),
+            retention_days=ctx.settings.log.retention_days,
+        )
     if not result.stations and not as_json:
         say("The traffic log is empty; nothing to verify.")
         return
@@ -177,6 +187,12 @@ def purge(ctx: Context, days: int | None, yes: bool) -> None:
             f"--older-than {keep} would also remove the names and temperatures of the last {retention - keep} "
             f"days, which log.retention_days ({retention}) keeps; nothing was purged — add --yes if that is meant."
         )
+
+    from .county import county_url, purge_county
+
+    if (url := county_url(ctx)) is not None:  # through the county's purge_personal function only
+        say(f"Purged names and temperatures from {purge_county(url, keep)} entries older than {keep} days.")
+        return
 
     async def run() -> int:
         store = await LogStore.open(ctx.home.ensure().log_db, ctx.settings.station.id)

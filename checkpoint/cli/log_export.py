@@ -80,8 +80,12 @@ def export(ctx: Context, /, fmt: str, out: Path, **values: Any) -> None:
     from ..audit import count
     from ..export import export_log
     from ..store import open_reader
+    from .county import county_url, export_from_county
 
     flt = build_filter(ctx, values)
+    if (url := county_url(ctx)) is not None:  # a county home: the same records, read on the server
+        say(f"Exported {export_from_county(ctx, url, flt, out, fmt)} entries to {out}.")
+        return
     if not ctx.home.log_db.exists():
         raise CheckpointError(f"There is no traffic log in {ctx.home.root}; nothing to export.")
     conn = open_reader(ctx.home.log_db)

@@ -58,29 +58,36 @@ def report(
     tz = zone(ctx.settings.ui.timezone)
     day = parse_day(day_text, datetime.now(tz).date())
     language = report_language(ctx.settings.ui.language, lang)
-    if not ctx.home.log_db.exists():
-        raise CheckpointError(f"There is no traffic log in {ctx.home.root}; there is nothing to report.")
-    verification = None
-    if not no_verify:
-        own = {}
-        if ctx.home.station_key.exists():
-            own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
-        verification = verify_log(ctx.home.log_db, own, lambda d, t: progress_line(d, t, "verifying"))
-    # a station's own home: its name (e.g. 大畈镇东卡口) is in its settings, not in the log
-    own_name = {ctx.settings.station.id: ctx.settings.station.name} if ctx.home.station_key.exists() else None
-    conn = open_reader(ctx.home.log_db)
-    try:
-        result = build_report(
-            conn,
-            day,
-            tz,
-            station=station,
-            verification=verification,
-            fever_threshold=ctx.settings.station.fever_threshold,
-            names=own_name,
+    from .county import county_url, report_from_county
+
+    if (url := county_url(ctx)) is not None:  # a county home: counted from its rollup on the server
+        result, verification = report_from_county(ctx, url, day, station, no_verify)
+    else:
+        if not ctx.home.log_db.exists():
+            raise CheckpointError(f"There is no traffic log in {ctx.home.root}; there is nothing to report.")
+        verification = None
+        if not no_verify:
+            own = {}
+            if ctx.home.station_key.exists():
+                own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
+            verification = verify_log(ctx.home.log_db, own, lambda d, t: progress_line(d, t, "verifying"))
+        # a station's own home: its name (e.g. 大畈镇东卡口) is in its settings, not in the log
+        own_name = (
+            {ctx.settings.station.id: ctx.settings.station.name} if ctx.home.station_key.exists() else None
         )
-    finally:
-        conn.close()
+        conn = open_reader(ctx.home.log_db)
+        try:
+            result = build_report(
+                conn,
+                day,
+                tz,
+                station=station,
+                verification=verification,
+                fever_threshold=ctx.settings.station.fever_threshold,
+                names=own_name,
+            )
+        finally:
+            conn.close()
     if out is None and fmt == "md":
         sys.stdout.write(render_markdown(result, language))
         return
