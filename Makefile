@@ -15,13 +15,14 @@ run: setup
 test: setup sysdeps-test
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-## make check: ruff (format and lint), mypy (strict on checkpoint/ and scanner/), the tests
+## make check: ruff (format and lint), mypy (strict on checkpoint/, scanner/, tui/), the import contracts, the tests
 check: lint test
 
 lint: setup
 	$(BIN)/ruff format --check checkpoint scanner tui tests
 	$(BIN)/ruff check checkpoint scanner tui tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 setup: sysdeps $(STAMP)
 
