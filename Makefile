@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= $(CURDIR)/.demo
 
-.PHONY: run test check lint setup sysdeps sysdeps-test demo bench clean
+.PHONY: run test check lint snapshots setup sysdeps sysdeps-test demo bench clean
 
 ## make run: set everything up and start the station (the demo when nothing is configured)
 run: setup
@@ -23,6 +23,11 @@ lint: setup
 	$(BIN)/ruff check checkpoint scanner tui tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+## make snapshots: update the TUI snapshots after a deliberate screen change (then look at the diff)
+snapshots: setup
+	$(BIN)/python -m pytest -q tests/test_station_snapshots.py tests/test_audit_snapshots.py \
+		tests/test_office_tui.py -k snapshot --snapshot-update
 
 setup: sysdeps $(STAMP)
 

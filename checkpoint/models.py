@@ -46,7 +46,7 @@ class Verdict(StrEnum):
 
 
 class Reason(StrEnum):
-    """Exactly one of these ends every decision (PRODUCT.md, "Decisions")."""
+    """Exactly one of these ends every decision (docs/architecture.md, "Reasons and categories")."""
 
     OK = "ok"
     NOT_A_PASS = "not_a_pass"

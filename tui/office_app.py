@@ -1,7 +1,7 @@
 """The office application: issue, find, revoke and renew passes; hand stations the trust file and the
 revocation list; rotate the signing key.
 
-`make_app(home, settings, ...)` builds it for the CLI and the tests alike (STYLE.md). The app owns the
+`make_app(home, settings, ...)` builds it for the CLI and the tests alike. The app owns the
 pass register (sync sqlite3: one desktop, one person) and the clock.
 """
 

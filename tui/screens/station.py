@@ -1,6 +1,6 @@
 """The station screen: the checkpoint at the junction.
 
-Flow (PRODUCT.md "The loop"; documented in docs/station.md):
+Flow (documented in docs/station.md):
 
 1. A code arrives from the camera worker (`ScannerCode`) or from the manual-entry line (a USB barcode
    scanner types the text and Enter the same way). `policy.decide` is asked with what is known.
@@ -388,7 +388,7 @@ class StationScreen(WorkerErrors, Screen[None]):
             <= now - self._last_code[1]
             < timedelta(seconds=app.settings.station.duplicate_seconds)
         ):
-            return  # the same vehicle, not a new event (PRODUCT.md)
+            return  # the same vehicle, not a new event
         self._last_code = (text, now)
         vehicle = Vehicle(code=text, raw_hash=raw_hash(raw), facts=Facts(direction=self.direction))
         decision = await self._decide(vehicle)
