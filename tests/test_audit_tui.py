@@ -16,6 +16,7 @@ from checkpoint.models import Reason
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from tests.test_audit_data import HOSTILE, alter, build_sample, override_plan, raw_rows
+from tests.tui_helpers import notices
 from tui.audit_app import AuditApp, make_app
 from tui.screens.audit import AuditScreen
 from tui.screens.audit_modals import DetailScreen, VerifyScreen
@@ -102,7 +103,7 @@ async def test_a_bad_date_is_one_sentence_and_keeps_the_results(home: Home) -> N
         await pilot.press("f5")
         await pilot.pause()
         assert screen.query_one("#entries", DataTable).row_count == 14
-        assert any("is not a date or time" in str(n.message) for n in app._notifications)
+        assert any("is not a date or time" in m for m in notices(app))
 
 
 async def test_detail_shows_the_chain_link_and_hostile_text_literally(home: Home) -> None:
@@ -377,7 +378,7 @@ async def test_an_export_that_fails_is_reported_in_one_sentence(home: Home) -> N
         home.exports.write_text("a file where the exports folder should be")
         await pilot.press("f7")
         await _settle(pilot, app)
-        messages = [n.message for n in app._notifications]
+        messages = notices(app)
         assert _screen(app).last_export is None
         assert any(str(home.exports) in m and "\n" not in m for m in messages), messages
 
