@@ -268,7 +268,7 @@ def test_office_without_keys_is_one_sentence(tmp_path: Path) -> None:
 def test_catalogs_have_the_same_keys() -> None:
     import json
 
-    base = Path(__file__).parent.parent / "tui" / "locale"
+    base = Path(__file__).parent.parent / "checkpoint" / "locale"
     en = json.loads((base / "office.en.json").read_text(encoding="utf-8"))
     zh = json.loads((base / "office.zh.json").read_text(encoding="utf-8"))
     assert set(en) == set(zh)

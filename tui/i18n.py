@@ -1,6 +1,6 @@
 """The translation catalog: every user-facing string in English and Simplified Chinese.
 
-Catalog files are `tui/locale/<area>.<lang>.json` (area: common, station, office, audit), merged at
+Catalog files are `checkpoint/locale/<area>.<lang>.json` (area: common, station, office, audit), merged at
 load. Keys are dotted names (`station.allow`); values are `str.format` templates. A key missing from
 the Chinese catalog falls back to English; a key missing from both shows the key itself, so a gap is
 visible rather than a crash. Formatting untrusted values into a template is fine: the result is always
@@ -17,7 +17,7 @@ from checkpoint.language import LANGUAGES, detect_language
 
 __all__ = ["LANGUAGES", "Translator", "catalog", "detect_language", "missing_keys"]
 
-_LOCALE = Path(__file__).parent / "locale"
+_LOCALE = Path(__file__).parent.parent / "checkpoint" / "locale"
 
 
 @cache
