@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .catalog import category_word
 from .errors import CheckpointError
 from .fonts import cjk_font
 from .fsutil import describe_os_error
@@ -36,10 +37,8 @@ CUT_MARK = 4.0
 QUIET_ZONE = 4  # modules of white around the code
 FIELD_GAP = 1.0  # mm between two fields: six of them (two wrapping) fit between the QR and the bottom band
 
-CATEGORY_LABEL: dict[Category, tuple[str, str]] = {
-    Category.EMERGENCY: ("应急车辆", "Emergency vehicle"),
-    Category.OFFICIAL: ("公务人员", "Official on duty"),
-    Category.MEDICAL: ("医护人员", "Medical staff"),
+CATEGORY_LABEL: dict[Category, tuple[str, str]] = {  # (Chinese, English): the catalog's one word each
+    c: (category_word(c, "zh"), category_word(c, "en")) for c in Category
 }
 CATEGORY_RGB: dict[Category, tuple[int, int, int]] = {
     Category.EMERGENCY: (200, 30, 35),

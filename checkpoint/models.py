@@ -66,26 +66,6 @@ class Reason(StrEnum):
     OVERRIDE = "override"
 
 
-REASON_TEXT: dict[Reason, str] = {
-    Reason.OK: "valid pass",
-    Reason.NOT_A_PASS: "not a checkpoint pass",
-    Reason.MALFORMED: "damaged or unreadable pass",
-    Reason.BAD_SIGNATURE: "signature does not verify: forged or altered",
-    Reason.UNKNOWN_KEY: "signed with a key this station does not trust",
-    Reason.EXPIRED: "pass has expired",
-    Reason.NOT_YET_VALID: "pass is not valid yet",
-    Reason.REVOKED: "pass has been revoked",
-    Reason.WRONG_CHECKPOINT: "pass is not valid at this checkpoint",
-    Reason.CATEGORY_CLOSED: "this category may not pass here now",
-    Reason.ALREADY_INSIDE: "already entered, no exit recorded",
-    Reason.TOO_MANY_OCCUPANTS: "more occupants than the pass allows",
-    Reason.FEVER: "fever",
-    Reason.PLATE_MISMATCH: "vehicle plate does not match the pass",
-    Reason.NO_PASS: "no pass shown",
-    Reason.OVERRIDE: "let through on a supervisor's override",
-}
-
-
 class PassData(BaseModel):
     """The fields a pass carries. Built only from a verified payload or by the issuing office."""
 

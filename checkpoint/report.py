@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo
 
 from . import audit
 from .audit import CloneAlerts, Filter, HourCount, Traffic
+from .catalog import LANGUAGES, Translator, category_word, reason_word
 from .chain import VerifyResult
 from .errors import CheckpointError
 from .fsutil import atomic_write
-from .models import Category, Reason
+from .models import Category
 from .plates import display_plate
 from .store import ENTRY_COLUMNS, Entry, entry_from_row
 from .text import clean
@@ -39,143 +40,8 @@ LATIN_FONTS = (
 )
 CATEGORIES: tuple[str, ...] = (*(c.value for c in Category), "none")
 
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Daily situation report",
-        "all_stations": "all checkpoints",
-        "station": "Checkpoint",
-        "day": "Day",
-        "generated": "Generated",
-        "day_note": "The day runs from 00:00 to 24:00 local time ({tz}).",
-        "traffic": "Traffic by category",
-        "category": "Category",
-        "in": "Allowed in",
-        "out": "Allowed out",
-        "denied": "Turned back",
-        "total": "Total",
-        "cat.emergency": "Emergency vehicles",
-        "cat.official": "Officials on duty",
-        "cat.medical": "Medical staff",
-        "cat.none": "No valid pass",
-        "denials": "Turned back, by reason",
-        "reason": "Reason",
-        "count": "Vehicles",
-        "none": "None.",
-        "fevers": "Fevers (at or above {threshold} °C)",
-        "time": "Time",
-        "plate": "Plate",
-        "readings": "Body temperatures",
-        "decision": "Decision",
-        "purged": "(purged)",
-        "overrides": "Overrides",
-        "supervisor": "Supervisor",
-        "why": "Written reason",
-        "denied_for": "Rules said",
-        "shifts": "Shifts",
-        "operator": "Operator on duty",
-        "leader": "Shift leader",
-        "from": "From",
-        "until": "Until",
-        "entries": "Entries",
-        "hourly": "Traffic by hour",
-        "hour": "Hour",
-        "verification": "Log verification",
-        "verified_ok": "The traffic log verifies: {entries} entries, every chain whole and every seal valid.",
-        "verified_bad": "THE TRAFFIC LOG FAILS VERIFICATION.",
-        "verified_unsealed": "The traffic log verifies: {entries} entries, every chain whole; not sealed yet.",
-        "chain_ok": "{station}: {entries} entries, sealed up to entry {sealed}.",
-        "chain_unsealed": "{station}: {entries} entries, not sealed yet.",
-        "chain_bad": "{station}: first bad entry {seq}: {problem}.",
-        "not_verified": "Not verified.",
-        "clones": "Clone alerts",
-        "clone_line": "Pass {pass_id} entered at {first} ({t1}) and at {second} ({t2}), {minutes} min apart.",
-        "allow": "allowed",
-        "deny": "turned back",
-    },
-    "zh": {
-        "title": "每日情况汇报",
-        "all_stations": "全部卡口",
-        "station": "卡口",
-        "day": "日期",
-        "generated": "生成时间",
-        "day_note": "统计时段为当地时间（{tz}）0:00 至 24:00。",
-        "traffic": "分类通行情况",
-        "category": "类别",
-        "in": "放行（进）",
-        "out": "放行（出）",
-        "denied": "劝返",
-        "total": "合计",
-        "cat.emergency": "应急车辆",
-        "cat.official": "公务人员",
-        "cat.medical": "医护人员",
-        "cat.none": "无有效通行证",
-        "denials": "劝返原因",
-        "reason": "原因",
-        "count": "车辆数",
-        "none": "无。",
-        "fevers": "发热情况（体温 ≥ {threshold} °C）",
-        "time": "时间",
-        "plate": "车牌号",
-        "readings": "体温",
-        "decision": "处理",
-        "purged": "（已清除）",
-        "overrides": "特批放行",
-        "supervisor": "批准人",
-        "why": "事由",
-        "denied_for": "按规定应",
-        "shifts": "值班情况",
-        "operator": "值班人员",
-        "leader": "带班领导",
-        "from": "自",
-        "until": "至",
-        "entries": "记录数",
-        "hourly": "分时段通行情况",
-        "hour": "时段",
-        "verification": "通行记录核查",
-        "verified_ok": "通行记录核查通过：共 {entries} 条，记录链完整，签章有效。",
-        "verified_bad": "通行记录核查未通过！",
-        "verified_unsealed": "通行记录核查通过：共 {entries} 条，记录链完整；尚未签章。",
-        "chain_ok": "{station}：{entries} 条，已签章至第 {sealed} 条。",
-        "chain_unsealed": "{station}：{entries} 条，尚未签章。",
-        "chain_bad": "{station}：第 {seq} 条起有问题：{problem}。",
-        "not_verified": "未核查。",
-        "clones": "疑似通行证复制",
-        "clone_line": "通行证 {pass_id} 于 {t1} 在 {first} 进入，又于 {t2} 在 {second} 进入，间隔 {minutes} 分钟。",
-        "allow": "放行",
-        "deny": "劝返",
-    },
-}
-
-REASON_ZH = {
-    "ok": "有效通行证",
-    "not_a_pass": "非通行证",
-    "malformed": "通行证损坏无法识别",
-    "bad_signature": "签名无效（伪造或篡改）",
-    "unknown_key": "签发密钥不受信任",
-    "expired": "通行证已过期",
-    "not_yet_valid": "通行证尚未生效",
-    "revoked": "通行证已作废",
-    "wrong_checkpoint": "通行证不适用于本卡口",
-    "category_closed": "该类别暂停通行",
-    "already_inside": "已进入未出",
-    "too_many_occupants": "乘车人数超出",
-    "fever": "发热",
-    "plate_mismatch": "车证不符",
-    "no_pass": "无通行证",
-    "override": "特批放行",
-}
-
-
-def reason_text(reason: str, lang: str) -> str:
-    if lang == "zh":
-        return REASON_ZH.get(reason, reason)
-    from .models import REASON_TEXT
-
-    try:
-        text = REASON_TEXT[Reason(reason)]
-    except ValueError:
-        return reason
-    return text[:1].upper() + text[1:]
+# The words of the report are in the catalog (`checkpoint/locale/report.<lang>.json`); the reasons and
+# categories are the catalog's one word each (`reason_word`, `category_word`).
 
 
 @dataclass
@@ -310,12 +176,14 @@ def build_report(
 class _Words:
     def __init__(self, report: DailyReport, lang: str) -> None:
         self.report = report
-        self.lang = lang if lang in TEXT else "en"
-        self.text = TEXT[self.lang]
+        self.lang = lang if lang in LANGUAGES else "en"
+        self.t = Translator(self.lang)
 
     def __call__(self, key: str, **values: object) -> str:
-        template = self.text[key]
-        return template.format(**values) if values else template
+        return self.t(f"report.{key}", **values)
+
+    def category(self, category: str) -> str:
+        return self("cat.none") if category == "none" else category_word(category, self.lang)
 
     def time(self, moment: datetime) -> str:
         return moment.astimezone(self.report.tz).strftime("%H:%M")
@@ -348,7 +216,7 @@ class _Words:
         """(title, header, rows) for every section that is a table; an empty rows list means none."""
         r = self.report
         traffic = [
-            [self(f"cat.{c.category}"), str(c.allowed_in), str(c.allowed_out), str(c.denied), str(c.total)]
+            [self.category(c.category), str(c.allowed_in), str(c.allowed_out), str(c.denied), str(c.total)]
             for c in r.categories
         ]
         t = r.totals
@@ -362,7 +230,7 @@ class _Words:
             (
                 self("denials"),
                 [self("reason"), self("count")],
-                [[reason_text(reason, self.lang), str(n)] for reason, n in r.denials],
+                [[reason_word(reason, self.lang), str(n)] for reason, n in r.denials],
             ),
             (
                 self("fevers", threshold=f"{r.fever_threshold:.1f}"),
@@ -373,7 +241,7 @@ class _Words:
                         self.station(e.station_id),
                         self.plate(e.plate),
                         self.readings(e),
-                        f"{self(e.verdict.value)} ({reason_text(e.reason.value, self.lang)})",
+                        f"{self(e.verdict.value)} ({reason_word(e.reason.value, self.lang)})",
                     ]
                     for e in r.fevers
                 ],
@@ -395,7 +263,7 @@ class _Words:
                         self.plate(e.plate),
                         clean(e.override_by or "-", limit=30),
                         clean(e.override_reason or "-", limit=80),
-                        "-" if e.denied_for is None else reason_text(e.denied_for.value, self.lang),
+                        "-" if e.denied_for is None else reason_word(e.denied_for.value, self.lang),
                     ]
                     for e in r.overrides
                 ],

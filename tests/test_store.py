@@ -375,7 +375,7 @@ def test_log_verify_says_what_is_not_sealed_yet(tmp_path: Path) -> None:
     later = run_cli(home, "log", "verify")
     assert later.exit_code == 0
     assert later.stdout == (
-        f"{STATION}: OK — 7 entries, 1 seal(s), sealed up to entry 5; entries 6–7 are not sealed yet.\n"
+        f"{STATION}: OK — 7 entries, 1 seal, sealed up to entry 5; entries 6–7 are not sealed yet.\n"
     )
 
 

@@ -49,14 +49,17 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], *, seconds:
     raise AssertionError("the app did not get there")
 
 
-async def wait_until_still(pilot: Pilot[Any], look: Callable[[], object], *, seconds: float = 30.0) -> None:
-    """Let the app run until `look()` gives the same answer twice in a row, a frame apart (a layout that
-    has settled: keys composed, breakpoints applied, regions placed)."""
-    before = look()
+async def wait_until_still(
+    pilot: Pilot[Any], look: Callable[[], object], *, times: int = 3, seconds: float = 30.0
+) -> None:
+    """Let the app run until `look()` gives the same answer `times` polls in a row (a layout that has
+    settled: keys composed, breakpoints applied, regions placed)."""
+    before, same = look(), 0
     for _ in range(int(seconds / 0.05)):
         await pilot.pause(0.05)
         now = look()
-        if now == before:
+        same = same + 1 if now == before else 0
+        if same >= times:
             return
         before = now
     raise AssertionError("the screen did not settle")

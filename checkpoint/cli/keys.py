@@ -10,7 +10,7 @@ import click
 from ..errors import CheckpointError
 from ..keys import Keyring, TrustList, load_trust, read_json, save_trust
 from ..timeutil import fmt_local, iso_local, zone
-from .context import Context, echo_json, pass_ctx, say
+from .context import Context, echo_json, output_files, pass_ctx, say
 
 
 def office_keyring(ctx: Context) -> Keyring:
@@ -58,6 +58,7 @@ def rotate(ctx: Context, grace_days: int | None) -> None:
 
 @keys_group.command("export-trust")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@output_files("file")
 @pass_ctx
 def export_trust(ctx: Context, file: Path) -> None:
     """Write the trust file (public keys only) for stations to import."""

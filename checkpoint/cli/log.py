@@ -65,7 +65,7 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
 def verify(ctx: Context, as_json: bool) -> None:
     """Recompute every chain and check every seal; exit 1 and name the first bad entry on tampering."""
     if not ctx.home.log_db.exists():
-        say("The traffic log is empty; nothing to verify.")
+        say(ctx.t("cli.log.verify_empty"))
         return
     own = {}
     if ctx.home.station_key.exists():
@@ -92,21 +92,23 @@ def verify(ctx: Context, as_json: bool) -> None:
             }
         )
     else:
+        t = ctx.t
         for r in result.stations:
+            entries = t.count("cli.count.entries", r.entries)
             if r.ok and not r.seals:
-                say(f"{r.station_id}: OK — {r.entries} entries, chain whole; not sealed yet.")
+                say(t("cli.log.ok_unsealed", station=r.station_id, entries=entries))
             elif r.ok:
+                unsealed = r.head_seq - r.last_sealed_seq
                 tail = (
-                    f"; entries {r.last_sealed_seq + 1}–{r.head_seq} are not sealed yet"
-                    if r.head_seq > r.last_sealed_seq
+                    t.count("cli.log.unsealed_tail", unsealed, first=r.last_sealed_seq + 1, last=r.head_seq)
+                    if unsealed > 0
                     else ""
                 )
-                say(
-                    f"{r.station_id}: OK — {r.entries} entries, {r.seals} seal(s), "
-                    f"sealed up to entry {r.last_sealed_seq}{tail}."
-                )
+                seals = t.count("cli.count.seals", r.seals)
+                say(t("cli.log.ok_sealed", station=r.station_id, entries=entries, seals=seals,
+                      sealed=r.last_sealed_seq, tail=tail))  # fmt: skip
             else:
-                say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")
+                say(t("cli.log.tampered", station=r.station_id, seq=r.first_bad_seq, problem=r.problem))
     sys.exit(0 if result.ok else 1)
 
 
@@ -123,9 +125,9 @@ def seal(ctx: Context) -> None:
 
     sealed = asyncio.run(run())
     if sealed is None:
-        say("Nothing to seal: the log is empty or already sealed at its head.")
+        say(ctx.t("cli.log.nothing_to_seal"))
     else:
-        say(f"Sealed {ctx.settings.station.id} at entry {sealed[0]} ({sealed[1][:16]}…).")
+        say(ctx.t("cli.log.sealed", station=ctx.settings.station.id, seq=sealed[0], head=sealed[1][:16]))
 
 
 @log_group.command("purge")

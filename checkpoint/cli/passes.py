@@ -14,7 +14,7 @@ from ..plates import display_plate, normalise_plate
 from ..registry import IssuedPass, PassRequest, Registry
 from ..text import clean, has_unsafe
 from ..timeutil import fmt_local, parse_when, utcnow, zone
-from .context import Context, echo_json, pass_ctx, say
+from .context import Context, echo_json, output_files, pass_ctx, say
 from .keys import office_keyring
 
 
@@ -171,6 +171,7 @@ def pass_group() -> None:
     help="Issue another pass even if the vehicle has a live one with the same category and dates.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the pass as JSON.")
+@output_files("png", "svg", "pdf")
 @pass_ctx
 def issue(
     ctx: Context, plate: str, category: str, holder: str, org: str, valid_from: str | None,
@@ -273,6 +274,7 @@ def list_passes(ctx: Context, search: str, limit: int | None, as_json: bool) -> 
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Write the QR again as PNG.")
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), help="Write the QR again as SVG.")
 @click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help="Write the card again.")
+@output_files("png", "svg", "pdf")
 @pass_ctx
 def show(
     ctx: Context, pass_id: str, as_json: bool, png: Path | None, svg: Path | None, pdf: Path | None

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import CheckpointError
+from ..catalog import error
 from ..language import detect_language
 from ..timeutil import zone
-from .context import Context, pass_ctx, progress_line, say
+from .context import Context, output_files, pass_ctx, progress_line, say
 
 
 def report_language(setting: str, explicit: str | None) -> str:
@@ -26,7 +26,7 @@ def parse_day(text: str | None, today: date) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise CheckpointError(f"{text!r} is not a date; write it as 2026-02-03, today or yesterday.") from exc
+        raise error("cli.time.not_a_day", text=text) from exc
 
 
 @click.command("report")
@@ -40,6 +40,7 @@ def parse_day(text: str | None, today: date) -> date:
 )
 @click.option("--lang", type=click.Choice(["en", "zh"]), help="Language (default: ui.language, else LANG).")
 @click.option("--no-verify", is_flag=True, help="Skip verifying the chains and seals (faster on a huge log).")
+@output_files("out")
 @pass_ctx
 def report(
     ctx: Context,
@@ -59,7 +60,7 @@ def report(
     day = parse_day(day_text, datetime.now(tz).date())
     language = report_language(ctx.settings.ui.language, lang)
     if not ctx.home.log_db.exists():
-        raise CheckpointError(f"There is no traffic log in {ctx.home.root}; there is nothing to report.")
+        raise error("cli.log.none_to_report", home=ctx.home.root)
     verification = None
     if not no_verify:
         own = {}
@@ -90,7 +91,7 @@ def report(
     write_report(result, "pdf" if fmt == "pdf" else "html" if fmt == "html" else "md", language, target)
     say(f"Wrote the report for {day.isoformat()} to {target}.")
     if verification is not None and not verification.ok:
-        raise CheckpointError("The traffic log fails verification; the report says where.", exit_code=1)
+        raise error("cli.log.fails", exit_code=1)
 
 
 def register(cli: click.Group) -> None:
