@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import html
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from . import audit
 from .audit import CloneAlerts, Filter, HourCount, Traffic
-from .catalog import LANGUAGES, Translator, category_word, reason_word
+from .catalog import LANGUAGES, Translator, category_word, error, reason_word
 from .chain import VerifyResult
 from .errors import CheckpointError
 from .fsutil import atomic_write
@@ -31,6 +32,9 @@ from .plates import display_plate
 from .store import ENTRY_COLUMNS, Entry, entry_from_row
 from .text import clean
 from .timeutil import from_micros
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 ReportFormat = Literal["md", "html", "pdf"]
 LATIN_FONTS = (
@@ -60,6 +64,7 @@ class ShiftLine:
     first: datetime
     last: datetime
     entries: int
+    open: bool = False  # the shift has not been handed over yet: `last` is its latest entry, not its end
 
 
 @dataclass
@@ -135,8 +140,17 @@ def build_report(
         entry_from_row(r)
         for r in conn.execute(f"{select} WHERE {where} AND reason = 'override' {order}", params)
     ]
+    open_shifts = _open_shifts(conn)
     shifts = [
-        ShiftLine(str(sid), str(op), str(lead), from_micros(first), from_micros(last), int(n))
+        ShiftLine(
+            str(sid),
+            str(op),
+            str(lead),
+            from_micros(first),
+            from_micros(last),
+            int(n),
+            open=(sid, op, lead) in open_shifts,
+        )
         for sid, op, lead, first, last, n in conn.execute(
             f"SELECT station_id, operator, leader, MIN(ts), MAX(ts), COUNT(*) FROM entries WHERE {all_where} "
             "GROUP BY 1, 2, 3 ORDER BY 1, 4",
@@ -170,6 +184,16 @@ def build_report(
     )
 
 
+def _open_shifts(conn: sqlite3.Connection) -> set[tuple[str, str, str]]:
+    """(station, operator, leader) of every shift signed in and not handed over (a merged log from
+    bundles has no shifts table rows of its stations: none is open there)."""
+    try:
+        rows = conn.execute("SELECT station_id, operator, leader FROM shifts WHERE ended IS NULL").fetchall()
+    except sqlite3.OperationalError:  # an older log without the table
+        return set()
+    return {(str(a), str(b), str(c)) for a, b, c in rows}
+
+
 # ---------------------------------------------------------------------------------------------- rendering
 
 
@@ -181,6 +205,9 @@ class _Words:
 
     def __call__(self, key: str, **values: object) -> str:
         return self.t(f"report.{key}", **values)
+
+    def entries(self, n: int) -> str:
+        return self.t.count("report.count.entries", n)
 
     def category(self, category: str) -> str:
         return self("cat.none") if category == "none" else category_word(category, self.lang)
@@ -284,7 +311,7 @@ class _Words:
                         clean(s.operator, limit=30),
                         clean(s.leader, limit=30),
                         self.time(s.first),
-                        self.time(s.last),
+                        self("still_open", time=self.time(s.last)) if s.open else self.time(s.last),
                         str(s.entries),
                     ]
                     for s in r.shifts
@@ -301,19 +328,23 @@ class _Words:
         if not result.ok:
             state, first = "bad", self("verified_bad")
         elif unsealed:
-            state, first = "warn", self("verified_unsealed", entries=result.entries)
+            state, first = "warn", self("verified_unsealed", entries=self.entries(result.entries))
         else:
-            state, first = "ok", self("verified_ok", entries=result.entries)
+            state, first = "ok", self("verified_ok", entries=self.entries(result.entries))
         lines = [first]
         for s in result.stations:
             if s.ok and s.seals == 0:
-                lines.append(self("chain_unsealed", station=self.station(s.station_id), entries=s.entries))
+                lines.append(
+                    self(
+                        "chain_unsealed", station=self.station(s.station_id), entries=self.entries(s.entries)
+                    )
+                )
             elif s.ok:
                 lines.append(
                     self(
                         "chain_ok",
                         station=self.station(s.station_id),
-                        entries=s.entries,
+                        entries=self.entries(s.entries),
                         sealed=s.last_sealed_seq,
                     )
                 )
@@ -552,6 +583,46 @@ def render_pdf(report: DailyReport, lang: str) -> bytes:
         pdf.multi_cell(0, 5.5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())
+
+
+def daily_report(
+    log_path: Path,
+    day: date,
+    tz: ZoneInfo,
+    *,
+    station: str | None = None,
+    verify: bool = True,
+    own_keys: dict[str, Ed25519PublicKey] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    fever_threshold: float = 37.3,
+    names: dict[str, str] | None = None,
+) -> DailyReport:
+    """The daily situation report of `day`, as `checkpoint report` and the audit screen make it: verify
+    the log's chains and seals first (`progress(done, total)` as it goes; `verify=False` skips it),
+    then count the day. `own_keys` checks this home's own seals; `names` names its stations."""
+    from .store import open_reader, verify_log
+
+    if not log_path.exists():
+        raise error("cli.log.none_to_report", home=log_path.parent)
+    verification = verify_log(log_path, own_keys or {}, progress) if verify else None
+    conn = open_reader(log_path)
+    try:
+        return build_report(
+            conn,
+            day,
+            tz,
+            station=station,
+            verification=verification,
+            fever_threshold=fever_threshold,
+            names=names,
+        )
+    finally:
+        conn.close()
+
+
+def report_file_name(day: date, fmt: ReportFormat, station: str | None = None) -> str:
+    """`report-2026-02-03.pdf` (`report-2026-02-03-north-gate.pdf` for one station)."""
+    return f"report-{day.isoformat()}{'-' + station if station else ''}.{fmt}"
 
 
 def write_report(report: DailyReport, fmt: ReportFormat, lang: str, out: Path) -> None:

@@ -16,7 +16,7 @@ from checkpoint.models import Reason
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from tests.test_audit_data import HOSTILE, alter, build_sample, override_plan, raw_rows
-from tests.tui_helpers import notices
+from tests.tui_helpers import notices, wait_for
 from tui.audit_app import AuditApp, make_app
 from tui.screens.audit import AuditScreen
 from tui.screens.audit_modals import DetailScreen, VerifyScreen
@@ -565,3 +565,65 @@ async def test_an_override_and_its_denial_name_each_other_in_the_detail(override
             await _settle(pilot, app)
         assert "Lets through the denied entry north-gate #" in seen["ALLOW"]
         assert "Let through later by entry north-gate #" in seen["DENY"]
+
+
+async def test_the_palette_says_what_each_command_does(home: Home) -> None:
+    """It listed "Apply / Apply", "Verify / Verify": the title twice."""
+    for language in ("en", "zh"):
+        app = _app(home, language)
+        async with app.run_test(size=SIZE) as pilot:
+            await _settle(pilot, app)
+            commands = list(app.get_system_commands(app.screen))
+            ours = [c for c in commands if c.callback.__name__.startswith("action_")]
+            assert len(ours) >= 5
+            for command in commands:
+                assert command.title != command.help, command.title
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_f8_saves_the_daily_report_of_the_chart_day(home: Home, language: str) -> None:
+    from tests.test_report import _pdf_pages
+    from tui.screens.audit_modals import ReportScreen
+
+    app = _app(home, language)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        day = _screen(app).chart_day
+        assert day is not None
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen))
+        report = app.screen
+        assert isinstance(report, ReportScreen)
+        await pilot.press("enter")  # the first format: PDF
+        await wait_for(pilot, lambda: report.saved is not None, seconds=120)
+        assert report.saved == home.exports / f"report-{day.isoformat()}.pdf"
+        assert report.saved.read_bytes().startswith(b"%PDF")
+        status = _text(report.query_one("#report-status", Static))
+        assert str(report.saved) in status.replace("\n", "")
+        await pilot.press("escape")
+        assert isinstance(app.screen, AuditScreen)
+    pages = "\n".join(_pdf_pages(report.saved))
+    title = "每日情况汇报" if language == "zh" else "Daily situation report"
+    assert title in pages and day.isoformat() in pages
+
+
+async def test_the_report_in_markdown_from_the_audit_is_the_cli_report(home: Home) -> None:
+    from tests.conftest import run_cli
+    from tui.screens.audit_modals import ReportScreen
+
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        day = _screen(app).chart_day
+        assert day is not None
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen))
+        report = app.screen
+        assert isinstance(report, ReportScreen)
+        await pilot.press("down", "down", "enter")  # Markdown
+        await wait_for(pilot, lambda: report.saved is not None, seconds=120)
+        assert report.saved is not None
+        saved = report.saved.read_text(encoding="utf-8")
+    cli = run_cli(home, "report", "--date", day.isoformat(), "--lang", "en").stdout
+    strip = lambda text: [line for line in text.splitlines() if not line.startswith("Generated")]  # noqa: E731
+    assert strip(saved) == strip(cli)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import string
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,28 @@ def test_plural_counts() -> None:
     assert t.count("cli.count.entries", 2) == "2 entries"
     assert t.count("cli.count.entries", 0) == "0 entries"
     assert Translator("zh").count("cli.count.entries", 1) == "1 条记录"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_key_rotation_warning_keeps_its_date_on_one_line(lang: str) -> None:
+    """The Chinese warning broke "（至 2027-01-04" / "03:17）" across two lines of the dialog."""
+    from textual.content import Content
+
+    until = "2027-01-04 03:17"
+    text = Translator(lang)("office.rotate.warning", days=30, until=until)
+    for width in range(50, 101):  # the dialog's text is 70 cells wide (76 less border and padding)
+        lines = [line.plain for line in Content(text).wrap(width)]
+        assert any(until in line for line in lines), (width, lines)
+
+
+def test_log_verify_counts_one_entry_as_one(tmp_path: Path) -> None:
+    from checkpoint.loadgen import build_log
+    from checkpoint.paths import Home
+    from tests.conftest import run_cli
+
+    home = Home(tmp_path / "h").ensure()
+    build_log(home.log_db, 1, stations=1, seed=3)
+    result = run_cli(home, "log", "verify")
+    assert result.exit_code == 0, result.output
+    assert ": OK — 1 entry, 1 seal, sealed up to entry 1." in result.stdout, result.stdout
+    assert "1 entries" not in result.stdout

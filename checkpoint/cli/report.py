@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from ..catalog import error
 from ..language import detect_language
 from ..timeutil import zone
 from .context import Context, output_files, pass_ctx, progress_line, say
+
+if TYPE_CHECKING:
+    from ..report import ReportFormat
 
 
 def report_language(setting: str, explicit: str | None) -> str:
@@ -53,42 +57,36 @@ def report(
 ) -> None:
     """The daily situation report for one local calendar day: traffic, denials, fevers, overrides, shifts."""
     from ..keys import load_or_create_station_key
-    from ..report import build_report, render_markdown, write_report
-    from ..store import open_reader, verify_log
+    from ..report import daily_report, render_markdown, report_file_name, write_report
 
     tz = zone(ctx.settings.ui.timezone)
     day = parse_day(day_text, datetime.now(tz).date())
     language = report_language(ctx.settings.ui.language, lang)
     if not ctx.home.log_db.exists():
         raise error("cli.log.none_to_report", home=ctx.home.root)
-    verification = None
-    if not no_verify:
-        own = {}
-        if ctx.home.station_key.exists():
-            own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
-        verification = verify_log(ctx.home.log_db, own, lambda d, t: progress_line(d, t, "verifying"))
+    own = {}
+    if ctx.home.station_key.exists():
+        own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
     # a station's own home: its name (e.g. 大畈镇东卡口) is in its settings, not in the log
     own_name = {ctx.settings.station.id: ctx.settings.station.name} if ctx.home.station_key.exists() else None
-    conn = open_reader(ctx.home.log_db)
-    try:
-        result = build_report(
-            conn,
-            day,
-            tz,
-            station=station,
-            verification=verification,
-            fever_threshold=ctx.settings.station.fever_threshold,
-            names=own_name,
-        )
-    finally:
-        conn.close()
+    result = daily_report(
+        ctx.home.log_db,
+        day,
+        tz,
+        station=station,
+        verify=not no_verify,
+        own_keys=own,
+        progress=lambda d, t: progress_line(d, t, "verifying"),
+        fever_threshold=ctx.settings.station.fever_threshold,
+        names=own_name,
+    )
+    verification = result.verification
     if out is None and fmt == "md":
         sys.stdout.write(render_markdown(result, language))
         return
-    target = (
-        out or ctx.home.ensure().exports / f"report-{day.isoformat()}{'-' + station if station else ''}.{fmt}"
-    )
-    write_report(result, "pdf" if fmt == "pdf" else "html" if fmt == "html" else "md", language, target)
+    kind: ReportFormat = "pdf" if fmt == "pdf" else "html" if fmt == "html" else "md"
+    target = out or ctx.home.ensure().exports / report_file_name(day, kind, station)
+    write_report(result, kind, language, target)
     say(f"Wrote the report for {day.isoformat()} to {target}.")
     if verification is not None and not verification.ok:
         raise error("cli.log.fails", exit_code=1)

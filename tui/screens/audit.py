@@ -137,7 +137,7 @@ def translate_audit_bindings(node: DOMNode, t: Translator) -> None:
 
 
 class AuditScreen(WorkerErrors, Screen[None]):
-    """Browse, filter, verify and export the traffic log."""
+    """Browse, filter, verify and export the traffic log; save the daily situation report."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "apply", "Apply"),
@@ -145,6 +145,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
         Binding("f3", "focus_table", "Results"),
         Binding("f6", "verify", "Verify"),
         Binding("f7", "export", "Export"),
+        Binding("f8", "report", "Report"),
         Binding("f4", "toggle_chart", "Chart"),
         # [ and ] are in F1 help, not in the key bar: it has no room for them at 80 or even 120 columns.
         Binding("left_square_bracket", "prev_day", "Day before", show=False),
@@ -406,6 +407,29 @@ class AuditScreen(WorkerErrors, Screen[None]):
         from .audit_modals import VerifyScreen
 
         self.app.push_screen(VerifyScreen(self.audit_app.log_path, self.t))
+
+    def action_report(self) -> None:
+        """The daily situation report of the day the chart shows (else the filter's first day, else
+        today), saved in the exports folder."""
+        from .audit_modals import ReportScreen
+
+        app = self.audit_app
+        day = self.chart_day
+        if day is None:
+            day = (self.filter.start or datetime.now(app.tz)).astimezone(app.tz).date()
+        own = app.home.station_key.exists()  # a station's own home: its name is in its settings
+        names = {app.settings.station.id: app.settings.station.name} if own else None
+        self.app.push_screen(
+            ReportScreen(
+                app.log_path,
+                day,
+                app.tz,
+                self.t,
+                app.home.exports,
+                names=names,
+                fever_threshold=app.settings.station.fever_threshold,
+            )
+        )
 
     def action_export(self) -> None:
         self.notify(self.t("audit.export.running"), timeout=2, markup=False)
