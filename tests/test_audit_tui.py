@@ -16,7 +16,7 @@ from checkpoint.models import Reason
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from tests.test_audit_data import HOSTILE, alter, build_sample, override_plan, raw_rows
-from tests.tui_helpers import notices, wait_for
+from tests.tui_helpers import notices, wait_for, wait_until_still
 from tui.audit_app import AuditApp, make_app
 from tui.screens.audit import AuditScreen
 from tui.screens.audit_modals import DetailScreen, VerifyScreen
@@ -481,6 +481,8 @@ async def test_columns_fit_every_width_and_come_back_when_wide(home: Home, langu
         for width in (80, 90, 99, 100, 110, 120, 130, 160):
             await pilot.resize_terminal(width, 40)
             await _settle(pilot, app)
+            await wait_for(pilot, lambda width=width: app.size.width == width)  # type: ignore[misc]
+            await wait_until_still(pilot, lambda: [(k, c.width) for k, c in table.columns.items()])
             shown = _shown(table)
             assert set(ESSENTIAL) <= set(shown), (width, shown)
             drawn = sum(c.get_render_width(table) for c in table.columns.values() if c.width)
@@ -627,3 +629,27 @@ async def test_the_report_in_markdown_from_the_audit_is_the_cli_report(home: Hom
     cli = run_cli(home, "report", "--date", day.isoformat(), "--lang", "en").stdout
     strip = lambda text: [line for line in text.splitlines() if not line.startswith("Generated")]  # noqa: E731
     assert strip(saved) == strip(cli)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)], ids=["80", "100", "120"])
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_the_key_bar_fits_with_report_and_help(
+    home: Home, language: str, size: tuple[int, int]
+) -> None:
+    app = _app(home, language)
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot, app)
+
+        def laid_out() -> list[tuple[str, object]]:
+            keys = app.screen.query("FooterKey")
+            return [(key.action, key.region) for key in keys if key.display and key.region.area]
+
+        await wait_for(pilot, lambda: any(action == "report" for action, _ in laid_out()))
+        await wait_until_still(pilot, laid_out)
+        footer = app.screen.query_one("Footer")
+        shown = [key for key in footer.query("FooterKey") if key.display and key.region.area]
+        for key in shown:  # wholly inside the bar and not under another key
+            assert footer.region.contains_region(key.region), (key.action, key.region)
+            assert not any(key.region.overlaps(k.region) for k in shown if k is not key), key.action
+        actions = {key.action.removeprefix("app.") for key in shown}
+        assert {"apply", "verify", "export", "report", "clear", "help"} <= actions

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 PAGE = audit.PAGE_SIZE
 NARROW = 100  # columns: below this the filter bar is compact
+FULL_BAR = 120  # columns: below this the key bar leaves out Ctrl+Q and Ctrl+P (F1 lists them)
 SHORT = 24  # lines: on a screen this short the hourly chart starts hidden (F4 shows it) so more rows fit
 PREFETCH = 40  # load the next page when the cursor comes this close to the last loaded row
 COUNT_CAP = 100_000  # count matches up to this many; beyond, say "more than"
@@ -243,6 +244,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
         alone as each selector's prompt, so nothing wraps and the results keep the room."""
         narrow = width < NARROW
         self.set_class(narrow, "narrow")
+        self.set_class(width < FULL_BAR, "short-bar")
         any_ = self.t("audit.filter.any")
         for widget in self.query_one("#filters").query("Input, Select"):
             widget.compact = narrow  # type: ignore[attr-defined]
