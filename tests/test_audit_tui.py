@@ -653,3 +653,13 @@ async def test_the_key_bar_fits_with_report_and_help(
             assert not any(key.region.overlaps(k.region) for k in shown if k is not key), key.action
         actions = {key.action.removeprefix("app.") for key in shown}
         assert {"apply", "verify", "export", "report", "clear", "help"} <= actions
+
+
+async def test_a_bad_date_is_said_in_chinese_on_the_chinese_screen(home: Home) -> None:
+    app = _app(home, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        _screen(app).query_one("#from", Input).value = "yesterday-ish"
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: bool(notices(app)))
+        assert any("'yesterday-ish' 不是日期或时间" in m for m in notices(app)), notices(app)

@@ -87,7 +87,7 @@ def report(
     kind: ReportFormat = "pdf" if fmt == "pdf" else "html" if fmt == "html" else "md"
     target = out or ctx.home.ensure().exports / report_file_name(day, kind, station)
     write_report(result, kind, language, target)
-    say(f"Wrote the report for {day.isoformat()} to {target}.")
+    say(ctx.t("cli.report.wrote", day=day.isoformat(), path=target))
     if verification is not None and not verification.ok:
         raise error("cli.log.fails", exit_code=1)
 
