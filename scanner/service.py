@@ -160,8 +160,12 @@ class ScanService:
             attempt += 1
             self._sleep(attempt, should_stop)
 
+    def backoff_delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (1: the first), growing up to the last step."""
+        return self.backoff[min(attempt, len(self.backoff)) - 1] if self.backoff else 0.0
+
     def _sleep(self, attempt: int, should_stop: Callable[[], bool]) -> None:
-        delay = self.backoff[min(attempt, len(self.backoff)) - 1] if self.backoff else 0.0
+        delay = self.backoff_delay(attempt)
         deadline = time.monotonic() + delay
         while not should_stop() and time.monotonic() < deadline:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
