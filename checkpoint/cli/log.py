@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import click
 
-from ..errors import CheckpointError
+from ..catalog import error
 from ..keys import load_or_create_station_key
 from ..plates import display_plate
 from ..store import LogStore, verify_log
@@ -34,7 +34,7 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
 
     if not ctx.home.log_db.exists():
         if not as_json:
-            say("The traffic log is empty.")
+            say(ctx.t("cli.log.empty"))
         return
     conn = open_reader(ctx.home.log_db)
     try:
@@ -141,17 +141,15 @@ def purge(ctx: Context, days: int | None, yes: bool) -> None:
     retention = ctx.settings.log.retention_days
     keep = days if days is not None else retention
     if keep < retention and not yes:
-        raise CheckpointError(
-            f"--older-than {keep} would also remove the names and temperatures of the last {retention - keep} "
-            f"days, which log.retention_days ({retention}) keeps; nothing was purged — add --yes if that is meant."
-        )
+        raise error("cli.log.purge_too_young", keep=keep, days=retention - keep, retention=retention)
 
     async def run() -> int:
         store = await LogStore.open(ctx.home.ensure().log_db, ctx.settings.station.id)
         async with store:
             return await store.purge(utcnow() - timedelta(days=keep))
 
-    say(f"Purged names and temperatures from {asyncio.run(run())} entries older than {keep} days.")
+    purged = asyncio.run(run())
+    say(ctx.t("cli.log.purged", entries=ctx.t.count("cli.count.entries", purged), keep=keep))
 
 
 def register(cli: click.Group) -> None:

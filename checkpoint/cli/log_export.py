@@ -98,7 +98,7 @@ def export(ctx: Context, /, fmt: str, out: Path, **values: Any) -> None:
         )
     finally:
         conn.close()
-    say(f"Exported {n} entries to {out}.")
+    say(ctx.t("cli.log.exported", entries=ctx.t.count("cli.count.entries", n), path=out))
 
 
 def register(cli: click.Group) -> None:
