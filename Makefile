@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= $(CURDIR)/.demo
 
-.PHONY: run test check lint setup sysdeps sysdeps-test demo bench clean
+.PHONY: run test check lint snapshots setup sysdeps sysdeps-test demo bench clean
 
 ## make run: set everything up and start the station (the demo when nothing is configured)
 run: setup
@@ -15,13 +15,19 @@ run: setup
 test: setup sysdeps-test
 	scripts/postgres.sh $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-## make check: ruff (format and lint), mypy (strict on checkpoint/ and scanner/), the tests
+## make check: ruff (format and lint), mypy (strict on checkpoint/, scanner/, tui/), the import contracts, the tests
 check: lint test
 
 lint: setup
 	$(BIN)/ruff format --check checkpoint scanner tui tests
 	$(BIN)/ruff check checkpoint scanner tui tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## make snapshots: update the TUI snapshots after a deliberate screen change (then look at the diff)
+snapshots: setup
+	$(BIN)/python -m pytest -q tests/test_station_snapshots.py tests/test_audit_snapshots.py \
+		tests/test_office_tui.py -k snapshot --snapshot-update
 
 setup: sysdeps $(STAMP)
 

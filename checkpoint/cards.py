@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .catalog import category_word
 from .errors import CheckpointError
 from .fonts import cjk_font
 from .fsutil import describe_os_error
@@ -45,10 +46,8 @@ SMALLEST = 5.5  # pt: a value that needs two lines is made this small before any
 FIELD_LINES = {"holder": 2, "org": 2, "checkpoints": 2}
 MM_PER_PT = 25.4 / 72
 
-CATEGORY_LABEL: dict[Category, tuple[str, str]] = {
-    Category.EMERGENCY: ("应急车辆", "Emergency vehicle"),
-    Category.OFFICIAL: ("公务人员", "Official on duty"),
-    Category.MEDICAL: ("医护人员", "Medical staff"),
+CATEGORY_LABEL: dict[Category, tuple[str, str]] = {  # (Chinese, English): the catalog's one word each
+    c: (category_word(c, "zh"), category_word(c, "en")) for c in Category
 }
 CATEGORY_RGB: dict[Category, tuple[int, int, int]] = {
     Category.EMERGENCY: (200, 30, 35),

@@ -404,7 +404,7 @@ class CheckIn:
             and self._last_code[0] == text
             and timedelta(0) <= now - self._last_code[1] < timedelta(seconds=self.settings.duplicate_seconds)
         ):
-            return Ignored("duplicate")  # the same vehicle, not a new event (PRODUCT.md)
+            return Ignored("duplicate")  # the same vehicle, not a new event
         if scanned and self.looping_feed and code_digest(text) in self._turned_away:
             return Ignored("seen")
         refusal = self._clock_refusal()

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from .audit import Filter
 from .errors import CheckpointError
-from .fsutil import describe_os_error
+from .fsutil import write_error
 from .store import damaged
 from .text import clean
 
@@ -450,7 +450,7 @@ def export_log(
         partial.replace(out)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise CheckpointError(describe_os_error(exc, out)) from exc
+        raise write_error(exc, out) from exc
     except sqlite3.DatabaseError as exc:
         partial.unlink(missing_ok=True)
         database = Path(conn.execute("PRAGMA database_list").fetchone()[2] or "the log")

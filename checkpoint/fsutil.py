@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from .catalog import error
 from .errors import CheckpointError
 
 
@@ -31,17 +32,23 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         finally:
             os.close(dir_fd)
     except OSError as exc:
-        raise CheckpointError(describe_os_error(exc, path)) from exc
+        raise write_error(exc, path) from exc
+
+
+def write_error(exc: OSError, path: Path) -> CheckpointError:
+    """The one sentence for a file that could not be written (in the user's language on the CLI)."""
+    if exc.errno == errno.ENOSPC:
+        return error("cli.file.full", path=path)
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return error("cli.file.denied", path=path)
+    if exc.errno == errno.EROFS:
+        return error("cli.file.read_only", path=path)
+    return error("cli.file.cannot_write", path=path, reason=exc.strerror or exc)
 
 
 def describe_os_error(exc: OSError, path: Path) -> str:
-    if exc.errno == errno.ENOSPC:
-        return f"The disk is full: cannot write {path}; free some space and try again."
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"Permission denied writing {path}; check the folder's owner and mode."
-    if exc.errno == errno.EROFS:
-        return f"{path} is on a read-only file system."
-    return f"Cannot write {path}: {exc.strerror or exc}."
+    """`write_error`'s sentence in English (for callers that build their own message)."""
+    return write_error(exc, path).message
 
 
 def sqlite_trouble(exc: Exception) -> str | None:
@@ -56,3 +63,24 @@ def sqlite_trouble(exc: Exception) -> str | None:
     if "locked" in text or "busy" in text:
         return "busy"
     return None
+
+
+def output_path(path: Path, mkdir: bool = False) -> Path:
+    """The file an export is about to write, once its folder is known to be there.
+
+    A missing folder is refused (one sentence, exit 2), so that a mistyped USB path (`/media/usbb/…`)
+    never writes the trust file or the log onto the laptop's own disk; `mkdir` (the `--mkdir` option)
+    creates it. Every command that writes a file the user named goes through here.
+    """
+    folder = path.parent
+    if folder.is_dir():
+        return path
+    if folder.exists() or any(p.exists() and not p.is_dir() for p in folder.parents):
+        raise error("cli.file.not_a_folder", folder=folder)
+    if not mkdir:
+        raise error("cli.file.no_folder", folder=folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, folder) from exc
+    return path

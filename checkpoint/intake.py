@@ -1,7 +1,7 @@
 """Incoming files: size-capped before they are read, parsed with limits, dates kept within reason.
 
-Nothing that arrives in a file is trusted for what it says about itself (PRODUCT.md, "Trust between
-machines"). Every reader of an incoming file (a bundle, a trust file, a revocation list, an enrolment
+Nothing that arrives in a file is trusted for what it says about itself (docs/log.md, the trust
+model). Every reader of an incoming file (a bundle, a trust file, a revocation list, an enrolment
 request) goes through here:
 
 - `read_capped(path, cap, what)` reads at most `cap` bytes; a larger file is refused before a byte of it is

@@ -46,7 +46,7 @@ class Verdict(StrEnum):
 
 
 class Reason(StrEnum):
-    """Exactly one of these ends every decision (PRODUCT.md, "Decisions")."""
+    """Exactly one of these ends every decision (docs/architecture.md, "Reasons and categories")."""
 
     OK = "ok"
     NOT_A_PASS = "not_a_pass"
@@ -64,26 +64,6 @@ class Reason(StrEnum):
     PLATE_MISMATCH = "plate_mismatch"
     NO_PASS = "no_pass"
     OVERRIDE = "override"
-
-
-REASON_TEXT: dict[Reason, str] = {
-    Reason.OK: "valid pass",
-    Reason.NOT_A_PASS: "not a checkpoint pass",
-    Reason.MALFORMED: "damaged or unreadable pass",
-    Reason.BAD_SIGNATURE: "signature does not verify: forged or altered",
-    Reason.UNKNOWN_KEY: "signed with a key this station does not trust",
-    Reason.EXPIRED: "pass has expired",
-    Reason.NOT_YET_VALID: "pass is not valid yet",
-    Reason.REVOKED: "pass has been revoked",
-    Reason.WRONG_CHECKPOINT: "pass is not valid at this checkpoint",
-    Reason.CATEGORY_CLOSED: "this category may not pass here now",
-    Reason.ALREADY_INSIDE: "already entered, no exit recorded",
-    Reason.TOO_MANY_OCCUPANTS: "more occupants than the pass allows",
-    Reason.FEVER: "fever",
-    Reason.PLATE_MISMATCH: "vehicle plate does not match the pass",
-    Reason.NO_PASS: "no pass shown",
-    Reason.OVERRIDE: "let through on a supervisor's override",
-}
 
 
 class PassData(BaseModel):

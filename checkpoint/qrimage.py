@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CheckpointError
-from .fsutil import describe_os_error
+from .fsutil import write_error
 
 QUIET_ZONE = 4
 
@@ -39,7 +39,7 @@ def write_png(text: str, path: Path, *, box_size: int = 8) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         image.save(str(path))
     except OSError as exc:
-        raise CheckpointError(describe_os_error(exc, path)) from exc
+        raise write_error(exc, path) from exc
 
 
 def write_svg(text: str, path: Path) -> None:
@@ -51,7 +51,7 @@ def write_svg(text: str, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         image.save(str(path))
     except OSError as exc:
-        raise CheckpointError(describe_os_error(exc, path)) from exc
+        raise write_error(exc, path) from exc
 
 
 def decode_image(path: Path) -> list[bytes]:

@@ -14,22 +14,27 @@ from __future__ import annotations
 
 import html
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from . import audit
 from .audit import CloneAlerts, Filter, HourCount, Traffic
+from .catalog import LANGUAGES, Translator, category_word, error, reason_word
 from .chain import VerifyResult
 from .errors import CheckpointError
 from .fsutil import atomic_write
-from .models import Category, Reason
+from .models import Category
 from .plates import display_plate
 from .store import ENTRY_COLUMNS, Entry, entry_from_row
 from .text import clean
 from .timeutil import from_micros
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 ReportFormat = Literal["md", "html", "pdf"]
 LATIN_FONTS = (
@@ -39,143 +44,8 @@ LATIN_FONTS = (
 )
 CATEGORIES: tuple[str, ...] = (*(c.value for c in Category), "none")
 
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Daily situation report",
-        "all_stations": "all checkpoints",
-        "station": "Checkpoint",
-        "day": "Day",
-        "generated": "Generated",
-        "day_note": "The day runs from 00:00 to 24:00 local time ({tz}).",
-        "traffic": "Traffic by category",
-        "category": "Category",
-        "in": "Allowed in",
-        "out": "Allowed out",
-        "denied": "Turned back",
-        "total": "Total",
-        "cat.emergency": "Emergency vehicles",
-        "cat.official": "Officials on duty",
-        "cat.medical": "Medical staff",
-        "cat.none": "No valid pass",
-        "denials": "Turned back, by reason",
-        "reason": "Reason",
-        "count": "Vehicles",
-        "none": "None.",
-        "fevers": "Fevers (at or above {threshold} °C)",
-        "time": "Time",
-        "plate": "Plate",
-        "readings": "Body temperatures",
-        "decision": "Decision",
-        "purged": "(purged)",
-        "overrides": "Overrides",
-        "supervisor": "Supervisor",
-        "why": "Written reason",
-        "denied_for": "Rules said",
-        "shifts": "Shifts",
-        "operator": "Operator on duty",
-        "leader": "Shift leader",
-        "from": "From",
-        "until": "Until",
-        "entries": "Entries",
-        "hourly": "Traffic by hour",
-        "hour": "Hour",
-        "verification": "Log verification",
-        "verified_ok": "The traffic log verifies: {entries} entries, every chain whole and every seal valid.",
-        "verified_bad": "THE TRAFFIC LOG FAILS VERIFICATION.",
-        "verified_unsealed": "The traffic log verifies: {entries} entries, every chain whole; not sealed yet.",
-        "chain_ok": "{station}: {entries} entries, sealed up to entry {sealed}.",
-        "chain_unsealed": "{station}: {entries} entries, not sealed yet.",
-        "chain_bad": "{station}: first bad entry {seq}: {problem}.",
-        "not_verified": "Not verified.",
-        "clones": "Clone alerts",
-        "clone_line": "Pass {pass_id} entered at {first} ({t1}) and at {second} ({t2}), {minutes} min apart.",
-        "allow": "allowed",
-        "deny": "turned back",
-    },
-    "zh": {
-        "title": "每日情况汇报",
-        "all_stations": "全部卡口",
-        "station": "卡口",
-        "day": "日期",
-        "generated": "生成时间",
-        "day_note": "统计时段为当地时间（{tz}）0:00 至 24:00。",
-        "traffic": "分类通行情况",
-        "category": "类别",
-        "in": "放行（进）",
-        "out": "放行（出）",
-        "denied": "劝返",
-        "total": "合计",
-        "cat.emergency": "应急车辆",
-        "cat.official": "公务人员",
-        "cat.medical": "医护人员",
-        "cat.none": "无有效通行证",
-        "denials": "劝返原因",
-        "reason": "原因",
-        "count": "车辆数",
-        "none": "无。",
-        "fevers": "发热情况（体温 ≥ {threshold} °C）",
-        "time": "时间",
-        "plate": "车牌号",
-        "readings": "体温",
-        "decision": "处理",
-        "purged": "（已清除）",
-        "overrides": "特批放行",
-        "supervisor": "批准人",
-        "why": "事由",
-        "denied_for": "按规定应",
-        "shifts": "值班情况",
-        "operator": "值班人员",
-        "leader": "带班领导",
-        "from": "自",
-        "until": "至",
-        "entries": "记录数",
-        "hourly": "分时段通行情况",
-        "hour": "时段",
-        "verification": "通行记录核查",
-        "verified_ok": "通行记录核查通过：共 {entries} 条，记录链完整，签章有效。",
-        "verified_bad": "通行记录核查未通过！",
-        "verified_unsealed": "通行记录核查通过：共 {entries} 条，记录链完整；尚未签章。",
-        "chain_ok": "{station}：{entries} 条，已签章至第 {sealed} 条。",
-        "chain_unsealed": "{station}：{entries} 条，尚未签章。",
-        "chain_bad": "{station}：第 {seq} 条起有问题：{problem}。",
-        "not_verified": "未核查。",
-        "clones": "疑似通行证复制",
-        "clone_line": "通行证 {pass_id} 于 {t1} 在 {first} 进入，又于 {t2} 在 {second} 进入，间隔 {minutes} 分钟。",
-        "allow": "放行",
-        "deny": "劝返",
-    },
-}
-
-REASON_ZH = {
-    "ok": "有效通行证",
-    "not_a_pass": "非通行证",
-    "malformed": "通行证损坏无法识别",
-    "bad_signature": "签名无效（伪造或篡改）",
-    "unknown_key": "签发密钥不受信任",
-    "expired": "通行证已过期",
-    "not_yet_valid": "通行证尚未生效",
-    "revoked": "通行证已作废",
-    "wrong_checkpoint": "通行证不适用于本卡口",
-    "category_closed": "该类别暂停通行",
-    "already_inside": "已进入未出",
-    "too_many_occupants": "乘车人数超出",
-    "fever": "发热",
-    "plate_mismatch": "车证不符",
-    "no_pass": "无通行证",
-    "override": "特批放行",
-}
-
-
-def reason_text(reason: str, lang: str) -> str:
-    if lang == "zh":
-        return REASON_ZH.get(reason, reason)
-    from .models import REASON_TEXT
-
-    try:
-        text = REASON_TEXT[Reason(reason)]
-    except ValueError:
-        return reason
-    return text[:1].upper() + text[1:]
+# The words of the report are in the catalog (`checkpoint/locale/report.<lang>.json`); the reasons and
+# categories are the catalog's one word each (`reason_word`, `category_word`).
 
 
 @dataclass
@@ -194,6 +64,7 @@ class ShiftLine:
     first: datetime
     last: datetime
     entries: int
+    open: bool = False  # the shift has not been handed over yet: `last` is its latest entry, not its end
 
 
 @dataclass(frozen=True)
@@ -290,8 +161,17 @@ def build_report(
         entry_from_row(r)
         for r in conn.execute(f"{select} WHERE {where} AND reason = 'override' {order}", params)
     ]
+    open_shifts = _open_shifts(conn)
     shifts = [
-        ShiftLine(str(sid), str(op), str(lead), from_micros(first), from_micros(last), int(n))
+        ShiftLine(
+            str(sid),
+            str(op),
+            str(lead),
+            from_micros(first),
+            from_micros(last),
+            int(n),
+            open=(sid, op, lead) in open_shifts,
+        )
         for sid, op, lead, first, last, n in conn.execute(
             f"SELECT station_id, operator, leader, MIN(ts), MAX(ts), COUNT(*) FROM entries WHERE {all_where} "
             "GROUP BY 1, 2, 3 ORDER BY 1, 4",
@@ -325,18 +205,33 @@ def build_report(
     )
 
 
+def _open_shifts(conn: sqlite3.Connection) -> set[tuple[str, str, str]]:
+    """(station, operator, leader) of every shift signed in and not handed over (a merged log from
+    bundles has no shifts table rows of its stations: none is open there)."""
+    try:
+        rows = conn.execute("SELECT station_id, operator, leader FROM shifts WHERE ended IS NULL").fetchall()
+    except sqlite3.OperationalError:  # an older log without the table
+        return set()
+    return {(str(a), str(b), str(c)) for a, b, c in rows}
+
+
 # ---------------------------------------------------------------------------------------------- rendering
 
 
 class _Words:
     def __init__(self, report: DailyReport, lang: str) -> None:
         self.report = report
-        self.lang = lang if lang in TEXT else "en"
-        self.text = TEXT[self.lang]
+        self.lang = lang if lang in LANGUAGES else "en"
+        self.t = Translator(self.lang)
 
     def __call__(self, key: str, **values: object) -> str:
-        template = self.text[key]
-        return template.format(**values) if values else template
+        return self.t(f"report.{key}", **values)
+
+    def entries(self, n: int) -> str:
+        return self.t.count("report.count.entries", n)
+
+    def category(self, category: str) -> str:
+        return self("cat.none") if category == "none" else category_word(category, self.lang)
 
     def time(self, moment: datetime) -> str:
         return moment.astimezone(self.report.tz).strftime("%H:%M")
@@ -369,7 +264,7 @@ class _Words:
         """(title, header, rows) for every section that is a table; an empty rows list means none."""
         r = self.report
         traffic = [
-            [self(f"cat.{c.category}"), str(c.allowed_in), str(c.allowed_out), str(c.denied), str(c.total)]
+            [self.category(c.category), str(c.allowed_in), str(c.allowed_out), str(c.denied), str(c.total)]
             for c in r.categories
         ]
         t = r.totals
@@ -383,7 +278,7 @@ class _Words:
             (
                 self("denials"),
                 [self("reason"), self("count")],
-                [[reason_text(reason, self.lang), str(n)] for reason, n in r.denials],
+                [[reason_word(reason, self.lang), str(n)] for reason, n in r.denials],
             ),
             (
                 self("fevers", threshold=f"{r.fever_threshold:.1f}"),
@@ -394,7 +289,7 @@ class _Words:
                         self.station(e.station_id),
                         self.plate(e.plate),
                         self.readings(e),
-                        f"{self(e.verdict.value)} ({reason_text(e.reason.value, self.lang)})",
+                        f"{self(e.verdict.value)} ({reason_word(e.reason.value, self.lang)})",
                     ]
                     for e in r.fevers
                 ],
@@ -416,7 +311,7 @@ class _Words:
                         self.plate(e.plate),
                         clean(e.override_by or "-", limit=30),
                         clean(e.override_reason or "-", limit=80),
-                        "-" if e.denied_for is None else reason_text(e.denied_for.value, self.lang),
+                        "-" if e.denied_for is None else reason_word(e.denied_for.value, self.lang),
                     ]
                     for e in r.overrides
                 ],
@@ -437,7 +332,7 @@ class _Words:
                         clean(s.operator, limit=30),
                         clean(s.leader, limit=30),
                         self.time(s.first),
-                        self.time(s.last),
+                        self("still_open", time=self.time(s.last)) if s.open else self.time(s.last),
                         str(s.entries),
                     ]
                     for s in r.shifts
@@ -454,19 +349,23 @@ class _Words:
         if not result.ok:
             state, first = "bad", self("verified_bad")
         elif unsealed:
-            state, first = "warn", self("verified_unsealed", entries=result.entries)
+            state, first = "warn", self("verified_unsealed", entries=self.entries(result.entries))
         else:
-            state, first = "ok", self("verified_ok", entries=result.entries)
+            state, first = "ok", self("verified_ok", entries=self.entries(result.entries))
         lines = [first]
         for s in result.stations:
             if s.ok and s.seals == 0:
-                lines.append(self("chain_unsealed", station=self.station(s.station_id), entries=s.entries))
+                lines.append(
+                    self(
+                        "chain_unsealed", station=self.station(s.station_id), entries=self.entries(s.entries)
+                    )
+                )
             elif s.ok:
                 lines.append(
                     self(
                         "chain_ok",
                         station=self.station(s.station_id),
-                        entries=s.entries,
+                        entries=self.entries(s.entries),
                         sealed=s.last_sealed_seq,
                     )
                 )
@@ -705,6 +604,46 @@ def render_pdf(report: DailyReport, lang: str) -> bytes:
         pdf.multi_cell(0, 5.5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())
+
+
+def daily_report(
+    log_path: Path,
+    day: date,
+    tz: ZoneInfo,
+    *,
+    station: str | None = None,
+    verify: bool = True,
+    own_keys: dict[str, Ed25519PublicKey] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    fever_threshold: float = 37.3,
+    names: dict[str, str] | None = None,
+) -> DailyReport:
+    """The daily situation report of `day`, as `checkpoint report` and the audit screen make it: verify
+    the log's chains and seals first (`progress(done, total)` as it goes; `verify=False` skips it),
+    then count the day. `own_keys` checks this home's own seals; `names` names its stations."""
+    from .store import open_reader, verify_log
+
+    if not log_path.exists():
+        raise error("cli.log.none_to_report", home=log_path.parent)
+    verification = verify_log(log_path, own_keys or {}, progress) if verify else None
+    conn = open_reader(log_path)
+    try:
+        return build_report(
+            conn,
+            day,
+            tz,
+            station=station,
+            verification=verification,
+            fever_threshold=fever_threshold,
+            names=names,
+        )
+    finally:
+        conn.close()
+
+
+def report_file_name(day: date, fmt: ReportFormat, station: str | None = None) -> str:
+    """`report-2026-02-03.pdf` (`report-2026-02-03-north-gate.pdf` for one station)."""
+    return f"report-{day.isoformat()}{'-' + station if station else ''}.{fmt}"
 
 
 def write_report(report: DailyReport, fmt: ReportFormat, lang: str, out: Path) -> None:

@@ -27,6 +27,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from .catalog import error
 from .errors import CheckpointError
 from .models import Category
 from .passes import CHECKPOINT_ID
@@ -204,11 +205,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except OSError as exc:
-        raise CheckpointError(f"Cannot read the settings file {path}: {exc.strerror}.") from exc
+        raise error("cli.settings.unreadable", path=path, reason=exc.strerror) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise CheckpointError(f"The settings file {path} is not valid TOML: {exc}.") from exc
+        raise error("cli.settings.not_toml", path=path, detail=exc) from exc
     except UnicodeDecodeError as exc:
-        raise CheckpointError(f"The settings file {path} is not UTF-8 text.") from exc
+        raise error("cli.settings.not_utf8", path=path) from exc
 
 
 def load_settings(path: Path | None, *, required: bool = False) -> Settings:
@@ -217,14 +218,23 @@ def load_settings(path: Path | None, *, required: bool = False) -> Settings:
     if path is not None and path.exists():
         data = read_toml(path)
     elif path is not None and required:
-        raise CheckpointError(f"The settings file {path} does not exist.")
+        raise error("cli.settings.missing", path=path)
     in_file = f" in {path}" if path is not None and path.exists() else ""
     try:
         return Settings(**data)
     except SettingsError as exc:  # an environment variable that must be JSON is not
         raise CheckpointError(_not_json(exc)) from exc
     except ValidationError as exc:
-        raise CheckpointError(_bad_value(exc.errors()[0], in_file)) from exc
+        first = exc.errors()[0]
+        if (
+            in_file
+            and first["type"] == "model_type"
+            and len(first["loc"]) == 1
+            and not _in_environment(first["loc"])
+        ):
+            # `station = "x"`: the whole section is one value (pydantic would name its class)
+            raise error("cli.settings.not_a_section", section=first["loc"][0], path=path) from exc
+        raise CheckpointError(_bad_value(first, in_file)) from exc
 
 
 _PREFIX = "CHECKPOINT_"

@@ -2,7 +2,7 @@
 
 Everything decoded from a QR code, imported from a file or typed by a person goes through `clean()`
 before it reaches a terminal, a log line, a PDF or a report. Markup is a separate concern: the UI
-renders such text as `Content`/`Text`, never as markup (see STYLE.md).
+renders such text as `Content`/`Text`, never as markup (see `tui/safe.py`).
 """
 
 from __future__ import annotations

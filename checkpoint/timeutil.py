@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import CheckpointError
+from .catalog import error
 
 
 def utcnow() -> datetime:
@@ -16,7 +16,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise CheckpointError(f"Unknown time zone {name!r}; use a name such as Asia/Shanghai.") from exc
+        raise error("cli.time.zone", name=name) from exc
 
 
 def parse_when(text: str, tz: ZoneInfo, *, end_of_day: bool = False) -> datetime:
@@ -34,9 +34,7 @@ def parse_when(text: str, tz: ZoneInfo, *, end_of_day: bool = False) -> datetime
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=tz)
     except ValueError as exc:
-        raise CheckpointError(
-            f"{raw!r} is not a date or time; write it as 2026-02-03 or 2026-02-03T08:00."
-        ) from exc
+        raise error("cli.time.not_a_time", text=raw) from exc
     return moment.astimezone(UTC)
 
 

@@ -111,9 +111,12 @@ class ScanService:
         backoff: tuple[float, ...] = BACKOFF,
         pace_fps: float | None = None,
         loop: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """`pace_fps` replays a file source at that rate instead of as fast as possible; `loop` starts
-        a file source again at its end (a demo feed). `opener` is `open_source` (tests pass others)."""
+        a file source again at its end (a demo feed). `opener` is `open_source` (tests pass others);
+        `clock` and `sleep` are the loop's time (a test passes a clock that moves only when it waits)."""
         self.spec = spec
         self.decoder = decoder
         self.duplicate_seconds = duplicate_seconds
@@ -125,7 +128,9 @@ class ScanService:
         self.pace_fps = pace_fps
         self.loop = loop
         self.frames = 0
-        self._window = (time.monotonic(), 0)  # frame-rate window: start, frames since
+        self._clock = clock
+        self._wait = sleep
+        self._window = (clock(), 0)  # frame-rate window: start, frames since
         self._worker = _DecodeThread(Pipeline(decoder, duplicate_seconds))
 
     # -- the loop ------------------------------------------------------------------------------------
@@ -160,11 +165,15 @@ class ScanService:
             attempt += 1
             self._sleep(attempt, should_stop)
 
+    def backoff_delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (1: the first), growing up to the last step."""
+        return self.backoff[min(attempt, len(self.backoff)) - 1] if self.backoff else 0.0
+
     def _sleep(self, attempt: int, should_stop: Callable[[], bool]) -> None:
-        delay = self.backoff[min(attempt, len(self.backoff)) - 1] if self.backoff else 0.0
-        deadline = time.monotonic() + delay
-        while not should_stop() and time.monotonic() < deadline:
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        delay = self.backoff_delay(attempt)
+        deadline = self._clock() + delay
+        while not should_stop() and self._clock() < deadline:
+            self._wait(min(0.05, max(0.0, deadline - self._clock())))
 
     def _pump(
         self,
@@ -175,16 +184,16 @@ class ScanService:
         announce: bool = True,
     ) -> bool:
         """Read and decode until the source ends (True) or is lost or we are stopped (False)."""
-        last_frame = time.monotonic()
+        last_frame = self._clock()
         live = not announce
         last_preview = -1.0
         if announce:  # a looping feed keeps counting its frame rate across the restarts (a short folder
-            self._window = (time.monotonic(), 0)  # takes less than the one-second window to play)
+            self._window = (self._clock(), 0)  # takes less than the one-second window to play)
         window_start, window_frames = self._window
-        next_due = time.monotonic()
+        next_due = self._clock()
         while not should_stop():
             frame = source.read(timeout=0.25)
-            now = time.monotonic()
+            now = self._clock()
             if frame is None:
                 if not source.live:
                     return True
@@ -212,11 +221,11 @@ class ScanService:
             self._window = (window_start, window_frames)
             if self.pace_fps and not source.live:
                 next_due += 1.0 / self.pace_fps
-                delay = next_due - time.monotonic()
+                delay = next_due - self._clock()
                 if delay > 0:
-                    time.sleep(delay)
+                    self._wait(delay)
                 else:
-                    next_due = time.monotonic()
+                    next_due = self._clock()
         return False
 
     def _decode(self, frame: Frame, emit: Callable[[ScanEvent], None]) -> list[Detection]:

@@ -30,6 +30,14 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LANG", "C.UTF-8")
 
 
+@pytest.fixture(autouse=True)
+def _recorded_notifications(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every app's notifications, for `tests.tui_helpers.notices(app)`."""
+    from tests.tui_helpers import record_notifications
+
+    record_notifications(monkeypatch)
+
+
 @pytest.fixture
 def office_home(tmp_path: Path) -> Home:
     home = Home(tmp_path / "office").ensure()

@@ -16,6 +16,7 @@ from checkpoint.models import Reason
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from tests.test_audit_data import HOSTILE, alter, build_sample, override_plan, raw_rows
+from tests.tui_helpers import notices, wait_for, wait_until_still
 from tui.audit_app import AuditApp, make_app
 from tui.screens.audit import AuditScreen
 from tui.screens.audit_modals import DetailScreen, VerifyScreen
@@ -102,7 +103,7 @@ async def test_a_bad_date_is_one_sentence_and_keeps_the_results(home: Home) -> N
         await pilot.press("f5")
         await pilot.pause()
         assert screen.query_one("#entries", DataTable).row_count == 14
-        assert any("is not a date or time" in str(n.message) for n in app._notifications)
+        assert any("is not a date or time" in m for m in notices(app))
 
 
 async def test_detail_shows_the_chain_link_and_hostile_text_literally(home: Home) -> None:
@@ -377,7 +378,7 @@ async def test_an_export_that_fails_is_reported_in_one_sentence(home: Home) -> N
         home.exports.write_text("a file where the exports folder should be")
         await pilot.press("f7")
         await _settle(pilot, app)
-        messages = [n.message for n in app._notifications]
+        messages = notices(app)
         assert _screen(app).last_export is None
         assert any(str(home.exports) in m and "\n" not in m for m in messages), messages
 
@@ -480,6 +481,8 @@ async def test_columns_fit_every_width_and_come_back_when_wide(home: Home, langu
         for width in (80, 90, 99, 100, 110, 120, 130, 160):
             await pilot.resize_terminal(width, 40)
             await _settle(pilot, app)
+            await wait_for(pilot, lambda width=width: app.size.width == width)  # type: ignore[misc]
+            await wait_until_still(pilot, lambda: [(k, c.width) for k, c in table.columns.items()])
             shown = _shown(table)
             assert set(ESSENTIAL) <= set(shown), (width, shown)
             drawn = sum(c.get_render_width(table) for c in table.columns.values() if c.width)
@@ -564,3 +567,99 @@ async def test_an_override_and_its_denial_name_each_other_in_the_detail(override
             await _settle(pilot, app)
         assert "Lets through the denied entry north-gate #" in seen["ALLOW"]
         assert "Let through later by entry north-gate #" in seen["DENY"]
+
+
+async def test_the_palette_says_what_each_command_does(home: Home) -> None:
+    """It listed "Apply / Apply", "Verify / Verify": the title twice."""
+    for language in ("en", "zh"):
+        app = _app(home, language)
+        async with app.run_test(size=SIZE) as pilot:
+            await _settle(pilot, app)
+            commands = list(app.get_system_commands(app.screen))
+            ours = [c for c in commands if c.callback.__name__.startswith("action_")]
+            assert len(ours) >= 5
+            for command in commands:
+                assert command.title != command.help, command.title
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_f8_saves_the_daily_report_of_the_chart_day(home: Home, language: str) -> None:
+    from tests.test_report import _pdf_pages
+    from tui.screens.audit_modals import ReportScreen
+
+    app = _app(home, language)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        day = _screen(app).chart_day
+        assert day is not None
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen))
+        report = app.screen
+        assert isinstance(report, ReportScreen)
+        await pilot.press("enter")  # the first format: PDF
+        await wait_for(pilot, lambda: report.saved is not None, seconds=120)
+        assert report.saved == home.exports / f"report-{day.isoformat()}.pdf"
+        assert report.saved.read_bytes().startswith(b"%PDF")
+        status = _text(report.query_one("#report-status", Static))
+        assert str(report.saved) in status.replace("\n", "")
+        await pilot.press("escape")
+        assert isinstance(app.screen, AuditScreen)
+    pages = "\n".join(_pdf_pages(report.saved))
+    title = "每日情况汇报" if language == "zh" else "Daily situation report"
+    assert title in pages and day.isoformat() in pages
+
+
+async def test_the_report_in_markdown_from_the_audit_is_the_cli_report(home: Home) -> None:
+    from tests.conftest import run_cli
+    from tui.screens.audit_modals import ReportScreen
+
+    app = _app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        day = _screen(app).chart_day
+        assert day is not None
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen))
+        report = app.screen
+        assert isinstance(report, ReportScreen)
+        await pilot.press("down", "down", "enter")  # Markdown
+        await wait_for(pilot, lambda: report.saved is not None, seconds=120)
+        assert report.saved is not None
+        saved = report.saved.read_text(encoding="utf-8")
+    cli = run_cli(home, "report", "--date", day.isoformat(), "--lang", "en").stdout
+    strip = lambda text: [line for line in text.splitlines() if not line.startswith("Generated")]  # noqa: E731
+    assert strip(saved) == strip(cli)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)], ids=["80", "100", "120"])
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_the_key_bar_fits_with_report_and_help(
+    home: Home, language: str, size: tuple[int, int]
+) -> None:
+    app = _app(home, language)
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot, app)
+
+        def laid_out() -> list[tuple[str, object]]:
+            keys = app.screen.query("FooterKey")
+            return [(key.action, key.region) for key in keys if key.display and key.region.area]
+
+        await wait_for(pilot, lambda: any(action == "report" for action, _ in laid_out()))
+        await wait_until_still(pilot, laid_out)
+        footer = app.screen.query_one("Footer")
+        shown = [key for key in footer.query("FooterKey") if key.display and key.region.area]
+        for key in shown:  # wholly inside the bar and not under another key
+            assert footer.region.contains_region(key.region), (key.action, key.region)
+            assert not any(key.region.overlaps(k.region) for k in shown if k is not key), key.action
+        actions = {key.action.removeprefix("app.") for key in shown}
+        assert {"apply", "verify", "export", "report", "clear", "help"} <= actions
+
+
+async def test_a_bad_date_is_said_in_chinese_on_the_chinese_screen(home: Home) -> None:
+    app = _app(home, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        _screen(app).query_one("#from", Input).value = "yesterday-ish"
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: bool(notices(app)))
+        assert any("'yesterday-ish' 不是日期或时间" in m for m in notices(app)), notices(app)

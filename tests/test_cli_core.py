@@ -140,6 +140,7 @@ def test_revocation_reaches_a_station_only_through_a_newer_list(
 def test_trust_export_import_and_rotation(office_home: Home, tmp_path: Path) -> None:
     station = Home(tmp_path / "new-station")
     trust_file = tmp_path / "usb" / "trust.json"
+    trust_file.parent.mkdir()  # the stick is there (a missing folder is refused: tests/test_cli_errors.py)
     assert run_cli(office_home, "keys", "export-trust", str(trust_file)).exit_code == 0
     assert b"PRIVATE" not in trust_file.read_bytes()
     print_fp = run_cli(office_home, "keys", "fingerprint")
@@ -272,7 +273,7 @@ def test_an_older_or_foreign_trust_file_is_refused(office_home: Home, tmp_path: 
 def test_a_pass_whose_files_cannot_be_written_is_not_issued(office_home: Home, tmp_path: Path) -> None:
     bad = run_cli(
         office_home, "pass", "issue", "--plate", "鄂A·61111", "--category", "medical",
-        "--png", str(tmp_path / "ok.png"), "--pdf", "/proc/no/card.pdf",
+        "--png", str(tmp_path / "ok.png"), "--pdf", "/proc/card.pdf",  # a folder that takes no files
     )  # fmt: skip
     assert bad.exit_code == 2 and "Cannot write" in bad.stderr
     assert "No passes" in run_cli(office_home, "pass", "list").stdout
@@ -470,9 +471,13 @@ def test_verify_json_gives_scripts_one_object_even_when_it_cannot_decide(
     result = checkpoint(office_home.root, "verify", "--image", str(blank), "--json")
     assert result.returncode == 2
     assert json.loads(result.stdout) == {
-        "decision": None, "reason": None, "pass": None, "error": f"No QR code was found in {blank}.",
+        "decision": None, "reason": None, "pass": None,
+        "error": f"No QR code was found in {blank}; take a sharper picture with the whole code in it.",
     }  # fmt: skip
-    assert result.stderr == f"checkpoint: No QR code was found in {blank}.\n"
+    assert (
+        result.stderr
+        == f"checkpoint: No QR code was found in {blank}; take a sharper picture with the whole code in it.\n"
+    )
 
 
 def test_pass_issue_takes_chinese_category_words_and_list_shows_a_future_start(office_home: Home) -> None:

@@ -20,6 +20,8 @@ def loaded_after(statement: str) -> set[str]:
         "import checkpoint",
         "import checkpoint.passes, checkpoint.policy, checkpoint.store, checkpoint.chain, checkpoint.settings",
         "import checkpoint.cli",
+        "import checkpoint.catalog, checkpoint.report, checkpoint.fsutil",
+        "from checkpoint.cli import cli; cli.main(['--help'], standalone_mode=False)",
     ],
 )
 def test_checkpoint_loads_neither_textual_nor_cv2(statement: str) -> None:

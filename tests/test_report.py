@@ -275,3 +275,38 @@ def test_a_station_home_names_its_checkpoint_and_says_not_sealed_yet(tmp_path: P
     page = out.read_text(encoding="utf-8")
     assert '<p class="warn">通行记录核查通过：共 2 条，记录链完整；尚未签章。</p>' in page
     assert "卡口: 大畈镇东卡口 (dafan-east)" in page and "签章有效" not in page
+
+
+def test_a_shift_still_open_says_so_and_one_entry_is_one(tmp_path: Path) -> None:
+    """A shift not handed over showed "Until 03:11" (its last entry) as if it had ended then."""
+    import asyncio
+
+    from checkpoint.paths import Home
+    from checkpoint.store import Shift
+    from tests.test_audit_data import DAY_START, draft
+
+    home = Home(tmp_path / "station").ensure()
+    home.config.write_text('[station]\nid = "dafan-east"\n', encoding="utf-8")
+
+    async def write(end: bool) -> None:
+        store = await LogStore.open(home.log_db, "dafan-east")
+        async with store:
+            if not end:
+                await store.start_shift(Shift("李四", "王五"), now=DAY_START)
+                await store.append(draft(), now=DAY_START + timedelta(minutes=10))
+            else:
+                opened = await store.open_shift()
+                assert opened is not None
+                await store.end_shift(opened[0], None, now=DAY_START + timedelta(hours=2))
+
+    asyncio.run(write(end=False))
+    last = (DAY_START + timedelta(minutes=10)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+    text = run_cli(home, "report", "--date", "2026-02-03", "--no-verify").output
+    assert f"still open (last entry {last})" in text, text
+    zh = run_cli(home, "report", "--date", "2026-02-03", "--lang", "zh").output
+    assert f"尚未交班（最后一条 {last}）" in zh and "共 1 条，" in zh, zh
+    text = run_cli(home, "report", "--date", "2026-02-03").output
+    assert "1 entry, every chain whole" in text and "1 entries" not in text
+    asyncio.run(write(end=True))
+    text = run_cli(home, "report", "--date", "2026-02-03", "--no-verify").output
+    assert "still open" not in text and f"| {last} |" in text

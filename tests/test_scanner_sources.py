@@ -231,16 +231,17 @@ def test_camera_that_stops_delivering_is_lost_then_reopened(then: str, tmp_path:
 
 
 def test_no_camera_is_retried_with_backoff() -> None:
-    calls: list[float] = []
+    calls: list[str] = []
 
     def opener(spec: str) -> LiveSource:
-        calls.append(time.monotonic())
+        calls.append(spec)
         raise SourceError("There is no camera number 0; check that it is plugged in.")
 
     service = ScanService("0", opener=opener, backoff=(0.05, 0.2))
     events = run_service(service, lambda ev: len(calls) >= 3)
     assert states(events)[:4] == ["opening", "no_camera", "reconnecting", "no_camera"]
-    assert calls[2] - calls[1] >= 0.2 - 0.01  # the backoff grows: the second wait is at least 0.2 s
+    # the backoff grows, then stays at its last step (what the loop waits, not a clock reading)
+    assert [service.backoff_delay(n) for n in (1, 2, 3, 9)] == [0.05, 0.2, 0.2, 0.2]
 
 
 def test_service_on_a_file_emits_codes_previews_and_ends(tmp_path: Path) -> None:
@@ -290,12 +291,31 @@ def test_write_video_round_trips_frame_count(tmp_path: Path) -> None:
     assert len(read_all(open_source(str(tmp_path / "x.avi")))) == len(frames)
 
 
+class WaitingClock:
+    """Time that passes only when the scanning loop waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
 def test_a_looping_file_feed_stays_live_and_is_paced(tmp_path: Path) -> None:
     path = code_video(tmp_path / "feed.avi", ["LOOP"], hold=3, gap=2)  # 7 frames
-    service = ScanService(str(path), loop=True, pace_fps=100.0, duplicate_seconds=60)
-    started = time.monotonic()
+    clock = WaitingClock()
+    service = ScanService(
+        str(path), loop=True, pace_fps=100.0, duplicate_seconds=60, clock=clock, sleep=clock.sleep
+    )
     events = run_service(service, lambda ev: service.frames >= 21)
-    assert time.monotonic() - started >= 20 / 100.0  # paced, not as fast as it decodes
+    # paced, not as fast as it decodes: a wait of 1/100 s after every frame (on a clock that moves only
+    # when the loop waits, so what is asserted is what the loop asks for, not how busy the machine is)
+    assert len(clock.waits) >= 20 and all(w == pytest.approx(0.01) for w in clock.waits), clock.waits
     assert states(events) == ["opening", "live"]  # no reopening flicker between rounds
     assert service.frames >= 21  # three rounds of a 7-frame file
     # The same card coming round again within duplicate_seconds is still the same scan.

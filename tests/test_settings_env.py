@@ -91,3 +91,47 @@ def test_the_cli_stops_with_one_sentence_and_exit_code_2(
     _, sentence = _arrange(monkeypatch, home, case)
     result = checkpoint(home, "log", "list")
     assert (result.returncode, result.stderr) == (2, f"checkpoint: {sentence}\n")
+
+
+def _readme_settings() -> dict[str, str]:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    rows: dict[str, str] = {}
+    for line in readme.splitlines():
+        if line.startswith("| `") and "." in line.split("`")[1]:
+            key = line.split("`")[1]
+            if key.split(".")[0] in ("station", "office", "ui", "log"):
+                rows[key] = line
+    return rows
+
+
+def test_the_readme_settings_table_names_every_setting_and_every_choice() -> None:
+    """`fever_action` also takes `off` (the example config said so, the README did not)."""
+    from enum import Enum
+
+    from checkpoint.settings import Settings
+
+    rows = _readme_settings()
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        if not hasattr(model, "model_fields"):
+            continue  # a top-level value, not a section
+        for name, sub in model.model_fields.items():  # type: ignore[union-attr]
+            key = f"{section}.{name}"
+            assert key in rows, key
+            kind = sub.annotation
+            if isinstance(kind, type) and issubclass(kind, Enum) and kind.__name__ == "RuleMode":
+                for choice in kind:
+                    assert f"`{choice.value}`" in rows[key] or f" {choice.value}" in rows[key], (key, choice)
+
+
+def test_pass_list_json_is_one_object_a_line_as_the_readme_says(office_home, issue) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.conftest import run_cli
+
+    issue(plate="鄂A11111")
+    issue(plate="鄂A22222")
+    out = run_cli(office_home, "pass", "list", "--json").stdout.splitlines()
+    assert len(out) == 2 and all(isinstance(json.loads(line), dict) for line in out)
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "`list --json` prints one JSON object a line" in readme

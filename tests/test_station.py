@@ -24,6 +24,7 @@ from checkpoint.text import cell_width
 from tests.conftest import NOW
 from tests.media import code_video
 from tests.station_helpers import Clock, entries, open_shift, screen_text, station_app, wait_for
+from tests.tui_helpers import notices
 from tui.screens.station import StationScreen
 from tui.screens.station_forms import HandoverScreen, NoPassScreen, OverrideScreen, SignInScreen
 from tui.widgets.verdict import VerdictPanel
@@ -569,7 +570,7 @@ async def test_a_log_that_refuses_the_sign_in_says_so_and_asks_again(station_hom
         await station(app).store.db.execute("PRAGMA query_only = ON")
         await type_into(pilot, "#operator", "李四")
         await type_into(pilot, "#leader", "王五")
-        await wait_for(pilot, lambda: any("通行记录写入失败" in n.message for n in app._notifications))
+        await wait_for(pilot, lambda: any("通行记录写入失败" in m for m in notices(app)))
         assert isinstance(app.screen, SignInScreen) and station(app).shift is None
         await station(app).store.db.execute("PRAGMA query_only = OFF")
         await type_into(pilot, "#operator", "李四")
@@ -681,8 +682,8 @@ async def test_a_missing_webcam_is_said_in_the_staffs_language(station_home: Hom
     app = station_app(station_home, camera="/dev/video9", language="zh")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await wait_for(pilot, lambda: station(app).camera_state == "waiting")
-        await wait_for(pilot, lambda: any("未找到摄像头" in n.message for n in app._notifications))
-        assert not any("There is no camera" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: any("未找到摄像头" in m for m in notices(app)))
+        assert not any("There is no camera" in m for m in notices(app))
 
 
 # --------------------------------------------------------------------------- issue 10 and issue 14 (station)

@@ -15,7 +15,8 @@ from textual.widgets import Input
 
 from checkpoint.models import Category
 from checkpoint.paths import Home
-from tests.station_helpers import open_shift, station_app
+from tests.station_helpers import open_shift, station_app, wait_for
+from tui.widgets.verdict import VerdictPanel
 
 
 async def _still(pilot: Pilot[None]) -> None:
@@ -38,7 +39,8 @@ def _scenario(payload: str):  # type: ignore[no-untyped-def]
         await pilot.pause()
         manual.value = "36.6 36.9"  # the check: temperatures in the same line, Enter = plate matches
         await pilot.press("enter")
-        await pilot.pause(0.6)  # past the DENY flash of the first code
+        panel = pilot.app.screen.query_one(VerdictPanel)
+        await wait_for(pilot, lambda: not panel.has_class("flash"))  # past the DENY flash of the first code
         await _still(pilot)
 
     return run_before

@@ -375,8 +375,8 @@ def test_log_verify_says_what_is_not_sealed_yet(tmp_path: Path) -> None:
     later = run_cli(home, "log", "verify")
     assert later.exit_code == 0
     assert later.stdout == (
-        f"{STATION}: OK — 7 entries, 1 seal(s), sealed up to entry 5; entries 6–7 are not sealed yet."
-        " Matches its 1 anchor(s) outside the log (receipts, seal copies, head codes).\n"  # the seal's copy
+        f"{STATION}: OK — 7 entries, 1 seal, sealed up to entry 5; entries 6–7 are not sealed yet."
+        " Matches its 1 anchor outside the log (a receipt, a seal copy or a head code).\n"  # the seal's copy
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from checkpoint.loadgen import build_log
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
+from tests.tui_helpers import notices
 from tui.audit_app import make_app
 
 
@@ -21,7 +22,7 @@ async def test_the_audit_on_a_damaged_log_says_so_once_in_words(tmp_path: Path) 
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
+        messages = notices(app)
     assert messages, "the damage must be said"
     assert all("记录文件已损坏" in m and "DatabaseError" not in m for m in messages), messages
     assert len(messages) == len(set(messages)) == 1

@@ -53,9 +53,9 @@ class AuditApp(CheckpointApp):
         if main is None:
             return
         t = self.t
-        for action in ("apply", "verify", "export", "clear"):
-            yield SystemCommand(
-                t(f"audit.key.{action}"), t(f"audit.key.{action}"), getattr(main, f"action_{action}")
+        for action in ("apply", "verify", "export", "report", "clear"):
+            yield SystemCommand(  # the title is the key's word; the help says what it does
+                t(f"audit.key.{action}"), t(f"audit.palette.{action}"), getattr(main, f"action_{action}")
             )
 
 

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState
 
+from checkpoint.catalog import say_error
 from checkpoint.errors import CheckpointError
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
@@ -69,7 +70,7 @@ class CheckpointApp(App[None]):
         """Show an error as one sentence; untrusted text is cleaned and never parsed as markup. The same
         sentence again within a few seconds (several workers hitting one damaged file) is said once."""
         if isinstance(error, CheckpointError):
-            message = error.message
+            message = say_error(error, self.t.lang)  # a catalog error in the screen's language
         elif isinstance(error, sqlite3.DatabaseError):
             message = self.t("error.damaged", detail=str(error))
         else:

@@ -1,7 +1,7 @@
 """The office application: issue, find, revoke and renew passes; hand stations the trust file and the
 revocation list; rotate the signing key.
 
-`make_app(home, settings, ...)` builds it for the CLI and the tests alike (STYLE.md). Every operation
+`make_app(home, settings, ...)` builds it for the CLI and the tests alike. Every operation
 goes through the office desk (`checkpoint.desk.Desk`), the one the command line uses too: the screens
 collect input and render what the desk returns.
 """

@@ -1,6 +1,6 @@
 """The station application: one screen, the checkpoint at the junction.
 
-`make_app(home, settings, ...)` builds it for the CLI and for the tests alike (STYLE.md). The app owns
+`make_app(home, settings, ...)` builds it for the CLI and for the tests alike. The app owns
 the log store (opened asynchronously at mount, retention purge applied), the trust file and the
 revocation list, the clock and the check-in service (`checkpoint.checkin.CheckIn`); the station
 screen collects facts, hands them to the service and renders what it returns.

@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..catalog import Translator
 from ..errors import CheckpointError
-from .context import Context, pass_ctx
+from ..language import detect_language
+from .context import Context, error_sentence, pass_ctx, usage_sentence
 
 __all__ = ["Context", "cli", "main", "pass_ctx"]
 
@@ -30,8 +33,23 @@ class UserError(click.ClickException):
         click.echo(f"checkpoint: {self.message}", err=True)
 
 
+def _one_sentence(exc: click.UsageError) -> UserError:
+    return UserError(usage_sentence(exc), 2)
+
+
 class CheckpointGroup(click.Group):
-    """The top-level group: loads commands on first use and turns CheckpointError into UserError."""
+    """The top-level group: loads commands on first use, and turns CheckpointError and click's usage
+    errors (three lines) into UserError: one sentence in the user's language, exit 2."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # a bad global option: `--config /etc`
+            raise _one_sentence(exc) from exc
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         _load(cmd_name)
@@ -46,7 +64,11 @@ class CheckpointGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CheckpointError as exc:
-            raise UserError(exc.message, exc.exit_code) from exc
+            raise UserError(error_sentence(exc, ctx), exc.exit_code) from exc
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise _one_sentence(exc) from exc
 
 
 @click.group(
@@ -156,30 +178,33 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn every error into one sentence and an exit code."""
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    t = Translator(detect_language("auto"))  # before the settings are read: the locale's language
     try:
         cli.main(args=args, prog_name="checkpoint", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        click.echo(t("cli.aborted"), err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(2)
+    except click.UsageError as exc:  # raised outside the group's own handling
+        _one_sentence(exc).show()
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
     except CheckpointError as exc:
-        click.echo(f"checkpoint: {exc.message}", err=True)
+        click.echo(f"checkpoint: {error_sentence(exc)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        click.echo(t("cli.interrupted"), err=True)
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:  # the last line of defence: no traceback reaches a user
         if os.environ.get("CHECKPOINT_DEBUG"):
             raise
-        click.echo(
-            f"checkpoint: unexpected error ({type(exc).__name__}: {exc}); "
-            "run again with CHECKPOINT_DEBUG=1 for details.",
-            err=True,
-        )
+        click.echo("checkpoint: " + t("cli.unexpected", error=f"{type(exc).__name__}: {exc}"), err=True)
         sys.exit(3)
     else:
         sys.exit(0)

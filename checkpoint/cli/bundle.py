@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .context import Context, pass_ctx, say
+from .context import Context, output_files, pass_ctx, say
 
 
 @click.group("bundle")
@@ -21,6 +21,7 @@ def bundle_group() -> None:
 )
 @click.option("--all", "everything", is_flag=True, help="Send the whole log again, not only what is new.")
 @click.option("--from-seq", type=click.IntRange(1), help="Send from this entry number on.")
+@output_files("out")
 @pass_ctx
 def export(ctx: Context, out: Path, everything: bool, from_seq: int | None) -> None:
     """Seal this station's log and write what is new since the last export, signed by the station key."""

@@ -18,7 +18,7 @@ from ..keys import (
     take_trust_file,
 )
 from ..timeutil import fmt_local, iso_local, zone
-from .context import Context, echo_json, pass_ctx, say
+from .context import Context, echo_json, output_files, pass_ctx, say
 
 
 def office_keyring(ctx: Context) -> Keyring:
@@ -67,6 +67,7 @@ def rotate(ctx: Context, grace_days: int | None) -> None:
 
 @keys_group.command("export-trust")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@output_files("file")
 @pass_ctx
 def export_trust(ctx: Context, file: Path) -> None:
     """Write the signed trust file (public keys only) for stations to import."""

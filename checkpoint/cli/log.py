@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import click
 
-from ..errors import CheckpointError
+from ..catalog import error
 from ..keys import load_or_create_station_key
 from ..plates import display_plate
 from ..store import LogStore
@@ -36,7 +36,7 @@ def list_entries(ctx: Context, limit: int, as_json: bool) -> None:
     url = county_url(ctx)
     if url is None and not ctx.home.log_db.exists():
         if not as_json:
-            say("The traffic log is empty.")
+            say(ctx.t("cli.log.empty"))
         return
     if url is not None:
         rows = recent_in_county(url, limit)
@@ -79,9 +79,7 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
 
     code = None if head is None else parse_head_code(head)
     if head is not None and code is None:
-        raise CheckpointError(
-            f"{head!r} is not a head code; it looks like 1234-9F3A2C (entry number, dash, 6 hex digits)."
-        )
+        raise error("cli.log.bad_head_code", head=repr(clean(head, limit=40)))
     url = county_url(ctx)
     if url is not None:
         result = verify_county(url)
@@ -100,7 +98,7 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
             retention_days=ctx.settings.log.retention_days,
         )
     if not result.stations and not as_json:
-        say("The traffic log is empty; nothing to verify.")
+        say(ctx.t("cli.log.verify_empty"))
         return
     if as_json:
         echo_json(
@@ -127,30 +125,28 @@ def verify(ctx: Context, as_json: bool, head: str | None) -> None:
             }
         )
     else:
+        t = ctx.t
         for r in result.stations:
-            kept = (
-                f" Matches its {r.anchors} anchor(s) outside the log (receipts, seal copies, head codes)."
-                if r.anchors
-                else ""
-            )
+            kept = t.count("cli.log.anchors", r.anchors) if r.anchors else ""
+            entries = t.count("cli.count.entries", r.entries)
             if r.ok and not r.seals:
-                say(f"{r.station_id}: OK — {r.entries} entries, chain whole; not sealed yet.{kept}")
+                say(t("cli.log.ok_unsealed", station=r.station_id, entries=entries) + kept)
             elif r.ok:
+                unsealed = r.head_seq - r.last_sealed_seq
                 tail = (
-                    f"; entries {r.last_sealed_seq + 1}–{r.head_seq} are not sealed yet"
-                    if r.head_seq > r.last_sealed_seq
+                    t.count("cli.log.unsealed_tail", unsealed, first=r.last_sealed_seq + 1, last=r.head_seq)
+                    if unsealed > 0
                     else ""
                 )
-                say(
-                    f"{r.station_id}: OK — {r.entries} entries, {r.seals} seal(s), "
-                    f"sealed up to entry {r.last_sealed_seq}{tail}.{kept}"
-                )
+                seals = t.count("cli.count.seals", r.seals)
+                say(t("cli.log.ok_sealed", station=r.station_id, entries=entries, seals=seals,
+                      sealed=r.last_sealed_seq, tail=tail) + kept)  # fmt: skip
             else:
-                say(f"{r.station_id}: TAMPERED — first bad entry {r.first_bad_seq}: {r.problem}.")
+                say(t("cli.log.tampered", station=r.station_id, seq=r.first_bad_seq, problem=r.problem))
             for _, warning in r.warnings:
-                say(f"{r.station_id}: warning — {warning}.")
+                say(t("cli.log.warning", station=r.station_id, warning=warning))
         if result.records_problem:
-            say(f"Log records: TAMPERED — {result.records_problem}.")
+            say(t("cli.log.records_tampered", problem=result.records_problem))
     sys.exit(0 if result.ok else 1)
 
 
@@ -167,9 +163,9 @@ def seal(ctx: Context) -> None:
 
     sealed = asyncio.run(run())
     if sealed is None:
-        say("Nothing to seal: the log is empty or already sealed at its head.")
+        say(ctx.t("cli.log.nothing_to_seal"))
     else:
-        say(f"Sealed {ctx.settings.station.id} at entry {sealed[0]} ({sealed[1][:16]}…).")
+        say(ctx.t("cli.log.sealed", station=ctx.settings.station.id, seq=sealed[0], head=sealed[1][:16]))
 
 
 @log_group.command("purge")
@@ -183,10 +179,7 @@ def purge(ctx: Context, days: int | None, yes: bool) -> None:
     retention = ctx.settings.log.retention_days
     keep = days if days is not None else retention
     if keep < retention and not yes:
-        raise CheckpointError(
-            f"--older-than {keep} would also remove the names and temperatures of the last {retention - keep} "
-            f"days, which log.retention_days ({retention}) keeps; nothing was purged — add --yes if that is meant."
-        )
+        raise error("cli.log.purge_too_young", keep=keep, days=retention - keep, retention=retention)
 
     from .county import county_url, purge_county
 
@@ -199,7 +192,8 @@ def purge(ctx: Context, days: int | None, yes: bool) -> None:
         async with store:
             return await store.purge(utcnow() - timedelta(days=keep))
 
-    say(f"Purged names and temperatures from {asyncio.run(run())} entries older than {keep} days.")
+    purged = asyncio.run(run())
+    say(ctx.t("cli.log.purged", entries=ctx.t.count("cli.count.entries", purged), keep=keep))
 
 
 def register(cli: click.Group) -> None:

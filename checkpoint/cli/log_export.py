@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 import click
 
 from ..audit import Filter
-from ..errors import CheckpointError
+from ..catalog import error
 from ..models import Category, Direction, Reason, Verdict
 from ..timeutil import parse_when, zone
-from .context import Context, pass_ctx, progress_line, say
+from .context import Context, output_files, pass_ctx, progress_line, say
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +53,7 @@ def build_filter(ctx: Context, values: dict[str, Any]) -> Filter:
 
             end = parse_when(until, tz) + timedelta(days=1)
     if start is not None and end is not None and end <= start:
-        raise CheckpointError("--until is not after --from; give a later --until.")
+        raise error("cli.time.until_before_from")
     return Filter(
         start=start,
         end=end,
@@ -74,6 +74,7 @@ def build_filter(ctx: Context, values: dict[str, Any]) -> Filter:
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write."
 )
 @filter_options
+@output_files("out")
 @pass_ctx
 def export(ctx: Context, /, fmt: str, out: Path, **values: Any) -> None:
     """Export the log (or the entries matching the filters) as CSV for Excel/WPS or JSON lines."""
@@ -87,7 +88,7 @@ def export(ctx: Context, /, fmt: str, out: Path, **values: Any) -> None:
         say(f"Exported {export_from_county(ctx, url, flt, out, fmt)} entries to {out}.")
         return
     if not ctx.home.log_db.exists():
-        raise CheckpointError(f"There is no traffic log in {ctx.home.root}; nothing to export.")
+        raise error("cli.log.none_to_export", home=ctx.home.root)
     conn = open_reader(ctx.home.log_db)
     try:
         total = count(conn, flt)
@@ -101,7 +102,7 @@ def export(ctx: Context, /, fmt: str, out: Path, **values: Any) -> None:
         )
     finally:
         conn.close()
-    say(f"Exported {n} entries to {out}.")
+    say(ctx.t("cli.log.exported", entries=ctx.t.count("cli.count.entries", n), path=out))
 
 
 def register(cli: click.Group) -> None:

@@ -16,7 +16,7 @@ from ..plates import display_plate
 from ..registry import IssuedPass
 from ..text import clean
 from ..timeutil import fmt_local, utcnow, zone
-from .context import Context, echo_json, pass_ctx, say
+from .context import Context, echo_json, output_files, pass_ctx, say
 
 
 def open_desk(ctx: Context) -> Desk:
@@ -26,8 +26,7 @@ def open_desk(ctx: Context) -> Desk:
 
 def translator(ctx: Context) -> Translate:
     """The translation catalog in this home's language, for the validator's field errors."""
-    from tui.i18n import Translator  # the catalog (data, no Textual); the CLI is the composition root
-
+    from ..catalog import Translator
     from ..language import detect_language
 
     return Translator(detect_language(ctx.settings.ui.language))
@@ -109,6 +108,7 @@ def pass_group() -> None:
     help="Issue another pass even if the vehicle has a live one with the same category and dates.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the pass as JSON.")
+@output_files("png", "svg", "pdf")
 @pass_ctx
 def issue(
     ctx: Context, plate: str, category: str, holder: str, org: str, valid_from: str | None,
@@ -200,6 +200,7 @@ def list_passes(ctx: Context, search: str, limit: int | None, as_json: bool) -> 
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Write the QR again as PNG.")
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), help="Write the QR again as SVG.")
 @click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help="Write the card again.")
+@output_files("png", "svg", "pdf")
 @pass_ctx
 def show(
     ctx: Context, pass_id: str, as_json: bool, png: Path | None, svg: Path | None, pdf: Path | None

@@ -5,13 +5,17 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import CheckpointError
+from ..catalog import error
 from ..language import detect_language
 from ..timeutil import zone
-from .context import Context, pass_ctx, progress_line, say
+from .context import Context, output_files, pass_ctx, progress_line, say
+
+if TYPE_CHECKING:
+    from ..report import ReportFormat
 
 
 def report_language(setting: str, explicit: str | None) -> str:
@@ -26,7 +30,7 @@ def parse_day(text: str | None, today: date) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise CheckpointError(f"{text!r} is not a date; write it as 2026-02-03, today or yesterday.") from exc
+        raise error("cli.time.not_a_day", text=text) from exc
 
 
 @click.command("report")
@@ -40,6 +44,7 @@ def parse_day(text: str | None, today: date) -> date:
 )
 @click.option("--lang", type=click.Choice(["en", "zh"]), help="Language (default: ui.language, else LANG).")
 @click.option("--no-verify", is_flag=True, help="Skip verifying the chains and seals (faster on a huge log).")
+@output_files("out")
 @pass_ctx
 def report(
     ctx: Context,
@@ -52,8 +57,7 @@ def report(
 ) -> None:
     """The daily situation report for one local calendar day: traffic, denials, fevers, overrides, shifts."""
     from ..keys import load_or_create_station_key
-    from ..report import build_report, render_markdown, write_report
-    from ..store import open_reader, verify_log
+    from ..report import daily_report, render_markdown, report_file_name, write_report
 
     tz = zone(ctx.settings.ui.timezone)
     day = parse_day(day_text, datetime.now(tz).date())
@@ -64,40 +68,35 @@ def report(
         result, verification = report_from_county(ctx, url, day, station, no_verify)
     else:
         if not ctx.home.log_db.exists():
-            raise CheckpointError(f"There is no traffic log in {ctx.home.root}; there is nothing to report.")
-        verification = None
-        if not no_verify:
-            own = {}
-            if ctx.home.station_key.exists():
-                own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
-            verification = verify_log(ctx.home.log_db, own, lambda d, t: progress_line(d, t, "verifying"))
+            raise error("cli.log.none_to_report", home=ctx.home.root)
+        own = {}
+        if ctx.home.station_key.exists():
+            own[ctx.settings.station.id] = load_or_create_station_key(ctx.home.station_key).public_key()
         # a station's own home: its name (e.g. 大畈镇东卡口) is in its settings, not in the log
         own_name = (
             {ctx.settings.station.id: ctx.settings.station.name} if ctx.home.station_key.exists() else None
         )
-        conn = open_reader(ctx.home.log_db)
-        try:
-            result = build_report(
-                conn,
-                day,
-                tz,
-                station=station,
-                verification=verification,
-                fever_threshold=ctx.settings.station.fever_threshold,
-                names=own_name,
-            )
-        finally:
-            conn.close()
+        result = daily_report(
+            ctx.home.log_db,
+            day,
+            tz,
+            station=station,
+            verify=not no_verify,
+            own_keys=own,
+            progress=lambda d, t: progress_line(d, t, "verifying"),
+            fever_threshold=ctx.settings.station.fever_threshold,
+            names=own_name,
+        )
+        verification = result.verification
     if out is None and fmt == "md":
         sys.stdout.write(render_markdown(result, language))
         return
-    target = (
-        out or ctx.home.ensure().exports / f"report-{day.isoformat()}{'-' + station if station else ''}.{fmt}"
-    )
-    write_report(result, "pdf" if fmt == "pdf" else "html" if fmt == "html" else "md", language, target)
-    say(f"Wrote the report for {day.isoformat()} to {target}.")
+    kind: ReportFormat = "pdf" if fmt == "pdf" else "html" if fmt == "html" else "md"
+    target = out or ctx.home.ensure().exports / report_file_name(day, kind, station)
+    write_report(result, kind, language, target)
+    say(ctx.t("cli.report.wrote", day=day.isoformat(), path=target))
     if verification is not None and not verification.ok:
-        raise CheckpointError("The traffic log fails verification; the report says where.", exit_code=1)
+        raise error("cli.log.fails", exit_code=1)
 
 
 def register(cli: click.Group) -> None:

@@ -9,7 +9,7 @@ import click
 from ..errors import CheckpointError
 from ..revocations import import_list
 from ..timeutil import fmt_local, humanise_age, iso_local, utcnow, zone
-from .context import Context, echo_json, pass_ctx, say
+from .context import Context, echo_json, output_files, pass_ctx, say
 from .passes import open_desk
 
 
@@ -20,6 +20,7 @@ def revocations_group() -> None:
 
 @revocations_group.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@output_files("file")
 @pass_ctx
 def export(ctx: Context, file: Path) -> None:
     """Write the signed revocation list to FILE (a new number only when the list changed since the last)."""

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from ..catalog import error, reason_word
 from ..errors import CheckpointError
-from ..models import REASON_TEXT, Direction
+from ..models import Direction
 from ..plates import display_plate
 from ..policy import Decision, Facts, LogState, decide
 from ..text import clean
@@ -34,7 +35,7 @@ def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None
         echo_json(decision.to_json(zone(ctx.settings.ui.timezone)))
     else:
         verdict = "ALLOW" if decision.allowed else "DENY"
-        explained = REASON_TEXT[decision.reason]
+        explained = reason_word(decision.reason, ctx.lang)
         extra = "" if decision.detail.lower() in explained.lower() else f" ({decision.detail})"
         say(f"{verdict}  {decision.reason.value}: {explained}{extra}")
         if decision.pass_data is not None:
@@ -47,28 +48,22 @@ def verify(ctx: Context, payload: str | None, image: Path | None, at: str | None
 
 def _decide(ctx: Context, payload: str | None, image: Path | None, at: str | None) -> Decision:
     if (payload is None) == (image is None):
-        raise CheckpointError("Give exactly one of --payload TEXT or --image FILE.")
+        raise error("cli.verify.one_source")
     if image is not None:
         from ..qrimage import decode_image
 
         codes = decode_image(image)
         if not codes:
-            raise CheckpointError(f"No QR code was found in {image}.")
+            raise error("cli.verify.no_code", image=image)
         payload = codes[0].decode("utf-8", errors="replace")
     assert payload is not None
     trust = ctx.trust()
     if not trust.keys:
-        raise CheckpointError(
-            f"This home ({ctx.home.root}) trusts no office key; run `checkpoint keys import-trust FILE`."
-        )
+        raise error("cli.verify.no_trust", home=ctx.home.root)
     now = parse_when(at, zone(ctx.settings.ui.timezone)) if at else utcnow()
     revocations = ctx.revocations(trust)
     if revocations.issued_at is None and not ctx.home.is_office():
-        say(
-            "Warning: this home has no revocation list, so a revoked pass still verifies; "
-            "import one with `checkpoint revocations import FILE`.",
-            err=True,
-        )
+        say(ctx.t("cli.verify.no_revocations"), err=True)
     return decide(
         payload.strip(),
         trust,

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 PAGE = audit.PAGE_SIZE
 NARROW = 100  # columns: below this the filter bar is compact
+FULL_BAR = 120  # columns: below this the key bar leaves out Ctrl+Q and Ctrl+P (F1 lists them)
 SHORT = 24  # lines: on a screen this short the hourly chart starts hidden (F4 shows it) so more rows fit
 PREFETCH = 40  # load the next page when the cursor comes this close to the last loaded row
 COUNT_CAP = 100_000  # count matches up to this many; beyond, say "more than"
@@ -137,7 +138,7 @@ def translate_audit_bindings(node: DOMNode, t: Translator) -> None:
 
 
 class AuditScreen(WorkerErrors, Screen[None]):
-    """Browse, filter, verify and export the traffic log."""
+    """Browse, filter, verify and export the traffic log; save the daily situation report."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "apply", "Apply"),
@@ -145,6 +146,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
         Binding("f3", "focus_table", "Results"),
         Binding("f6", "verify", "Verify"),
         Binding("f7", "export", "Export"),
+        Binding("f8", "report", "Report"),
         Binding("f4", "toggle_chart", "Chart"),
         # [ and ] are in F1 help, not in the key bar: it has no room for them at 80 or even 120 columns.
         Binding("left_square_bracket", "prev_day", "Day before", show=False),
@@ -242,6 +244,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
         alone as each selector's prompt, so nothing wraps and the results keep the room."""
         narrow = width < NARROW
         self.set_class(narrow, "narrow")
+        self.set_class(width < FULL_BAR, "short-bar")
         any_ = self.t("audit.filter.any")
         for widget in self.query_one("#filters").query("Input, Select"):
             widget.compact = narrow  # type: ignore[attr-defined]
@@ -406,6 +409,29 @@ class AuditScreen(WorkerErrors, Screen[None]):
         from .audit_modals import VerifyScreen
 
         self.app.push_screen(VerifyScreen(self.audit_app.log_path, self.t))
+
+    def action_report(self) -> None:
+        """The daily situation report of the day the chart shows (else the filter's first day, else
+        today), saved in the exports folder."""
+        from .audit_modals import ReportScreen
+
+        app = self.audit_app
+        day = self.chart_day
+        if day is None:
+            day = (self.filter.start or datetime.now(app.tz)).astimezone(app.tz).date()
+        own = app.home.station_key.exists()  # a station's own home: its name is in its settings
+        names = {app.settings.station.id: app.settings.station.name} if own else None
+        self.app.push_screen(
+            ReportScreen(
+                app.log_path,
+                day,
+                app.tz,
+                self.t,
+                app.home.exports,
+                names=names,
+                fever_threshold=app.settings.station.fever_threshold,
+            )
+        )
 
     def action_export(self) -> None:
         self.notify(self.t("audit.export.running"), timeout=2, markup=False)

@@ -4,9 +4,10 @@ and the help."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
 
 from textual import work
 from textual.app import ComposeResult
@@ -14,14 +15,17 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import Footer, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from checkpoint import audit
 from checkpoint.audit import CloneAlert, EntryCheck
+from checkpoint.catalog import say_error
 from checkpoint.chain import VerifyResult
 from checkpoint.errors import CheckpointError
 from checkpoint.plates import display_plate
+from checkpoint.report import ReportFormat, daily_report, report_file_name, write_report
 from checkpoint.store import Entry, open_reader, verify_log
 
 from ..base import WorkerErrors
@@ -299,3 +303,123 @@ class AuditHelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+REPORT_FORMATS: tuple[ReportFormat, ...] = ("pdf", "html", "md")
+
+
+class ReportScreen(WorkerErrors, ModalScreen[Path | None]):
+    """The daily situation report of one day, saved as PDF, HTML or Markdown in the exports folder:
+    pick the format (Enter), then the log is verified with a progress bar and the report is written by
+    `checkpoint.report.daily_report` — the same report `checkpoint report` writes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
+
+    def __init__(
+        self,
+        log_path: Path,
+        day: date,
+        tz: ZoneInfo,
+        t: Translator,
+        out_dir: Path,
+        *,
+        names: dict[str, str] | None = None,
+        fever_threshold: float = 37.3,
+    ) -> None:
+        super().__init__()
+        self.log_path = log_path
+        self.day = day
+        self.tz = tz
+        self.t = t
+        self.out_dir = out_dir
+        self.names = names
+        self.fever_threshold = fever_threshold
+        self.saved: Path | None = None
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        t = self.t
+        with Vertical(id="report"):
+            yield Static(
+                Content(t("audit.report.title", day=self.day.isoformat())).stylize("bold"), id="report-title"
+            )
+            yield OptionList(
+                *(Option(t(f"audit.report.format.{fmt}"), id=fmt) for fmt in REPORT_FORMATS),
+                id="report-formats",
+            )
+            yield ProgressBar(id="report-progress", show_eta=False)
+            yield Static(plain(t("audit.report.choose")), id="report-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_audit_bindings(self, self.t)
+        self.query_one(ProgressBar).display = False
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if self.running or event.option.id not in REPORT_FORMATS:
+            return
+        self.running = True
+        fmt = next(f for f in REPORT_FORMATS if f == event.option.id)
+        self.query_one(OptionList).disabled = True
+        self.query_one(ProgressBar).display = True
+        self.query_one("#report-status", Static).update(plain(self.t("audit.report.verifying")))
+        self.save(fmt)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def save(self, fmt: ReportFormat) -> None:
+        worker = get_current_worker()
+        last = [0]
+
+        def progress(done: int, total: int) -> None:
+            if worker.is_cancelled:
+                raise _Cancelled
+            if done - last[0] >= 20_000 or done >= total:
+                last[0] = done
+                self.app.call_from_thread(self.show_progress, done, total)
+
+        out = self.out_dir / report_file_name(self.day, fmt)
+        try:
+            report = daily_report(
+                self.log_path,
+                self.day,
+                self.tz,
+                progress=progress,
+                fever_threshold=self.fever_threshold,
+                names=self.names,
+            )
+            self.out_dir.mkdir(parents=True, exist_ok=True)  # the home's own exports folder
+            write_report(report, fmt, self.t.lang, out)
+        except _Cancelled:
+            return
+        except CheckpointError as exc:  # a full disk, a damaged log: said in the dialog
+            self.app.call_from_thread(self.show_failure, say_error(exc, self.t.lang))
+            return
+        verified = report.verification is not None and report.verification.ok
+        self.app.call_from_thread(self.show_saved, out, verified)
+
+    def show_progress(self, done: int, total: int) -> None:
+        self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
+        self.query_one("#report-status", Static).update(
+            plain(self.t("audit.verify.running", done=done, total=total))
+        )
+
+    def show_failure(self, message: str) -> None:
+        self.running = False
+        self.query_one(OptionList).disabled = False
+        self.query_one("#report-status", Static).update(
+            plain(self.t("audit.report.failed", error=message)).stylize("bold $error")
+        )
+        self.add_class("bad")
+
+    def show_saved(self, path: Path, verified: bool) -> None:
+        self.saved = path
+        bar = self.query_one(ProgressBar)
+        bar.update(total=1, progress=1)
+        key = "audit.report.saved" if verified else "audit.report.saved_unverified"
+        self.query_one("#report-status", Static).update(plain(self.t(key, path=str(path))))
+        self.add_class("ok" if verified else "bad")
+
+    def action_close(self) -> None:
+        self.workers.cancel_all()
+        self.dismiss(self.saved)

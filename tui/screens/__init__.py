@@ -1,0 +1,1 @@
+"""The screens of the station, office and audit applications."""
