@@ -99,7 +99,7 @@ def _readme_settings() -> dict[str, str]:
     for line in readme.splitlines():
         if line.startswith("| `") and "." in line.split("`")[1]:
             key = line.split("`")[1]
-            if key.split(".")[0] in ("station", "office", "ui", "log"):
+            if key.split(".")[0] in ("station", "office", "ui", "log", "sync"):
                 rows[key] = line
     return rows
 

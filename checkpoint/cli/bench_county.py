@@ -141,9 +141,13 @@ def _run(url: str, work: Path, stations: int, entries: int, size: int, queries: 
 
     async def sqlite_import(bundles: list[Bundle]) -> float:
         from ..bundle import _merge
+        from ..keys import public_from_raw
+        from ..timeutil import utcnow
 
         store = await LogStore.open(work / "office.db", "office")
         async with store:
+            for sid, (raw, name) in keys.items():  # the office takes bundles only from enrolled stations
+                await store.enrol_station(sid, public_from_raw(raw), name, now=utcnow())
             started = time.perf_counter()
             for bundle in bundles:
                 await _merge(store, bundle, path)

@@ -274,7 +274,7 @@ class ClockScreen(StationForm):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "confirm", "Decide anyway", priority=True),
+        Binding("enter", "decide_anyway", "Decide anyway", priority=True),
     ]
 
     def __init__(self, t: Translator, now: str, newest: str) -> None:
@@ -287,7 +287,7 @@ class ClockScreen(StationForm):
     def fields(self) -> ComposeResult:
         yield Static(Content(self.t("clock.text", now=self.now, newest=self.newest)), id="clock-text")
 
-    def action_confirm(self) -> None:
+    def action_decide_anyway(self) -> None:
         self.dismiss(True)
 
 
