@@ -4,13 +4,18 @@ merges into the county store through the same `OfficeSync`, and the station gets
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 
+from checkpoint.errors import CheckpointError
+from checkpoint.netsync import sync_once
 from checkpoint.paths import Home
 from checkpoint.receipts import anchors_dir
 from tests.conftest import run_cli
+from tests.netsync_support import Server, append, make_station, settings_for, station_rows
 from tests.test_bundle import _append, _rows, _station, enrol
 from tests.test_sync_folder import _sync, _trust
 
@@ -86,3 +91,37 @@ def test_an_unenrolled_station_in_the_folder_is_refused_with_nothing_stored(
     assert "Refused: " in refused and "is not enrolled at this office" in refused
     assert _county_rows(county_url, "north-gate") == []
     assert not (folder / "receipts" / "north-gate.receipt").exists()
+
+
+@pytest.fixture
+def county_server(tmp_path: Path, county_url: str) -> Iterator[tuple[Server, Home]]:
+    office = _county_office(tmp_path, county_url)
+    server = Server(office).start()
+    try:
+        yield server, office
+    finally:
+        server.stop()
+
+
+def test_serve_on_a_county_home_merges_pushed_bundles_into_postgresql(
+    tmp_path: Path, county_url: str, county_server: tuple[Server, Home]
+) -> None:
+    server, office = county_server
+    north = make_station(tmp_path, "north-gate", office)
+    append(north, "north-gate", 7)
+    settings = settings_for(north, server.url)
+    with pytest.raises(CheckpointError, match="not enrolled at this office"):
+        sync_once(north, settings)
+    assert _county_rows(county_url, "north-gate") == []
+    enrol(north, office)  # through `stations enrol` on the county home
+    report = sync_once(north, settings)
+    assert report.receipt is not None and report.receipt.seq == 7
+    assert (report.added, report.already) == (7, 0)
+    assert _county_rows(county_url, "north-gate") == station_rows(north, "north-gate")
+    again = sync_once(north, settings)
+    assert again.receipt is None and again.lines()[-1] == "Nothing new to send to the office."
+    append(north, "north-gate", 3)
+    third = sync_once(north, settings)
+    assert third.receipt is not None and (third.sent_from, third.sent_to, third.added) == (8, 10, 3)
+    assert _county_rows(county_url, "north-gate") == station_rows(north, "north-gate")
+    assert not office.log_db.exists()
