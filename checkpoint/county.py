@@ -23,6 +23,7 @@ SQL lives in this module only (and in `county_report.py`'s adapter); every state
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 import threading
@@ -35,16 +36,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from psycopg import sql
 
 from . import chain
-from .bundle import Bundle, ImportResult, pending_dir, read_bundle
+from .bundle import Bundle, EnrolmentCheck, ImportResult, enrolment_check, pending_dir, read_bundle
 from .errors import CheckpointError
 from .keys import key_id_of, public_from_raw, raw_public
-from .store import ENTRY_COLUMNS, INSERT_COLUMNS, SHIFT_COLUMNS
-from .timeutil import to_micros, utcnow
+from .store import ENTRY_COLUMNS, INSERT_COLUMNS, SHIFT_COLUMNS, Enrolment
+from .timeutil import from_micros, to_micros, utcnow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROLES = ("importer", "auditor", "retention")
 STATION_LOCK = 0x434B  # the advisory lock class of "one station's merge" ("CK")
 
@@ -266,6 +268,32 @@ _MIGRATIONS: list[str] = [
     CREATE FUNCTION body_says(body text, named jsonb) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $fn$
     BEGIN RETURN body::jsonb = named; EXCEPTION WHEN others THEN RETURN false; END $fn$;
     """,
+    # version 2: the stations enrolled at the county (key confirmed by a person; no trust on first use), as
+    # the SQLite office's `enrolled_stations`. An enrolment is never changed or removed: only a retirement
+    # is added to it, once. (`stations` stays the key each station's seals are checked with.)
+    """
+    CREATE TABLE enrolled_stations (
+      station_id text COLLATE "C" PRIMARY KEY,
+      public_key bytea NOT NULL,
+      name text COLLATE "C" NOT NULL DEFAULT '',
+      enrolled_at bigint NOT NULL,
+      retired_at bigint,
+      retire_reason text COLLATE "C"
+    );
+    CREATE FUNCTION enrolment_kept() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      IF NEW.station_id IS DISTINCT FROM OLD.station_id OR NEW.public_key IS DISTINCT FROM OLD.public_key
+          OR NEW.name IS DISTINCT FROM OLD.name OR NEW.enrolled_at IS DISTINCT FROM OLD.enrolled_at
+          OR OLD.retired_at IS NOT NULL OR NEW.retired_at IS NULL THEN
+        RAISE EXCEPTION 'an enrolment is kept as it was; only its retirement is added, once';
+      END IF;
+      RETURN NEW;
+    END $fn$;
+    CREATE TRIGGER enrolled_stations_kept BEFORE UPDATE ON enrolled_stations
+      FOR EACH ROW EXECUTE FUNCTION enrolment_kept();
+    CREATE TRIGGER enrolled_stations_no_delete BEFORE DELETE OR TRUNCATE ON enrolled_stations
+      FOR EACH STATEMENT EXECUTE FUNCTION append_only();
+    """,
 ]
 
 
@@ -277,6 +305,11 @@ def _grants(prefix: str) -> sql.Composed:
         ),
         sql.SQL("GRANT INSERT ON stations, entries, seals, shifts, alerts TO {}").format(importer),
         sql.SQL("GRANT UPDATE (ended, sealed_seq) ON shifts TO {}").format(importer),
+        # Enrolling and retiring stations is the office's work, as at a township (the trigger keeps it to that).
+        sql.SQL("GRANT SELECT ON enrolled_stations TO {}, {}").format(importer, auditor),
+        sql.SQL("GRANT INSERT, UPDATE (retired_at, retire_reason) ON enrolled_stations TO {}").format(
+            importer
+        ),
         sql.SQL("GRANT EXECUTE ON FUNCTION purge_personal(bigint) TO {}").format(retention),
     ]
     return sql.SQL("; ").join(statements)
@@ -331,6 +364,165 @@ def county_zone(conn: psycopg.Connection[Any]) -> str:
     return str(row[0]) if row else "Asia/Shanghai"
 
 
+# ---------------------------------------------------------------------------------------------- enrolment
+
+_ENROLMENT = (
+    "SELECT station_id, public_key, name, enrolled_at, retired_at, retire_reason FROM enrolled_stations"
+)
+
+
+def _enrolment_row(row: Sequence[Any]) -> Enrolment:
+    return Enrolment(
+        station_id=str(row[0]),
+        public_key=public_from_raw(bytes(row[1])),
+        name=str(row[2]),
+        enrolled_at=from_micros(int(row[3])),
+        retired_at=None if row[4] is None else from_micros(int(row[4])),
+        retire_reason=None if row[5] is None else str(row[5]),
+    )
+
+
+def _enrolment(conn: psycopg.Connection[Any], station_id: str) -> Enrolment | None:
+    row = conn.execute(f"{_ENROLMENT} WHERE station_id = %s", (station_id,)).fetchone()
+    return None if row is None else _enrolment_row(row)
+
+
+def _enrolments(conn: psycopg.Connection[Any]) -> dict[str, Enrolment]:
+    return {str(r[0]): _enrolment_row(r) for r in conn.execute(f"{_ENROLMENT} ORDER BY station_id")}
+
+
+def _enrolment_check(conn: psycopg.Connection[Any]) -> EnrolmentCheck:
+    """The township's check for `read_bundle` (`bundle.enrolment_check`) over the county's enrolments; a
+    bundle under another key than the enrolled one is also recorded as an alert."""
+    enrolled = _enrolments(conn)
+    base = enrolment_check(enrolled)
+
+    def check(station_id: str, public_key: Ed25519PublicKey, what: str) -> None:
+        try:
+            base(station_id, public_key, what)
+        except CheckpointError:
+            known = enrolled.get(station_id)
+            if known is not None:
+                name = what.removeprefix("The bundle ").removesuffix(f" from {station_id}")
+                _alert(
+                    conn,
+                    station_id,
+                    "key",
+                    name,
+                    f"station {station_id} is enrolled here with key {key_id_of(known.public_key)}, "
+                    f"not {key_id_of(public_key)}",
+                )
+            raise
+
+    return check
+
+
+def enrolments(url: str) -> dict[str, Enrolment]:
+    """Every station enrolled at the county, retired ones included, by id."""
+    with session(url) as conn:
+        return _enrolments(conn)
+
+
+def enrolment_of(url: str, station_id: str) -> Enrolment | None:
+    with session(url) as conn:
+        return _enrolment(conn, station_id)
+
+
+def _enrol(
+    conn: psycopg.Connection[Any], station_id: str, public_key: Ed25519PublicKey, name: str, at: datetime
+) -> Enrolment:
+    """Inside a transaction under the station's lock: the same rule as `LogStore.enrol_station`."""
+    raw = raw_public(public_key)
+    known = _enrolment(conn, station_id)
+    pinned = conn.execute("SELECT public_key FROM stations WHERE station_id = %s", (station_id,)).fetchone()
+    if (known is not None and raw_public(known.public_key) != raw) or (
+        pinned is not None and bytes(pinned[0]) != raw
+    ):
+        raise CheckpointError(
+            f"Station {station_id} is already known here with another key; nothing was "
+            "enrolled — a replacement laptop is enrolled under a new station id."
+        )
+    if known is not None:
+        return known
+    conn.execute(
+        "INSERT INTO enrolled_stations (station_id, public_key, name, enrolled_at) VALUES (%s, %s, %s, %s)",
+        (station_id, raw, name, to_micros(at)),
+    )
+    return Enrolment(station_id, public_key, name, at)
+
+
+def _retire(conn: psycopg.Connection[Any], station_id: str, reason: str, at: datetime) -> Enrolment:
+    known = _enrolment(conn, station_id)
+    if known is None:
+        raise CheckpointError(
+            f"Station {station_id} is not enrolled here; `checkpoint stations list` shows who is."
+        )
+    if known.retired_at is not None:
+        return known
+    conn.execute(
+        "UPDATE enrolled_stations SET retired_at = %s, retire_reason = %s WHERE station_id = %s",
+        (to_micros(at), reason, station_id),
+    )
+    return Enrolment(known.station_id, known.public_key, known.name, known.enrolled_at, at, reason)
+
+
+def enrol_station(
+    url: str, station_id: str, public_key: Ed25519PublicKey, name: str, *, now: datetime
+) -> Enrolment:
+    """Record an enrolled station (enrolling the same key again is harmless; another key is refused)."""
+    with session(url) as conn, conn.transaction():
+        _lock_station(conn, station_id)
+        return _enrol(conn, station_id, public_key, name, now)
+
+
+def retire_station(url: str, station_id: str, reason: str, *, now: datetime) -> Enrolment:
+    """Retire an enrolled station from `now` on (once; a second retirement keeps the first)."""
+    with session(url) as conn, conn.transaction():
+        _lock_station(conn, station_id)
+        return _retire(conn, station_id, reason, now)
+
+
+def head(url: str, station_id: str) -> tuple[int, str]:
+    """The newest entry the county holds of `station_id`: (seq, hash), or (0, GENESIS)."""
+    with session(url) as conn:
+        row = conn.execute(
+            "SELECT seq, hash FROM entries WHERE station_id = %s ORDER BY seq DESC LIMIT 1", (station_id,)
+        ).fetchone()
+    return (0, chain.GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+@dataclass(frozen=True)
+class CountyStore:
+    """The county store as an office store (`sync.OfficeStore`, `stations.EnrolmentStore`): what the sync
+    folder, `checkpoint serve` and `stations enrol/list/retire` need, over PostgreSQL. Each call is one
+    session, run in a thread (psycopg's blocking API; the merge is CPU and network work)."""
+
+    url: str
+    root: Path  # the office home (bundles waiting for their predecessor are kept under it)
+
+    async def import_bundle(self, path: Path, *, retention_days: int | None = None) -> list[ImportResult]:
+        return await asyncio.to_thread(
+            import_bundles, self.url, [path], root=self.root, retention_days=retention_days
+        )
+
+    async def head(self, station_id: str) -> tuple[int, str]:
+        return await asyncio.to_thread(head, self.url, station_id)
+
+    async def enrolment(self, station_id: str) -> Enrolment | None:
+        return await asyncio.to_thread(enrolment_of, self.url, station_id)
+
+    async def enrolments(self) -> dict[str, Enrolment]:
+        return await asyncio.to_thread(enrolments, self.url)
+
+    async def enrol_station(
+        self, station_id: str, public_key: Ed25519PublicKey, name: str, *, now: datetime
+    ) -> Enrolment:
+        return await asyncio.to_thread(enrol_station, self.url, station_id, public_key, name, now=now)
+
+    async def retire_station(self, station_id: str, reason: str, *, now: datetime) -> Enrolment:
+        return await asyncio.to_thread(retire_station, self.url, station_id, reason, now=now)
+
+
 # ---------------------------------------------------------------------------------------------- merge
 
 
@@ -347,19 +539,23 @@ def _alert(conn: psycopg.Connection[Any], station_id: str, kind: str, name: str,
 
 
 def merge(conn: psycopg.Connection[Any], bundle: Bundle, path: Path) -> ImportResult:
-    """Merge one checked bundle: one transaction under the station's lock. Raises CheckpointError; a
-    bundle under another key than the station's, or one that forks its history, is also recorded as an
+    """Merge one checked bundle: one transaction under the station's lock. Raises CheckpointError: a station
+    not enrolled with the bundle's key, or retired before the bundle was written, is refused by the same
+    rule as at a township (`stations.admit_bundle`); a bundle that forks its history is also recorded as an
     alert."""
+    from .stations import admit_bundle
+
     result = ImportResult(path, bundle.station_id, bundle.from_seq, bundle.to_seq)
-    refuse = f"The bundle {path.name} from {bundle.station_id} is refused, nothing was imported:"
+    what = f"The bundle {path.name} from {bundle.station_id}"
+    refuse = f"{what} is refused, nothing was imported:"
     with conn.transaction():
         _lock_station(conn, bundle.station_id)
+        enrolment = admit_bundle(_enrolment(conn, bundle.station_id), bundle, what)
         stored = conn.execute(
             "SELECT public_key FROM stations WHERE station_id = %s", (bundle.station_id,)
         ).fetchone()
-        if stored is not None and bytes(stored[0]) != raw_public(bundle.public_key):
-            # The bundle's signatures were checked with the key it carries: only that key being the
-            # stored one makes them the station's.
+        if stored is not None and bytes(stored[0]) != raw_public(enrolment.public_key):
+            # Seals are checked with the stored key: it must be the enrolled one.
             alert: tuple[str, str] | None = (
                 "key",
                 f"station {bundle.station_id} is known here with another key "
@@ -456,15 +652,16 @@ def import_bundles(
     transaction, hold those whose predecessor has not arrived (root/bundles/pending), retry held ones,
     then purge personal data older than the retention period (when this role may: an importer may not, and
     the county's retention role purges on its own schedule)."""
-    checked = [(path, read_bundle(path)) for path in paths]
     results: list[ImportResult] = []
     with session(url) as conn:
+        check = _enrolment_check(conn)
+        checked = [(path, read_bundle(path, check)) for path in paths]
         for path, bundle in checked:
             result = merge(conn, bundle, path)
             if result.held:
                 _hold(path, bundle, root)
             results.append(result)
-        results.extend(_retry_pending(conn, root))
+        results.extend(_retry_pending(conn, root, check))
         may_purge = conn.execute(
             "SELECT has_function_privilege('purge_personal(bigint)', 'EXECUTE')"
         ).fetchone()
@@ -483,7 +680,7 @@ def _hold(path: Path, bundle: Bundle, root: Path) -> None:
         shutil.copyfile(path, target)
 
 
-def _retry_pending(conn: psycopg.Connection[Any], root: Path) -> list[ImportResult]:
+def _retry_pending(conn: psycopg.Connection[Any], root: Path, check: EnrolmentCheck) -> list[ImportResult]:
     folder = pending_dir(root)
     done: list[ImportResult] = []
     progress = True
@@ -491,7 +688,7 @@ def _retry_pending(conn: psycopg.Connection[Any], root: Path) -> list[ImportResu
         progress = False
         for path in sorted(folder.glob("*.bundle")):
             try:
-                result = merge(conn, read_bundle(path), path)
+                result = merge(conn, read_bundle(path, check), path)
             except CheckpointError:
                 path.rename(path.with_suffix(".refused"))
                 continue
@@ -672,8 +869,6 @@ class Alert:
 
 
 def alerts(url: str) -> list[Alert]:
-    from .timeutil import from_micros
-
     with session(url) as conn:
         rows = conn.execute("SELECT at, station_id, kind, bundle, detail FROM alerts ORDER BY id").fetchall()
     return [Alert(from_micros(int(r[0])), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
@@ -711,10 +906,13 @@ def import_log(
             raise CheckpointError(
                 f"{path} holds entries of {missing[0]} but not its station key; nothing was imported."
             )
+        township = _township_enrolments(reader, path, keys)
         total, done = verdict.entries, 0
         with session(url) as conn:
+            _carry_enrolments(conn, path, township, [r.station_id for r in verdict.stations])
             for report in verdict.stations:
-                for bundle in chunks(reader, report.station_id, *keys[report.station_id]):
+                gone = next((e.retired_at for e in township if e.station_id == report.station_id), None)
+                for bundle in chunks(reader, report.station_id, *keys[report.station_id], retired=gone):
                     results.append(merge(conn, bundle, path))
                     done += len(bundle.entries)
                     if progress is not None:
@@ -726,10 +924,69 @@ def import_log(
     return results
 
 
+def _township_enrolments(
+    reader: sqlite3.Connection, path: Path, keys: dict[str, tuple[bytes, str]]
+) -> list[Enrolment]:
+    """The township's enrolled stations, each checked against the key its chain and seals verified with."""
+    from .store import _enrolment as township_enrolment
+
+    known = reader.execute("SELECT 1 FROM sqlite_master WHERE name = 'enrolled_stations'").fetchone()
+    if known is None:
+        return []
+    found = [
+        township_enrolment(r)
+        for r in reader.execute(
+            "SELECT station_id, public_key, name, enrolled_at, retired_at, retire_reason "
+            "FROM enrolled_stations ORDER BY station_id"
+        )
+    ]
+    for item in found:
+        pinned = keys.get(item.station_id)
+        if pinned is not None and pinned[0] != raw_public(item.public_key):
+            raise CheckpointError(
+                f"{path} enrols station {item.station_id} with another key than the one its log is signed "
+                "with; nothing was imported."
+            )
+    return found
+
+
+def _carry_enrolments(
+    conn: psycopg.Connection[Any], path: Path, township: list[Enrolment], with_entries: list[str]
+) -> None:
+    """One transaction: the township's enrolments (and retirements) become the county's, unless the county
+    enrols one of its stations under another key; and every station with entries must be enrolled then."""
+    with conn.transaction():
+        for item in township:
+            _lock_station(conn, item.station_id)
+            try:
+                _enrol(conn, item.station_id, item.public_key, item.name, item.enrolled_at)
+            except CheckpointError as exc:
+                raise CheckpointError(
+                    f"Station {item.station_id} of {path} is enrolled at the county with another key; "
+                    "nothing was imported."
+                ) from exc
+            if item.retired_at is not None:
+                _retire(conn, item.station_id, item.retire_reason or "", item.retired_at)
+        enrolled = _enrolments(conn)
+        for station_id in with_entries:
+            if station_id not in enrolled:
+                raise CheckpointError(
+                    f"{path} holds entries of station {station_id}, which is enrolled neither there nor at the "
+                    "county; enrol it first (checkpoint stations enrol REQUEST-FILE); nothing was imported."
+                )
+
+
 def chunks(
-    reader: sqlite3.Connection, station_id: str, raw_key: bytes, name: str, size: int = CHUNK
+    reader: sqlite3.Connection,
+    station_id: str,
+    raw_key: bytes,
+    name: str,
+    size: int = CHUNK,
+    *,
+    retired: datetime | None = None,
 ) -> Iterator[Bundle]:
-    """One station's entries as bundle-sized runs, each re-hashed and linked as it is read."""
+    """One station's entries as bundle-sized runs, each re-hashed and linked as it is read (`retired`: when
+    the station was retired, if it was)."""
     seals = [
         (station_id, int(r[0]), str(r[1]), int(r[2]), str(r[3]), bytes(r[4]))
         for r in reader.execute(
@@ -762,7 +1019,7 @@ def chunks(
             entries.append((body, digest, personal, None if salt is None else bytes(salt)))
             prev, expected = digest, expected + 1
         end = expected - 1
-        yield Bundle(
+        run = Bundle(
             station_id=station_id,
             station_name=name,
             public_key=key,
@@ -773,4 +1030,8 @@ def chunks(
             seals=[s for s in seals if start <= s[1] <= end],
             shifts=shifts if first else [],  # a shift row is an upsert: once is enough
         )
+        # The township merged these entries: they were written no later than the newest of them (what a
+        # retired station's enrolment is checked against).
+        run.created = None if retired is None else run.newest_time()
+        yield run
         first = False

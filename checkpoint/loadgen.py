@@ -235,6 +235,11 @@ def build_log(
                 "INSERT OR IGNORE INTO stations VALUES (?, ?, ?, ?)",
                 (sid, raw_public(key.public_key()), sid, to_micros(begin)),
             )
+            conn.execute(  # the office enrolled them, as a real township does
+                "INSERT OR IGNORE INTO enrolled_stations (station_id, public_key, name, enrolled_at) "
+                "VALUES (?, ?, ?, ?)",
+                (sid, raw_public(key.public_key()), sid, to_micros(begin)),
+            )
         insert = INSERT_SQL
         seals: list[tuple[str, int, str, int, str, bytes]] = []
         shifts: dict[tuple[str, int], list[object]] = {}

@@ -4,8 +4,9 @@ Endpoints (every one but /v1/health needs a request signed by an enrolled statio
 
 - `POST /v1/bundles`: a station's signed bundle (the same file `bundle export` writes). The size is checked
   from Content-Length before anything is read, and again while the body streams to a file; then the
-  bundle goes through the same verification and merge as `bundle import` (`bundle.import_bundles`), and
-  the answer is a receipt signed by the office key (station, seq, head hash, time).
+  bundle goes through the same verification and merge as `bundle import`, into the office's store (log.db,
+  or the county's PostgreSQL server: `sync.office_store`), and the answer is a receipt signed by the office
+  key (station, seq, head hash, time).
 - `GET /v1/revocations?have=N`: the office's current signed revocation list (published as `revocations
   export` does: a new number only when it changed), or 204 when the station already has number N or newer.
 - `GET /v1/trust?have=HASH`: the office's trust file, or 204 when its SHA-256 is HASH.
@@ -60,8 +61,8 @@ from .paths import Home
 from .receipts import Receipt
 from .revocations import parse_list
 from .settings import Settings
-from .store import Enrolment, read_enrolments
-from .sync import OfficeSync
+from .store import Enrolment
+from .sync import OfficeSync, office_store
 from .text import clean
 from .timeutil import to_epoch, utcnow
 
@@ -124,7 +125,13 @@ class OfficeService:
         self.clock = clock
         self.keyring = Keyring(home.office_keys, settings.office.name)
         self.keyring.active()  # refuses now, with one sentence, a home that has no office key
-        self.office = OfficeSync(home, settings.station.id, self.keyring, settings.office.name)
+        self.office = OfficeSync(
+            home,
+            settings.station.id,
+            self.keyring,
+            settings.office.name,
+            store=office_store(home, settings),  # log.db, or the county's PostgreSQL server
+        )
         self.merge_lock = asyncio.Lock()
         self.files_lock = asyncio.Lock()
         self.purged_at = -PURGE_EVERY
@@ -135,9 +142,9 @@ class OfficeService:
 
     # ----------------------------------------------------------------------- who is asking
 
-    def enrolment(self, station_id: str) -> Enrolment | None:
+    async def enrolment(self, station_id: str) -> Enrolment | None:
         """The enrolment of `station_id` at this office (read without the writer), or None."""
-        return next((e for e in read_enrolments(self.home.log_db) if e.station_id == station_id), None)
+        return await self.office.office_store.enrolment(station_id)
 
     async def authenticate(self, request: Request) -> str:
         """The station a signed request comes from. Raises Refused (nothing is read or stored then)."""
@@ -164,7 +171,7 @@ class OfficeService:
                 "stale",
             )
         request.scope.setdefault("state", {})["station"] = station_id
-        enrolment = await asyncio.to_thread(self.enrolment, station_id)
+        enrolment = await self.enrolment(station_id)
         if enrolment is None:
             raise Refused(
                 403,

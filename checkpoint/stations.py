@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -30,7 +30,8 @@ from .text import clean
 from .timeutil import iso_local, utcnow
 
 if TYPE_CHECKING:
-    from .store import Enrolment, LogStore
+    from .bundle import Bundle
+    from .store import Enrolment
 
 FORMAT = "checkpoint-enrolment/1"
 MAX_REQUEST_BYTES = 16_384
@@ -189,8 +190,31 @@ def check_not_retired(
         )
 
 
+def admit_bundle(enrolment: Enrolment | None, bundle: Bundle, what: str) -> Enrolment:
+    """The one rule, for every office store (SQLite and the county's PostgreSQL), run inside the merge's
+    transaction: the bundle's station is enrolled with the bundle's key and was not retired before the
+    bundle was written. Returns the enrolment; raises CheckpointError (nothing is imported) otherwise."""
+    check_enrolled(enrolment, bundle.station_id, bundle.public_key, what)
+    assert enrolment is not None
+    if enrolment.retired_at is not None:  # (the entries' times are read only then)
+        check_not_retired(enrolment, bundle.created, bundle.newest_time(), what)
+    return enrolment
+
+
+class EnrolmentStore(Protocol):
+    """Where an office keeps its enrolments: the SQLite `LogStore`, or the county store (`county.CountyStore`)."""
+
+    async def enrol_station(
+        self, station_id: str, public_key: Ed25519PublicKey, name: str, *, now: datetime
+    ) -> Enrolment: ...
+
+    async def retire_station(self, station_id: str, reason: str, *, now: datetime) -> Enrolment: ...
+
+    async def enrolments(self) -> dict[str, Enrolment]: ...
+
+
 async def enrol(
-    store: LogStore, request: EnrolmentRequest, confirmed: str, *, now: datetime | None = None
+    store: EnrolmentStore, request: EnrolmentRequest, confirmed: str, *, now: datetime | None = None
 ) -> Enrolment:
     """Enrol the station of `request` once `confirmed` (the fingerprint a person checked) matches its key."""
     if not same_fingerprint(confirmed, request.public_key):
@@ -203,7 +227,9 @@ async def enrol(
     )
 
 
-async def retire(store: LogStore, station_id: str, reason: str, *, now: datetime | None = None) -> Enrolment:
+async def retire(
+    store: EnrolmentStore, station_id: str, reason: str, *, now: datetime | None = None
+) -> Enrolment:
     """Retire an enrolled station (a lost or stolen laptop): its later bundles are refused."""
     text = clean(reason, limit=MAX_REASON).strip()
     if not text:

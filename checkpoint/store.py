@@ -812,7 +812,7 @@ class LogStore:
         """Merge a checked bundle verbatim in one write transaction (this store's lock): refused whole
         unless its station is enrolled with the bundle's key (and not retired before it was written) and
         it extends what this log holds; a bundle that starts after a gap changes nothing and says so."""
-        from .stations import check_enrolled, check_not_retired
+        from .stations import admit_bundle
 
         what = f"The bundle {name} from {bundle.station_id}"
         refuse = f"{what} is refused, nothing was imported:"
@@ -821,10 +821,7 @@ class LogStore:
             db = self.db
             await db.execute("BEGIN IMMEDIATE")
             try:
-                enrolment = await self._enrolment(bundle.station_id)
-                check_enrolled(enrolment, bundle.station_id, bundle.public_key, what)
-                assert enrolment is not None
-                check_not_retired(enrolment, bundle.created, bundle.newest_time(), what)
+                enrolment = admit_bundle(await self._enrolment(bundle.station_id), bundle, what)
                 async with db.execute(
                     "SELECT seq, hash, ts FROM entries WHERE station_id = ? ORDER BY seq DESC LIMIT 1",
                     (bundle.station_id,),

@@ -19,11 +19,13 @@ and revocation list) do not know about folders, so a network service can call th
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -45,8 +47,11 @@ from .receipts import (
 )
 from .registry import Registry
 from .revocations import RevocationList, import_list, save_list
-from .store import LogStore, hash_at
+from .store import Enrolment, LogStore, hash_at, read_enrolments
 from .timeutil import utcnow
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 BUNDLES = "bundles"
 RECEIPTS = "receipts"
@@ -86,26 +91,84 @@ def _folder(folder: Path) -> Path:
 # ---------------------------------------------------------------------------------------------- office
 
 
+class OfficeStore(Protocol):
+    """What the office's side of a sync needs of the store it merges into: the township's SQLite log
+    (`SqliteOfficeStore`) or the county's PostgreSQL server (`county.CountyStore`)."""
+
+    async def import_bundle(self, path: Path, *, retention_days: int | None = None) -> list[ImportResult]:
+        """Check and merge one bundle file as `bundle import` does (then retry held ones, purge when
+        `retention_days`); raises CheckpointError, nothing imported, when it is refused."""
+        ...
+
+    async def head(self, station_id: str) -> tuple[int, str]:
+        """The newest entry held of `station_id`: (seq, hash), or (0, GENESIS)."""
+        ...
+
+    async def enrolment(self, station_id: str) -> Enrolment | None:
+        """The enrolment of `station_id` here, read without the writer; None when it is not enrolled."""
+        ...
+
+
+@dataclass(frozen=True)
+class SqliteOfficeStore:
+    """A township office's store: `log.db` in its home."""
+
+    home: Home
+    office_station_id: str
+
+    async def import_bundle(self, path: Path, *, retention_days: int | None = None) -> list[ImportResult]:
+        return await import_bundles(
+            self.home.log_db,
+            [path],
+            office_station_id=self.office_station_id,
+            root=self.home.root,
+            retention_days=retention_days,
+        )
+
+    async def head(self, station_id: str) -> tuple[int, str]:
+        store = await LogStore.open(self.home.log_db, self.office_station_id)
+        async with store:
+            return await store.head(station_id)
+
+    async def enrolment(self, station_id: str) -> Enrolment | None:
+        found = await asyncio.to_thread(read_enrolments, self.home.log_db)
+        return next((e for e in found if e.station_id == station_id), None)
+
+
+def office_store(home: Home, settings: Settings) -> OfficeStore:
+    """This office home's store: the county server when `log.database` names one, else its log.db."""
+    from .county import CountyStore, is_county
+
+    if is_county(settings.log.database):
+        return CountyStore(settings.log.database, home.root)
+    return SqliteOfficeStore(home, settings.station.id)
+
+
 @dataclass
 class OfficeSync:
-    """The office's side of a sync, whatever carries it (a folder here; a network service later)."""
+    """The office's side of a sync, whatever carries it (a folder, or `checkpoint serve`), over whichever
+    store the office merges into (`store`: log.db unless given)."""
 
     home: Home
     office_station_id: str
     keyring: Keyring
     office_name: str
     retention_days: int | None = None
+    store: OfficeStore | None = None
+
+    def __post_init__(self) -> None:
+        if self.store is None:
+            self.store = SqliteOfficeStore(self.home, self.office_station_id)
+
+    @property
+    def office_store(self) -> OfficeStore:
+        assert self.store is not None
+        return self.store
 
     async def take_bundle(self, path: Path) -> tuple[list[ImportResult], Receipt | None]:
         """Import one bundle file (as `bundle import` does) and sign a receipt for what the office now
         holds of its station. Raises CheckpointError (nothing imported) when it is refused."""
-        results = await import_bundles(
-            self.home.log_db,
-            [path],
-            office_station_id=self.office_station_id,
-            root=self.home.root,
-            retention_days=self.retention_days,
-        )
+        results = await self.office_store.import_bundle(path, retention_days=self.retention_days)
         return results, await self.receipt_for(results[0].station_id)
 
     async def take_bundle_bytes(self, data: bytes) -> tuple[list[ImportResult], Receipt | None]:
@@ -118,9 +181,7 @@ class OfficeSync:
 
     async def receipt_for(self, station_id: str, *, now: datetime | None = None) -> Receipt | None:
         """The signed receipt for what this office holds of `station_id` (None when it holds nothing)."""
-        store = await LogStore.open(self.home.log_db, self.office_station_id)
-        async with store:
-            seq, head_hash = await store.head(station_id)
+        seq, head_hash = await self.office_store.head(station_id)
         if seq == 0:
             return None
         key = self.keyring.active()

@@ -19,7 +19,7 @@ from checkpoint.store import LogStore
 from checkpoint.timeutil import utcnow
 from tests.conftest import run_cli
 from tests.test_audit_data import draft
-from tests.test_bundle import _append, _export, _rows, _station
+from tests.test_bundle import _append, _enrolled, _export, _rows, _station, enrol
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def _pg_rows(url: str) -> list[tuple[str, int, str]]:
 
 def _imported(tmp_path: Path, office: Home, entries: int) -> Home:
     """A station north-gate with `entries` entries, exported and imported into the county."""
-    north = _station(tmp_path, "north-gate")
+    north = _enrolled(tmp_path, office, "north-gate")
     _append(north, "north-gate", entries)
     _export(north, tmp_path / "n.bundle")
     result = run_cli(office, "bundle", "import", str(tmp_path / "n.bundle"))
@@ -55,7 +55,7 @@ def _imported(tmp_path: Path, office: Home, entries: int) -> Home:
 def test_init_is_versioned_and_runs_twice(url: str, office: Home) -> None:
     again = run_cli(office, "county", "init")
     assert again.exit_code == 0, again.output
-    assert "up to date (schema 1)" in again.output
+    assert "up to date (schema 2)" in again.output
     assert "_importer" in again.output and "_auditor" in again.output and "_retention" in again.output
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT version FROM county").fetchone() == (county.SCHEMA_VERSION,)
@@ -64,7 +64,7 @@ def test_init_is_versioned_and_runs_twice(url: str, office: Home) -> None:
 def test_two_stations_imported_twice_give_every_entry_once_and_verify(
     tmp_path: Path, office: Home, url: str
 ) -> None:
-    north, east = _station(tmp_path, "north-gate"), _station(tmp_path, "east-gate")
+    north, east = _enrolled(tmp_path, office, "north-gate"), _enrolled(tmp_path, office, "east-gate")
     _append(north, "north-gate", 6)
     _append(east, "east-gate", 4)
     _export(north, tmp_path / "n.bundle")
@@ -136,7 +136,7 @@ def test_deleted_entries_and_seals_are_caught(office: Home, url: str, tmp_path: 
 
 
 def test_a_fork_is_refused_whole_and_recorded_as_an_alert(tmp_path: Path, office: Home, url: str) -> None:
-    north = _station(tmp_path, "north-gate")
+    north = _enrolled(tmp_path, office, "north-gate")
     _append(north, "north-gate", 3)
     _export(north, tmp_path / "a.bundle")
     assert run_cli(office, "bundle", "import", str(tmp_path / "a.bundle")).exit_code == 0
@@ -156,7 +156,7 @@ def test_a_fork_is_refused_whole_and_recorded_as_an_alert(tmp_path: Path, office
 
 
 def test_bundles_arriving_before_their_predecessor_wait(tmp_path: Path, office: Home, url: str) -> None:
-    north = _station(tmp_path, "north-gate")
+    north = _enrolled(tmp_path, office, "north-gate")
     _append(north, "north-gate", 3)
     _export(north, tmp_path / "1.bundle")
     _append(north, "north-gate", 2)
@@ -173,7 +173,7 @@ def test_bundles_arriving_before_their_predecessor_wait(tmp_path: Path, office: 
 def test_roles_importer_inserts_auditor_reads_retention_only_purges(
     tmp_path: Path, office: Home, url: str
 ) -> None:
-    north = _station(tmp_path, "north-gate")
+    north = _enrolled(tmp_path, office, "north-gate")
     _append(north, "north-gate", 3, days_ago=40)
     _export(north, tmp_path / "n.bundle")
     assert run_cli(office, "bundle", "import", "--no-purge", str(tmp_path / "n.bundle")).exit_code == 0
@@ -212,7 +212,7 @@ def test_roles_importer_inserts_auditor_reads_retention_only_purges(
 
 
 def test_rollup_totals_equal_totals_from_the_entries(tmp_path: Path, office: Home, url: str) -> None:
-    north = _station(tmp_path, "north-gate")
+    north = _enrolled(tmp_path, office, "north-gate")
 
     async def log() -> None:
         store = await LogStore.open(north.log_db, "north-gate")
@@ -310,6 +310,7 @@ def test_an_importer_login_imports_and_an_auditor_login_verifies(tmp_path: Path,
         north = _station(tmp_path, "north-gate")
         _append(north, "north-gate", 3)
         _export(north, tmp_path / "n.bundle")
+        enrol(north, home("imp"))  # the importer's login enrols, as a township office does
         imported = run_cli(home("imp"), "bundle", "import", str(tmp_path / "n.bundle"))
         assert imported.exit_code == 0 and "imported 3 new entries" in imported.output, imported.output
         assert run_cli(home("aud"), "log", "verify").exit_code == 0
@@ -328,7 +329,7 @@ def test_a_bundle_under_another_key_is_refused_and_recorded(tmp_path: Path, offi
     _export(impostor, tmp_path / "impostor.bundle")
     before = _pg_rows(url)
     result = run_cli(office, "bundle", "import", str(tmp_path / "impostor.bundle"))
-    assert result.exit_code == 2 and "is known here with another key" in result.output, result.output
+    assert result.exit_code == 2 and "is enrolled here with key" in result.output, result.output
     assert _pg_rows(url) == before == _rows(north)
     assert "north-gate  key  impostor.bundle" in run_cli(office, "county", "alerts").output
 

@@ -21,6 +21,7 @@ from checkpoint.report import build_report, render_markdown
 from checkpoint.store import LogStore, open_reader, verify_log
 from tests.conftest import run_cli
 from tests.test_audit_data import draft
+from tests.test_bundle import enrol
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 1, 3, tzinfo=UTC)
@@ -113,6 +114,7 @@ def test_csv_cells_are_neutralised(tmp_path: Path, office: Home, county_url: str
             )
 
     asyncio.run(log())
+    enrol(station, office)
     assert run_cli(station, "bundle", "export", "--out", str(tmp_path / "b.bundle")).exit_code == 0
     assert run_cli(office, "bundle", "import", "--no-purge", str(tmp_path / "b.bundle")).exit_code == 0
     out = tmp_path / "e.csv"
@@ -169,6 +171,7 @@ def test_four_auditors_while_an_import_runs_see_no_errors_and_the_quiet_results(
     from checkpoint import audit
     from checkpoint.county import chunks, merge
     from checkpoint.county_reader import reading
+    from checkpoint.keys import public_from_raw
     from checkpoint.models import Verdict
     from checkpoint.timeutil import from_micros
 
@@ -181,6 +184,8 @@ def test_four_auditors_while_an_import_runs_see_no_errors_and_the_quiet_results(
     conn.close()
     first = [b for sid in sorted(runs) for b in runs[sid][:2]]
     rest = [b for sid in sorted(runs) for b in runs[sid][2:]]
+    for sid, (raw, name) in keys.items():  # the county enrols them first (no trust on first use)
+        county.enrol_station(county_url, sid, public_from_raw(raw), name, now=NOW)
     with county.session(county_url) as writer:
         for bundle in first:
             merge(writer, bundle, township)

@@ -131,6 +131,12 @@ def _run(url: str, work: Path, stations: int, entries: int, size: int, queries: 
     }
 
     county_init(url, timezone=tz.key, retention_days=28)
+    from ..county import enrol_station
+    from ..keys import public_from_raw
+    from ..timeutil import utcnow
+
+    for sid, (raw, name) in keys.items():  # both offices enrol the stations first (no trust on first use)
+        enrol_station(url, sid, public_from_raw(raw), name, now=utcnow())
 
     def county_import(bundles: list[Bundle]) -> float:
         started = time.perf_counter()

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -16,11 +16,26 @@ from ..store import Enrolment, LogStore
 from ..timeutil import fmt_local, zone
 from .context import Context, echo_json, pass_ctx, say
 
+if TYPE_CHECKING:
+    from ..stations import EnrolmentStore
+
 _T = TypeVar("_T")
 
 
-def with_office_store(ctx: Context, work: Callable[[LogStore], Awaitable[_T]]) -> _T:
-    """Run `work` on this (office) home's store: its log, where imported bundles are merged."""
+def with_office_store(ctx: Context, work: Callable[[EnrolmentStore], Awaitable[_T]]) -> _T:
+    """Run `work` on this (office) home's store: its log, where imported bundles are merged (log.db, or
+    the county's PostgreSQL server when log.database names one)."""
+    from .county import county_url
+
+    if (url := county_url(ctx)) is not None:
+        from ..county import CountyStore
+
+        county = CountyStore(url, ctx.home.ensure().root)
+
+        async def on_county() -> _T:
+            return await work(county)
+
+        return asyncio.run(on_county())
 
     async def run() -> _T:
         store = await LogStore.open(ctx.home.ensure().log_db, ctx.settings.station.id)

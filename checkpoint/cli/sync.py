@@ -28,7 +28,7 @@ def sync(ctx: Context, folder: Path | None, seals: bool) -> None:
         network(ctx, seals)
         return
     from ..keys import Keyring, load_or_create_station_key
-    from ..sync import OfficeSync, StationSync, SyncReport, sync_office, sync_station
+    from ..sync import OfficeSync, StationSync, SyncReport, office_store, sync_office, sync_station
 
     home = ctx.home.ensure()
     settings = ctx.settings
@@ -40,6 +40,7 @@ def sync(ctx: Context, folder: Path | None, seals: bool) -> None:
             Keyring(home.office_keys, settings.office.name),
             settings.office.name,
             retention_days=settings.log.retention_days,
+            store=office_store(home, settings),  # log.db, or the county's PostgreSQL server
         )
         report = asyncio.run(sync_office(office, folder))
     else:
