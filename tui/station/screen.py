@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -54,8 +54,10 @@ from checkpoint.timeutil import fmt_local
 from scanner.spec import camera_index
 
 from ..base import WorkerErrors
+from ..i18n import translate_bindings
 from ..messages import ScannerCode, ScannerPreview, ScannerStatus
 from ..safe import plain
+from .context import StationContext
 from .forms import (
     ClockScreen,
     HandoverScreen,
@@ -65,15 +67,11 @@ from .forms import (
     OverrideScreen,
     SignIn,
     SignInScreen,
-    translate_bindings,
 )
 from .keys import KeyBar
 from .recent import RecentEntries
 from .verdict import Shown, VerdictPanel
 from .viewfinder import Viewfinder
-
-if TYPE_CHECKING:
-    from .app import StationApp
 
 RECENT = 50
 
@@ -103,8 +101,8 @@ class StationScreen(WorkerErrors, Screen[None]):
         self._office: tuple[OfficeLink, int] | None = None  # the link to the office, the log's head then
 
     @property
-    def station(self) -> StationApp:
-        return self.app  # type: ignore[return-value]
+    def station(self) -> StationContext:
+        return cast(StationContext, self.app)
 
     @property
     def checkin(self) -> CheckIn:
