@@ -27,7 +27,7 @@ from .errors import CheckpointError
 from .fsutil import atomic_write, describe_os_error
 from .pass_request import FieldError, Problem, Translate, category_of, check_request
 from .registry import IssuedPass, PassRequest, Registry
-from .text import clean
+from .text import clean, neutralise_formula
 from .timeutil import iso_local, utcnow, zone
 
 COLUMNS = ("plate", "category", "holder", "org", "valid_from", "valid_until", "checkpoints", "occupants")
@@ -50,7 +50,6 @@ HEADER_ALIASES = {
 }
 MAX_ROWS = 20_000
 MAX_FILE = 16 * 1024 * 1024
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -113,10 +112,7 @@ class BatchResult:
 
 def neutralise_cell(value: object) -> str:
     """A CSV cell that a spreadsheet will not run as a formula, with control characters made visible."""
-    text = clean("" if value is None else str(value))
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    return neutralise_formula(clean("" if value is None else str(value)))
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

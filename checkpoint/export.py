@@ -25,10 +25,11 @@ from typing import Any, Literal, TextIO
 from zoneinfo import ZoneInfo
 
 from .audit import Filter
+from .chain import EMPTY_COMMITMENT
 from .errors import CheckpointError
 from .fsutil import write_error
 from .store import damaged
-from .text import clean
+from .text import FORMULA_START, clean, neutralise_formula
 
 Format = Literal["csv", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl")
@@ -48,8 +49,6 @@ _SQL_COLUMNS = (
 # Text made only of these characters needs no cleaning (the fast path for a million rows).
 _SAFE_CHARS = r"\x20-\x7e\u00b7\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e"
 _SAFE = re.compile(f"[{_SAFE_CHARS}]*")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
-_EMPTY_COMMITMENT = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 Progress = Callable[[int], None]
 
@@ -59,9 +58,7 @@ def safe_text(value: str) -> str:
     return value if _SAFE.fullmatch(value) else clean(value)
 
 
-def neutralise(value: str) -> str:
-    """A spreadsheet cell that cannot run as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+neutralise = neutralise_formula  # the one rule (checkpoint.text), under the name the export readers use
 
 
 class _Rows:
@@ -99,14 +96,13 @@ class _Rows:
             text(reason), text(denied_for), text(warnings), text(category), text(plate), text(pass_id),
             text(holder), text(org), occupants, temperatures, fevers, text(operator), text(leader),
             text(override_by), text(override_reason), text(vehicle), text(note), text(refers_to),
-            personal is None and commitment != _EMPTY_COMMITMENT, text(entry_id), text(digest),
+            personal is None and commitment != EMPTY_COMMITMENT, text(entry_id), text(digest),
         ]  # fmt: skip
 
 
 _TEXT_INDEXES = tuple(
     i for i, name in enumerate(COLUMNS) if name not in ("seq", "occupants", "fevers", "purged")
 )  # every cell but the numbers (and the yes/no of `purged`) is text: quoted, cleaned, neutralised
-_FORMULA_FIRST = frozenset(_FORMULA_START)
 
 
 def _write_jsonl(handle: TextIO, records: Any, progress: Progress | None) -> int:
@@ -173,7 +169,7 @@ def _csv_line_sql(offset: timedelta | None) -> str:
         "CASE WHEN personal IS NULL THEN '' ELSE (SELECT ifnull(group_concat(printf('%.1f', value / 10.0), ' '), '') "
         "FROM json_each(personal, '$.temperatures')) END"
     )
-    purged = f"iif(personal IS NULL AND commitment != '{_EMPTY_COMMITMENT}', 'yes', '')"
+    purged = f"iif(personal IS NULL AND commitment != '{EMPTY_COMMITMENT}', 'yes', '')"
     time_cell = ('"' + time_cell[0] + '"', time_cell[1])
     cells = [
         text("station_id"), bare("seq"), time_cell, text("direction"), text("verdict"), text("reason"),
@@ -192,9 +188,10 @@ def _csv_line_sql(offset: timedelta | None) -> str:
 _SAFE_BATCH = re.compile(f"[{_SAFE_CHARS}\r\n]*")
 # A quoted cell that starts like a formula. Inside a quoted cell every `"` is doubled, so `,"=` can only be
 # the start of a cell (and a safe line has no tab or carriage return in a cell).
-_FORMULA_CELL = re.compile(r'(^|,)"([=+\-@＝＋－＠])', re.MULTILINE)
-_FORMULA_HINTS = ('"=', '"+', '"-', '"@')
-_FULL_WIDTH_FORMULA = "＝＋－＠"  # rare in a log: looked for one character at a time (the fast search)
+_SIGNS = [c for c in FORMULA_START if c.isprintable()]  # FORMULA_START less the tab and carriage return
+_FORMULA_CELL = re.compile(f'(^|,)"([{re.escape("".join(_SIGNS))}])', re.MULTILINE)
+_FORMULA_HINTS = tuple('"' + c for c in _SIGNS if c.isascii())
+_FULL_WIDTH_FORMULA = "".join(c for c in _SIGNS if not c.isascii())  # rare: looked for one at a time (fast)
 
 
 def _neutralised(text: str) -> str:
@@ -209,8 +206,8 @@ def _careful_line(conn: sqlite3.Connection, rows: _Rows, rowid: int) -> str:
     record = rows.record(raw)
     for i in _TEXT_INDEXES:
         value = record[i]
-        if value and value[0] in _FORMULA_FIRST:
-            record[i] = "'" + value
+        if value:
+            record[i] = neutralise_formula(value)
     record[23] = "yes" if record[23] else ""
     out = io.StringIO()
     csv.writer(out, lineterminator="", quoting=csv.QUOTE_NONNUMERIC).writerow(

@@ -28,8 +28,6 @@ _FOLD = str.maketrans(VARIANTS)
 # What a plate may hold once normalised: a first character from PROVINCES or SPECIAL, then Latin capitals
 # (never I or O) and digits, and at most one special series character at the end.
 _PLATE = re.compile(f"[{PROVINCES}{SPECIAL}][A-HJ-NP-Z0-9]{{3,10}}[{SPECIAL}]?")
-# A standard mainland plate: province character, issuing-office letter, 5 (6 for new energy) more.
-_STANDARD = re.compile(f"[{PROVINCES}][A-HJ-NP-Z][A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9{SPECIAL}]")
 _SEPARATORS = " \t·・.•‧-_\u3000"
 
 
@@ -66,11 +64,6 @@ def normalise_plate(text: str) -> str:
         "(a province character, then 3 to 10 letters and digits).",
         "shape",
     )
-
-
-def is_standard_plate(plate: str) -> bool:
-    """True for a normalised plate in the usual mainland shape (鄂A12345, 鄂AD12345)."""
-    return bool(_STANDARD.fullmatch(plate))
 
 
 def display_plate(plate: str) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
@@ -111,8 +111,6 @@ class UISettings(_Section):
 class LogSettings(_Section):
     retention_days: int = Field(28, ge=1, le=3650)
     """Names and temperatures older than this many days are purged; the counts stay."""
-    shift_start: str = "08:00"
-    """When shifts hand over, local time (HH:MM)."""
     database: str = ""
     """Where an office keeps its merged log: empty for log.db in the data home, or a county's
     PostgreSQL server as a URL, postgresql://user:password@host:5432/dbname (docs/county.md)."""
@@ -134,12 +132,14 @@ class LogSettings(_Section):
             )
         return value
 
-    @field_validator("shift_start")
+    @model_validator(mode="before")
     @classmethod
-    def _check_time(cls, value: str) -> str:
-        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
-            raise ValueError("must be a time of day written HH:MM, such as 08:00")
-        return value
+    def _ignore_retired(cls, data: Any) -> Any:
+        """`log.shift_start` was never read (a shift starts when its team signs in): a config that still
+        has it loads as before, the key ignored."""
+        if isinstance(data, dict) and "shift_start" in data:
+            return {key: value for key, value in data.items() if key != "shift_start"}
+        return data
 
 
 class SyncSettings(_Section):

@@ -135,7 +135,3 @@ def _out_of_range(value: Decimal) -> TemperatureError:
 
 def format_tenths(tenths: int) -> str:
     return f"{tenths // 10}.{tenths % 10}"
-
-
-def is_fever(tenths: int, threshold: int = DEFAULT_FEVER) -> bool:
-    return tenths >= threshold

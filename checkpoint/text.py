@@ -56,3 +56,12 @@ def has_unsafe(text: str) -> bool:
 def cell_width(text: str) -> int:
     """Terminal columns `text` takes: East Asian wide and full-width characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+"""What a spreadsheet takes for the start of a formula (a full-width sign is folded to its ASCII one)."""
+
+
+def neutralise_formula(value: str) -> str:
+    """A spreadsheet cell that cannot run as a formula: a leading `'` when it starts like one."""
+    return "'" + value if value.startswith(FORMULA_START) else value

@@ -24,3 +24,21 @@ def test_defaults_file_matches_the_code() -> None:
         if section == "demo":
             continue
         assert set(data[section]) == set(model.annotation.model_fields)  # type: ignore[union-attr]
+
+
+def test_an_old_config_with_log_shift_start_still_loads(tmp_path: Path) -> None:
+    """`log.shift_start` was never read and is no longer a setting; a config that has it is not refused."""
+    path = tmp_path / "config.toml"
+    path.write_text('[log]\nretention_days = 7\nshift_start = "06:30"\n', encoding="utf-8")
+    settings = load_settings(path, required=True)
+    assert settings.log.retention_days == 7
+    assert "shift_start" not in settings.log.model_dump()
+
+
+def test_an_unknown_log_key_is_still_refused(tmp_path: Path) -> None:
+    from checkpoint.errors import CheckpointError
+
+    path = tmp_path / "config.toml"
+    path.write_text("[log]\nretention_dayz = 7\n", encoding="utf-8")
+    with pytest.raises(CheckpointError, match="retention_dayz"):
+        load_settings(path, required=True)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checkpoint.plates import display_plate, normalise_plate
-from checkpoint.text import cell_width, clean, has_unsafe
+from checkpoint.text import cell_width, clean, has_unsafe, neutralise_formula
 
 HOSTILE = [
     "\x1b[31mred\x1b[0m",
@@ -44,3 +44,15 @@ def test_plates_normalise_and_display() -> None:
 
 def test_chinese_takes_two_columns() -> None:
     assert cell_width("张三") == 4 and cell_width("ab") == 2
+
+
+def test_one_formula_rule_for_every_spreadsheet_file() -> None:
+    from checkpoint.batch import neutralise_cell
+    from checkpoint.export import neutralise
+
+    for start in "=+-@＝＋－＠":
+        assert neutralise_formula(f"{start}1+1") == f"'{start}1+1"
+        assert neutralise(f"{start}x") == neutralise_cell(f"{start}x") == f"'{start}x"
+    assert neutralise_formula("\tx") == "'\tx"
+    assert neutralise_formula("a=1") == "a=1"
+    assert neutralise_formula("") == ""

@@ -6,7 +6,7 @@ confirms the fingerprint the station reads out.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -21,10 +21,7 @@ from checkpoint.timeutil import fmt_local
 
 from ..safe import cell
 from ..widgets.key_footer import MarkedFooter
-from .office import translate_office_bindings
-
-if TYPE_CHECKING:
-    from ..office_app import OfficeApp
+from .context import OfficeContext, translate_office_bindings
 
 
 class StationsScreen(Screen[None]):
@@ -33,8 +30,8 @@ class StationsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
     @property
-    def office(self) -> OfficeApp:
-        return cast("OfficeApp", self.app)
+    def office(self) -> OfficeContext:
+        return cast(OfficeContext, self.app)
 
     def compose(self) -> ComposeResult:
         translate_office_bindings(self, self.office.t)

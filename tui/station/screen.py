@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -54,13 +54,11 @@ from checkpoint.timeutil import fmt_local
 from scanner.spec import camera_index
 
 from ..base import WorkerErrors
+from ..i18n import translate_bindings
 from ..messages import ScannerCode, ScannerPreview, ScannerStatus
 from ..safe import plain
-from ..widgets.station_keys import KeyBar
-from ..widgets.station_recent import RecentEntries
-from ..widgets.verdict import Shown, VerdictPanel
-from ..widgets.viewfinder import Viewfinder
-from .station_forms import (
+from .context import StationContext
+from .forms import (
     ClockScreen,
     HandoverScreen,
     NoPass,
@@ -69,11 +67,11 @@ from .station_forms import (
     OverrideScreen,
     SignIn,
     SignInScreen,
-    translate_bindings,
 )
-
-if TYPE_CHECKING:
-    from ..station_app import StationApp
+from .keys import KeyBar
+from .recent import RecentEntries
+from .verdict import Shown, VerdictPanel
+from .viewfinder import Viewfinder
 
 RECENT = 50
 
@@ -103,8 +101,8 @@ class StationScreen(WorkerErrors, Screen[None]):
         self._office: tuple[OfficeLink, int] | None = None  # the link to the office, the log's head then
 
     @property
-    def station(self) -> StationApp:
-        return self.app  # type: ignore[return-value]
+    def station(self) -> StationContext:
+        return cast(StationContext, self.app)
 
     @property
     def checkin(self) -> CheckIn:
@@ -256,7 +254,7 @@ class StationScreen(WorkerErrors, Screen[None]):
             await self.render_outcome(await self.checkin.release())
 
     def show_office(self, link: OfficeLink, head: int) -> None:
-        """The background sync reported (see tui.office_link): show how the link to the office stands."""
+        """The background sync reported (see tui.station.office_link): show how the link to the office stands."""
         self._office = (link, head)
         self._show_office()
 

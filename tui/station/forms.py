@@ -6,7 +6,7 @@ field and, on the last one, submits; Esc cancels. Errors are one sentence under 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
@@ -23,17 +22,8 @@ from checkpoint.errors import CheckpointError
 from checkpoint.plates import display_plate, normalise_plate
 from checkpoint.text import clean
 
-from ..i18n import Translator
+from ..i18n import Translator, translate_bindings
 from ..safe import plain
-
-
-def translate_bindings(node: DOMNode, t: Translator) -> None:
-    """Give `node`'s key bindings the catalog's descriptions (`key.<action>`) in the chosen language."""
-    for key, bindings in node._bindings.key_to_bindings.items():
-        node._bindings.key_to_bindings[key] = [
-            replace(b, description=t(f"key.{b.action}")) if t(f"key.{b.action}") != f"key.{b.action}" else b
-            for b in bindings
-        ]
 
 
 @dataclass(frozen=True)

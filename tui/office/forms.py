@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,11 +26,8 @@ from checkpoint.timeutil import fmt_local
 
 from ..base import WorkerErrors
 from ..safe import plain
-from ..widgets.office_card import plain_lines
-from .office import translate_office_bindings
-
-if TYPE_CHECKING:
-    from ..office_app import OfficeApp
+from .card import plain_lines
+from .context import OfficeContext, translate_office_bindings
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -52,8 +49,8 @@ class OfficeModal(WorkerErrors, ModalScreen[object]):
     ]
 
     @property
-    def office(self) -> OfficeApp:
-        return cast("OfficeApp", self.app)
+    def office(self) -> OfficeContext:
+        return cast(OfficeContext, self.app)
 
     def on_mount(self) -> None:
         translate_office_bindings(self, self.office.t)
@@ -267,8 +264,8 @@ class DiscardScreen(ModalScreen[bool]):
     ]
 
     @property
-    def office(self) -> OfficeApp:
-        return cast("OfficeApp", self.app)
+    def office(self) -> OfficeContext:
+        return cast(OfficeContext, self.app)
 
     def compose(self) -> ComposeResult:
         translate_office_bindings(self, self.office.t)

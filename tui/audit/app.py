@@ -15,14 +15,13 @@ from checkpoint.errors import CheckpointError
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from checkpoint.store import open_reader
-from checkpoint.timeutil import zone
 
-from .base import CheckpointApp
-from .screens.audit import AuditScreen, translate_audit_bindings
-from .screens.audit_modals import AuditHelpScreen
+from .context import AuditContext, translate_audit_bindings
+from .modals import AuditHelpScreen
+from .screen import AuditScreen
 
 
-class AuditApp(CheckpointApp):
+class AuditApp(AuditContext):
     """Auditors and supervisors: the log, its proof, its exports."""
 
     CSS_PATH = "audit.tcss"
@@ -34,9 +33,7 @@ class AuditApp(CheckpointApp):
     def __init__(
         self, home: Home, settings: Settings, *, log_path: Path, language: str | None = None
     ) -> None:
-        super().__init__(home, settings, language=language)
-        self.log_path = log_path
-        self.tz = zone(settings.ui.timezone)
+        super().__init__(home, settings, log_path=log_path, language=language)
         translate_audit_bindings(self, self.t)
 
     def on_mount(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from textual import work
@@ -31,10 +31,7 @@ from checkpoint.store import Entry, open_reader, verify_log
 from ..base import WorkerErrors
 from ..i18n import Translator
 from ..safe import plain
-from .audit import translate_audit_bindings
-
-if TYPE_CHECKING:
-    from ..audit_app import AuditApp
+from .context import AuditContext, translate_audit_bindings
 
 
 def zoned_time(moment: datetime) -> str:
@@ -58,7 +55,7 @@ class DetailScreen(WorkerErrors, ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,q", "close", "Close")]
 
-    def __init__(self, app: AuditApp, entry: Entry, alerts: Sequence[CloneAlert]) -> None:
+    def __init__(self, app: AuditContext, entry: Entry, alerts: Sequence[CloneAlert]) -> None:
         super().__init__()
         self.audit_app = app
         self.entry = entry

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, cast
 
 from rich.cells import cell_len
 from textual import events, on, work
@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Header, Input, Select, Static
 from textual.worker import get_current_worker
@@ -34,11 +33,10 @@ from checkpoint.timeutil import parse_when
 from ..base import WorkerErrors
 from ..i18n import Translator
 from ..safe import cell, plain
-from ..widgets.audit_chart import HourlyChart
 from ..widgets.key_footer import MarkedFooter
-
-if TYPE_CHECKING:
-    from ..audit_app import AuditApp
+from .chart import HourlyChart
+from .context import AuditContext, translate_audit_bindings
+from .modals import DetailScreen, ReportScreen, VerifyScreen
 
 PAGE = audit.PAGE_SIZE
 NARROW = 100  # columns: below this the filter bar is compact
@@ -128,15 +126,6 @@ def column_layout(
     return Layout(widths, gap)
 
 
-def translate_audit_bindings(node: DOMNode, t: Translator) -> None:
-    """Give `node`'s key bindings the catalog's descriptions (`audit.key.<action>`)."""
-    for key, bindings in node._bindings.key_to_bindings.items():
-        node._bindings.key_to_bindings[key] = [
-            replace(b, description=t(f"audit.key.{b.action}")) if t.has(f"audit.key.{b.action}") else b
-            for b in bindings
-        ]
-
-
 class AuditScreen(WorkerErrors, Screen[None]):
     """Browse, filter, verify and export the traffic log; save the daily situation report."""
 
@@ -171,8 +160,8 @@ class AuditScreen(WorkerErrors, Screen[None]):
         self.table_layout = Layout({}, 2)
 
     @property
-    def audit_app(self) -> AuditApp:
-        return self.app  # type: ignore[return-value]
+    def audit_app(self) -> AuditContext:
+        return cast(AuditContext, self.app)
 
     @property
     def t(self) -> Translator:
@@ -406,15 +395,11 @@ class AuditScreen(WorkerErrors, Screen[None]):
             self.load_chart()
 
     def action_verify(self) -> None:
-        from .audit_modals import VerifyScreen
-
         self.app.push_screen(VerifyScreen(self.audit_app.log_path, self.t))
 
     def action_report(self) -> None:
         """The daily situation report of the day the chart shows (else the filter's first day, else
         today), saved in the exports folder."""
-        from .audit_modals import ReportScreen
-
         app = self.audit_app
         day = self.chart_day
         if day is None:
@@ -542,8 +527,6 @@ class AuditScreen(WorkerErrors, Screen[None]):
 
     @on(DataTable.RowSelected, "#entries")
     def _open_detail(self, event: DataTable.RowSelected) -> None:
-        from .audit_modals import DetailScreen
-
         if 0 <= event.cursor_row < len(self.entries):
             entry = self.entries[event.cursor_row]
             alerts = [

@@ -18,27 +18,22 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from checkpoint.checkin import CheckIn
-from checkpoint.demo import FEED_FPS
 from checkpoint.errors import CheckpointError
-from checkpoint.keys import TrustList, load_trust
+from checkpoint.keys import load_trust
 from checkpoint.paths import Home
-from checkpoint.revocations import RevocationList, load_list
+from checkpoint.revocations import load_list
 from checkpoint.settings import Settings
 from checkpoint.stations import station_fingerprint
 from checkpoint.store import LogStore
-from checkpoint.timeutil import utcnow, zone
+from checkpoint.timeutil import utcnow
 
-from .base import CheckpointApp
-from .office_link import OfficeSyncStatus, OfficeSyncWorker
-from .screens.station import StationScreen
-from .screens.station_forms import HelpScreen, QuitScreen, translate_bindings
-
-NO_CAMERA = ("", "none", "off", "manual")
-FILE_FPS = 30.0  # a video file or image folder is replayed at this rate (a webcam sets its own)
-DEMO_FPS = FEED_FPS  # the demo feed is replayed at the rate it was written
+from .context import StationContext
+from .forms import HelpScreen, QuitScreen
+from .office_link import OfficeSyncStatus
+from .screen import StationScreen
 
 
-class StationApp(CheckpointApp):
+class StationApp(StationContext):
     """The checkpoint station: scan, decide, temperatures, denials, overrides, shifts."""
 
     CSS_PATH = "station.tcss"
@@ -46,34 +41,6 @@ class StationApp(CheckpointApp):
         Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
-
-    def __init__(
-        self,
-        home: Home,
-        settings: Settings,
-        *,
-        trust: TrustList,
-        revocations: RevocationList,
-        camera: str | None = None,
-        language: str | None = None,
-        clock: Callable[[], datetime] = utcnow,
-        pace_fps: float | None = None,
-    ) -> None:
-        super().__init__(home, settings, language=language)
-        self.trust = trust
-        self.revocations = revocations
-        spec = settings.station.camera if camera is None else camera
-        self.camera: str | None = None if spec.strip().lower() in NO_CAMERA else spec
-        self.clock = clock
-        self.pace_fps = pace_fps if pace_fps is not None else (DEMO_FPS if settings.demo else FILE_FPS)
-        self.tz = zone(settings.ui.timezone)
-        self.store: LogStore | None = None
-        self.checkin: CheckIn | None = None
-        self.startup_error: str | None = None
-        self.title = settings.station.name
-        self.office_sync = OfficeSyncWorker(self, home, settings) if settings.sync.url else None
-        self._office_problem = ""
-        translate_bindings(self, self.t)
 
     async def on_mount(self) -> None:
         try:

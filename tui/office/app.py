@@ -19,11 +19,13 @@ from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from checkpoint.timeutil import utcnow
 
-from .base import CheckpointApp
-from .screens.office import PassListScreen, translate_office_bindings
+from .context import OfficeContext, translate_office_bindings
+from .forms import OfficeHelpScreen
+from .screen import PassListScreen
+from .stations import StationsScreen
 
 
-class OfficeApp(CheckpointApp):
+class OfficeApp(OfficeContext):
     """The issuing office: the pass list is the main screen; everything else opens from it."""
 
     CSS_PATH = "office.tcss"
@@ -43,10 +45,7 @@ class OfficeApp(CheckpointApp):
         desk: Desk,
         language: str | None = None,
     ) -> None:
-        super().__init__(home, settings, language=language)
-        self.desk = desk
-        self.clock = desk.clock
-        self.tz = desk.tz
+        super().__init__(home, settings, desk=desk, language=language)
         self.title = self.t("office.title", office=settings.office.name)
         translate_office_bindings(self, self.t)
 
@@ -57,13 +56,9 @@ class OfficeApp(CheckpointApp):
         self.desk.close()
 
     def action_help(self) -> None:
-        from .screens.office_forms import OfficeHelpScreen
-
         self.push_screen(OfficeHelpScreen())
 
     def action_stations(self) -> None:
-        from .screens.office_stations import StationsScreen
-
         if not isinstance(self.screen, StationsScreen):
             self.push_screen(StationsScreen())
 

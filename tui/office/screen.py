@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 from zoneinfo import ZoneInfo
 
 from textual import on
@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Label, Select, Static
@@ -35,10 +34,9 @@ from checkpoint.timeutil import fmt_local
 from ..i18n import Translator
 from ..safe import cell, plain
 from ..widgets.key_footer import MarkedFooter
-from ..widgets.office_card import CardPreview, plain_lines
-
-if TYPE_CHECKING:
-    from ..office_app import OfficeApp
+from .card import CardPreview, plain_lines
+from .context import OfficeContext, translate_office_bindings
+from .forms import BatchScreen, DiscardScreen, ExportScreen, RenewScreen, RevokeScreen, RotateScreen
 
 MAX_ROWS = 300  # rows on screen at once; the search and filters narrow a longer list
 SEARCH_DELAY = 0.25  # seconds of quiet typing before the list is rebuilt
@@ -77,15 +75,6 @@ def list_columns(width: int, category: int, status: int) -> list[tuple[str, int]
             short -= give
         widths = {**fixed, **wants, "holder": min(max(room(keys), floors["holder"]), 16)}
     return [(key, widths[key]) for key in keys]
-
-
-def translate_office_bindings(node: DOMNode, t: Translator) -> None:
-    """Give `node`'s key bindings the catalog's descriptions (`office.key.<action>`)."""
-    for key, bindings in node._bindings.key_to_bindings.items():
-        node._bindings.key_to_bindings[key] = [
-            replace(b, description=t(f"office.key.{b.action}")) if t.has(f"office.key.{b.action}") else b
-            for b in bindings
-        ]
 
 
 def status_text(t: Translator, status: str) -> str:
@@ -134,8 +123,8 @@ class PassListScreen(Screen[None]):
         self._debounce: Timer | None = None
 
     @property
-    def office(self) -> OfficeApp:
-        return cast("OfficeApp", self.app)
+    def office(self) -> OfficeContext:
+        return cast(OfficeContext, self.app)
 
     def compose(self) -> ComposeResult:
         t = self.office.t
@@ -314,18 +303,12 @@ class PassListScreen(Screen[None]):
             start_renew(self.office, issued, lambda new_id: self.refresh_list(select=new_id))
 
     def action_export(self) -> None:
-        from .office_forms import ExportScreen
-
         self.app.push_screen(ExportScreen(self.office.home.exports))
 
     def action_rotate(self) -> None:
-        from .office_forms import RotateScreen
-
         self.app.push_screen(RotateScreen())
 
     def action_batch(self) -> None:
-        from .office_forms import BatchScreen
-
         stamp = self.office.clock().astimezone(self.office.tz).strftime("%Y%m%d-%H%M")
 
         def finished(_: object) -> None:
@@ -334,7 +317,7 @@ class PassListScreen(Screen[None]):
         self.app.push_screen(BatchScreen(self.office.home.exports / f"batch-{stamp}"), finished)
 
 
-def explain_revoked(app: OfficeApp, issued: IssuedPass, action: str) -> None:
+def explain_revoked(app: OfficeContext, issued: IssuedPass, action: str) -> None:
     """One sentence on why a revoked pass can be neither revoked nor renewed (and what to do instead)."""
     text = app.t(
         f"office.{action}.revoked",
@@ -345,9 +328,8 @@ def explain_revoked(app: OfficeApp, issued: IssuedPass, action: str) -> None:
     app.notify(text, severity="warning", markup=False, timeout=8)
 
 
-def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object]) -> None:
+def start_revoke(app: OfficeContext, issued: IssuedPass, done: Callable[[], object]) -> None:
     """Ask for a reason behind a confirmation; the form revokes through the desk."""
-    from .office_forms import RevokeScreen
 
     def finish(result: object) -> None:
         if isinstance(result, Revoked):
@@ -361,9 +343,7 @@ def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object])
     app.push_screen(RevokeScreen(issued), finish)
 
 
-def start_renew(app: OfficeApp, issued: IssuedPass, done: Callable[[str], object]) -> None:
-    from .office_forms import RenewScreen
-
+def start_renew(app: OfficeContext, issued: IssuedPass, done: Callable[[str], object]) -> None:
     def finish(result: object) -> None:
         if isinstance(result, Renewed):
             app.notify(
@@ -376,7 +356,7 @@ def start_renew(app: OfficeApp, issued: IssuedPass, done: Callable[[str], object
     app.push_screen(RenewScreen(issued), finish)
 
 
-def save_card(app: OfficeApp, issued: IssuedPass, say: Callable[[str], object] | None = None) -> None:
+def save_card(app: OfficeContext, issued: IssuedPass, say: Callable[[str], object] | None = None) -> None:
     """The card (PDF, to print) and the QR (PNG, to send to a phone) into `<home>/exports`, by the desk.
 
     Where the files went is told by `say` (the issue form's own line) or else by a notification."""
@@ -419,8 +399,8 @@ class IssueScreen(Screen[None]):
             save_card(self.office, self.last, self.say)
 
     @property
-    def office(self) -> OfficeApp:
-        return cast("OfficeApp", self.app)
+    def office(self) -> OfficeContext:
+        return cast(OfficeContext, self.app)
 
     def compose(self) -> ComposeResult:
         t = self.office.t
@@ -579,7 +559,6 @@ class IssueScreen(Screen[None]):
         if not self.changed():
             self.dismiss(None)
             return
-        from .office_forms import DiscardScreen
 
         def answered(discard: object) -> None:
             if discard is True:
@@ -605,8 +584,8 @@ class PassDetailScreen(Screen[None]):
         self.pass_id = pass_id
 
     @property
-    def office(self) -> OfficeApp:
-        return cast("OfficeApp", self.app)
+    def office(self) -> OfficeContext:
+        return cast(OfficeContext, self.app)
 
     @property
     def issued(self) -> IssuedPass:
