@@ -153,6 +153,7 @@ async def test_issue_find_revoke_renew_export(office_home: Home, tmp_path: Path)
 
         # Export trust + revocations to a folder (a USB stick).
         usb = tmp_path / "usb"
+        usb.mkdir()
         await pilot.press("f6")
         app.screen.query_one("#folder", Input).value = str(usb)
         await pilot.press("ctrl+s")
@@ -803,6 +804,7 @@ async def test_pass_detail_status_lines_are_whole(office_home: Home, size: tuple
 async def export_from_screen(pilot, folder: Path) -> int:  # type: ignore[no-untyped-def]
     """F6, the folder, Ctrl+S; the number of the revocation list written there."""
     app = pilot.app
+    folder.mkdir(exist_ok=True)
     await pilot.press("f6")
     app.screen.query_one("#folder", Input).value = str(folder)
     await pilot.press("ctrl+s")
