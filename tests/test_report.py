@@ -313,7 +313,7 @@ def test_a_shift_still_open_says_so_and_one_entry_is_one(tmp_path: Path) -> None
 
 
 def test_the_same_two_signing_in_again_leaves_the_handed_over_shift_closed(tmp_path: Path) -> None:
-    """QA: 张三/王五 handed over (F8) and then signed in again (a new, empty shift): the report showed
+    """QA: 李四/王五 handed over (F8) and then signed in again (a new, empty shift): the report showed
     the handed-over shift as "still open" because the new one has the same names."""
     import asyncio
 
@@ -327,12 +327,12 @@ def test_the_same_two_signing_in_again_leaves_the_handed_over_shift_closed(tmp_p
     async def write() -> None:
         store = await LogStore.open(home.log_db, "dafan-east")
         async with store:
-            await store.start_shift(Shift("张三", "王五"), now=DAY_START)
+            await store.start_shift(Shift("李四", "王五"), now=DAY_START)
             await store.append(draft(), now=DAY_START + timedelta(minutes=10))
             opened = await store.open_shift()
             assert opened is not None
             await store.end_shift(opened[0], None, now=DAY_START + timedelta(minutes=20))
-            await store.start_shift(Shift("张三", "王五"), now=DAY_START + timedelta(minutes=30))
+            await store.start_shift(Shift("李四", "王五"), now=DAY_START + timedelta(minutes=30))
 
     asyncio.run(write())
     last = (DAY_START + timedelta(minutes=10)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
