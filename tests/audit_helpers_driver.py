@@ -15,9 +15,9 @@ from pathlib import Path
 from checkpoint import chain, export
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
-from tui.audit_app import make_app
-from tui.screens.audit import AuditScreen
-from tui.screens.audit_modals import VerifyScreen
+from tui.audit.app import make_app
+from tui.audit.modals import VerifyScreen
+from tui.audit.screen import AuditScreen
 
 
 async def drive(home: Home) -> dict[str, object]:

@@ -12,7 +12,7 @@ from checkpoint.paths import Home
 from checkpoint.settings import load_settings
 from checkpoint.store import ENTRY_COLUMNS, Entry, LogStore, Shift, entry_from_row, open_reader
 from tests.conftest import NOW
-from tui.station_app import StationApp, make_app
+from tui.station.app import StationApp, make_app
 
 STATION_ID = "north-gate"
 

@@ -13,7 +13,7 @@ from textual.widgets import Input
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from tests.test_audit_data import build_sample
-from tui.audit_app import make_app
+from tui.audit.app import make_app
 
 
 async def _settled(pilot: Pilot[None]) -> None:

@@ -17,9 +17,9 @@ from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from tests.test_audit_data import HOSTILE, alter, build_sample, override_plan, raw_rows
 from tests.tui_helpers import notices, wait_for, wait_until_still
-from tui.audit_app import AuditApp, make_app
-from tui.screens.audit import AuditScreen
-from tui.screens.audit_modals import DetailScreen, VerifyScreen
+from tui.audit.app import AuditApp, make_app
+from tui.audit.modals import DetailScreen, VerifyScreen
+from tui.audit.screen import AuditScreen
 
 SIZE = (130, 42)
 
@@ -495,7 +495,7 @@ async def test_columns_fit_every_width_and_come_back_when_wide(home: Home, langu
 
 
 def test_column_layout_hides_the_least_useful_columns_first() -> None:
-    from tui.screens.audit import COLUMNS, OPTIONAL, column_layout
+    from tui.audit.screen import COLUMNS, OPTIONAL, column_layout
 
     floors = {
         "direction": 3,
@@ -585,7 +585,7 @@ async def test_the_palette_says_what_each_command_does(home: Home) -> None:
 @pytest.mark.parametrize("language", ["en", "zh"])
 async def test_f8_saves_the_daily_report_of_the_chart_day(home: Home, language: str) -> None:
     from tests.test_report import _pdf_pages
-    from tui.screens.audit_modals import ReportScreen
+    from tui.audit.modals import ReportScreen
 
     app = _app(home, language)
     async with app.run_test(size=SIZE) as pilot:
@@ -611,7 +611,7 @@ async def test_f8_saves_the_daily_report_of_the_chart_day(home: Home, language: 
 
 async def test_the_report_in_markdown_from_the_audit_is_the_cli_report(home: Home) -> None:
     from tests.conftest import run_cli
-    from tui.screens.audit_modals import ReportScreen
+    from tui.audit.modals import ReportScreen
 
     app = _app(home)
     async with app.run_test(size=SIZE) as pilot:

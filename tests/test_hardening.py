@@ -401,7 +401,7 @@ async def test_the_audit_detail_shows_an_entry_whose_clock_went_back(tmp_path: P
     from textual.widgets import DataTable, Static
 
     from checkpoint.settings import Settings
-    from tui.audit_app import make_app
+    from tui.audit.app import make_app
 
     home = Home(tmp_path / "office").ensure()
     store = await LogStore.open(home.log_db, "north-gate")

@@ -16,7 +16,7 @@ from tests.conftest import request
 from tests.netsync_support import Server, enrol, make_station, office_rows, station_rows
 from tests.station_helpers import entries, open_shift, screen_text, wait_for
 from tests.test_station import let_through, manual, shown_state
-from tui.station_app import make_app
+from tui.station.app import make_app
 
 
 async def test_station_syncs_in_the_background_and_takes_a_revocation(

@@ -20,8 +20,8 @@ from checkpoint.revocations import load_list
 from checkpoint.settings import load_settings
 from checkpoint.text import cell_width
 from checkpoint.timeutil import fmt_local
-from tui.office_app import OfficeApp, make_app
-from tui.screens.office import IssueScreen, PassDetailScreen, PassListScreen
+from tui.office.app import OfficeApp, make_app
+from tui.office.screen import IssueScreen, PassDetailScreen, PassListScreen
 
 from .conftest import NOW
 from .tui_helpers import notices, wait_for, wait_until_still
@@ -334,7 +334,7 @@ async def test_batch_screen_all_or_nothing(office_home: Home, tmp_path: Path) ->
 
 
 async def test_long_list_is_capped_and_says_so(office_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.screens import office as office_screens
+    from tui.office import screen as office_screens
 
     monkeypatch.setattr(office_screens, "MAX_ROWS", 3)
     seed(office_home)
@@ -546,7 +546,7 @@ async def test_station_palette_in_chinese_has_no_english_system_commands(station
 
 def card_lines(app: OfficeApp) -> tuple[list[str], int]:
     """The card's field lines as shown, and the cells the card has for them."""
-    from tui.widgets.office_card import CardPreview
+    from tui.office.card import CardPreview
 
     preview = app.screen.query_one(CardPreview)
     return text_of(preview.query_one("#card-fields", Static)).split("\n"), preview.content_region.width
@@ -647,7 +647,7 @@ async def test_issued_note_is_in_view_at_80x24(office_home: Home, language: str)
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 async def test_escape_asks_before_discarding_a_filled_form(office_home: Home, language: str) -> None:
-    from tui.screens.office_forms import DiscardScreen
+    from tui.office.forms import DiscardScreen
 
     app = office_app(office_home, language)
     async with app.run_test(size=SIZE) as pilot:

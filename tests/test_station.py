@@ -25,9 +25,9 @@ from tests.conftest import NOW
 from tests.media import code_video
 from tests.station_helpers import Clock, entries, open_shift, screen_text, station_app, wait_for
 from tests.tui_helpers import notices
-from tui.screens.station import StationScreen
-from tui.screens.station_forms import HandoverScreen, NoPassScreen, OverrideScreen, SignInScreen
-from tui.widgets.verdict import VerdictPanel
+from tui.station.forms import HandoverScreen, NoPassScreen, OverrideScreen, SignInScreen
+from tui.station.screen import StationScreen
+from tui.station.verdict import VerdictPanel
 
 
 def station(app: object) -> StationScreen:
@@ -343,8 +343,8 @@ def test_keyring_fixture_is_real(office_home: Home) -> None:
 
 
 async def test_help_palette_and_viewfinder_keys(station_home: Home) -> None:
-    from tui.screens.station_forms import HelpScreen
-    from tui.widgets.viewfinder import Viewfinder
+    from tui.station.forms import HelpScreen
+    from tui.station.viewfinder import Viewfinder
 
     await open_shift(station_home)
     app = station_app(station_home, language="zh")
@@ -490,7 +490,7 @@ async def test_sign_in_offers_no_esc_and_says_why(station_home: Home) -> None:
 @pytest.mark.parametrize(("typed", "occupants"), [("36.5", "3"), ("36.5 36.6", "1")])
 def test_count_mismatch_wording(typed: str, occupants: str) -> None:
     from tui.i18n import Translator
-    from tui.screens.station_forms import check_problem
+    from tui.station.forms import check_problem
 
     for lang in ("en", "zh"):
         message = check_problem(Translator(lang), occupants, typed)
@@ -771,7 +771,7 @@ async def test_the_disk_full_panel_holds_the_whole_instruction_at_80x24(
     """Issue 14 item 4: what to do (write on paper) is on the panel, not only in the pop-up."""
     from textual.widgets import Static
 
-    from tui.widgets.verdict import Shown
+    from tui.station.verdict import Shown
 
     await open_shift(station_home)
     app = station_app(station_home, language=language)
@@ -815,7 +815,7 @@ async def test_sign_in_offers_only_the_keys_that_work(station_home: Home) -> Non
 
 async def test_ctrl_q_asks_first_while_a_shift_is_open(station_home: Home, issue) -> None:
     """Issue 14 item 7: Ctrl+Q in the middle of a shift asks; Esc stays, Ctrl+Q again quits."""
-    from tui.screens.station_forms import QuitScreen
+    from tui.station.forms import QuitScreen
 
     await open_shift(station_home)
     app = station_app(station_home)
@@ -865,7 +865,7 @@ async def test_the_clock_behind_the_log_asks_before_deciding(station_home: Home,
     """Issue 11 "Time": with the clock earlier than the newest entry the station asks first; Esc decides
     nothing, Enter decides anyway."""
     from checkpoint.store import EntryDraft, LogStore
-    from tui.screens.station_forms import ClockScreen
+    from tui.station.forms import ClockScreen
 
     store = await LogStore.open(station_home.log_db, "north-gate")
     await store.append(

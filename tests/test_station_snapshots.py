@@ -16,7 +16,7 @@ from textual.widgets import Input
 from checkpoint.models import Category
 from checkpoint.paths import Home
 from tests.station_helpers import open_shift, station_app, wait_for
-from tui.widgets.verdict import VerdictPanel
+from tui.station.verdict import VerdictPanel
 
 
 async def _still(pilot: Pilot[None]) -> None:

@@ -248,7 +248,7 @@ def test_the_handover_shows_the_head_code_and_help_the_fingerprint(homes: tuple[
     import asyncio
 
     from tests.station_helpers import open_shift, station_app, wait_for
-    from tui.screens.station_forms import HandoverScreen, HelpScreen
+    from tui.station.forms import HandoverScreen, HelpScreen
 
     _, station, _ = homes
     _append(station, "north-gate", 2)
@@ -280,8 +280,8 @@ def test_the_office_screen_lists_enrolled_stations(homes: tuple[Home, Home, Path
 
     from checkpoint.settings import load_settings
     from tests.station_helpers import wait_for
-    from tui.office_app import make_app
-    from tui.screens.office_stations import StationsScreen
+    from tui.office.app import make_app
+    from tui.office.stations import StationsScreen
 
     office, station, _ = homes
     assert run_cli(office, "stations", "retire", "north-gate", "--reason", "[bold]stolen[/]").exit_code == 0

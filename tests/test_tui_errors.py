@@ -8,7 +8,7 @@ from checkpoint.loadgen import build_log
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from tests.tui_helpers import notices
-from tui.audit_app import make_app
+from tui.audit.app import make_app
 
 
 async def test_the_audit_on_a_damaged_log_says_so_once_in_words(tmp_path: Path) -> None:

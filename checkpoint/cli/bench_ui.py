@@ -64,8 +64,8 @@ async def _measure(station_root: Path, video: Path | None, seconds: float, fps: 
     from checkpoint.paths import Home
     from checkpoint.settings import load_settings
     from checkpoint.store import LogStore, Shift
-    from tui.screens.station import StationScreen
-    from tui.station_app import make_app
+    from tui.station.app import make_app
+    from tui.station.screen import StationScreen
 
     home = Home(station_root)
     settings = load_settings(home.config)

@@ -19,7 +19,7 @@ from .context import Context, pass_ctx
 @pass_ctx
 def office(ctx: Context, language: str | None) -> None:
     """The office screen: issue, find, revoke and renew passes; export the trust file and revocations."""
-    from tui.office_app import make_app
+    from tui.office.app import make_app
 
     app = make_app(ctx.home, ctx.settings, language=language)
     app.run()

@@ -49,7 +49,7 @@ def station(ctx: Context, camera: str | None, language: str | None, demo_dir: Pa
         settings = load_settings(home.config)
     if settings is None:
         settings = ctx.settings
-    from tui.station_app import make_app
+    from tui.station.app import make_app
 
     with HomeLock(home):  # one station process per home: a second one refuses, naming the first
         app = make_app(home, settings, camera=camera, language=language)

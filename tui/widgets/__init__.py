@@ -1,1 +1,1 @@
-"""Widgets shared by the screens."""
+"""Widgets shared by two or more of the applications (one app's own widgets live in its package)."""

@@ -35,10 +35,10 @@ from checkpoint.timeutil import fmt_local
 from ..i18n import Translator
 from ..safe import cell, plain
 from ..widgets.key_footer import MarkedFooter
-from ..widgets.office_card import CardPreview, plain_lines
+from .card import CardPreview, plain_lines
 
 if TYPE_CHECKING:
-    from ..office_app import OfficeApp
+    from .app import OfficeApp
 
 MAX_ROWS = 300  # rows on screen at once; the search and filters narrow a longer list
 SEARCH_DELAY = 0.25  # seconds of quiet typing before the list is rebuilt
@@ -314,17 +314,17 @@ class PassListScreen(Screen[None]):
             start_renew(self.office, issued, lambda new_id: self.refresh_list(select=new_id))
 
     def action_export(self) -> None:
-        from .office_forms import ExportScreen
+        from .forms import ExportScreen
 
         self.app.push_screen(ExportScreen(self.office.home.exports))
 
     def action_rotate(self) -> None:
-        from .office_forms import RotateScreen
+        from .forms import RotateScreen
 
         self.app.push_screen(RotateScreen())
 
     def action_batch(self) -> None:
-        from .office_forms import BatchScreen
+        from .forms import BatchScreen
 
         stamp = self.office.clock().astimezone(self.office.tz).strftime("%Y%m%d-%H%M")
 
@@ -347,7 +347,7 @@ def explain_revoked(app: OfficeApp, issued: IssuedPass, action: str) -> None:
 
 def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object]) -> None:
     """Ask for a reason behind a confirmation; the form revokes through the desk."""
-    from .office_forms import RevokeScreen
+    from .forms import RevokeScreen
 
     def finish(result: object) -> None:
         if isinstance(result, Revoked):
@@ -362,7 +362,7 @@ def start_revoke(app: OfficeApp, issued: IssuedPass, done: Callable[[], object])
 
 
 def start_renew(app: OfficeApp, issued: IssuedPass, done: Callable[[str], object]) -> None:
-    from .office_forms import RenewScreen
+    from .forms import RenewScreen
 
     def finish(result: object) -> None:
         if isinstance(result, Renewed):
@@ -579,7 +579,7 @@ class IssueScreen(Screen[None]):
         if not self.changed():
             self.dismiss(None)
             return
-        from .office_forms import DiscardScreen
+        from .forms import DiscardScreen
 
         def answered(discard: object) -> None:
             if discard is True:

@@ -19,8 +19,8 @@ from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from checkpoint.timeutil import utcnow
 
-from .base import CheckpointApp
-from .screens.office import PassListScreen, translate_office_bindings
+from ..base import CheckpointApp
+from .screen import PassListScreen, translate_office_bindings
 
 
 class OfficeApp(CheckpointApp):
@@ -57,12 +57,12 @@ class OfficeApp(CheckpointApp):
         self.desk.close()
 
     def action_help(self) -> None:
-        from .screens.office_forms import OfficeHelpScreen
+        from .forms import OfficeHelpScreen
 
         self.push_screen(OfficeHelpScreen())
 
     def action_stations(self) -> None:
-        from .screens.office_stations import StationsScreen
+        from .stations import StationsScreen
 
         if not isinstance(self.screen, StationsScreen):
             self.push_screen(StationsScreen())

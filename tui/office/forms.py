@@ -26,11 +26,11 @@ from checkpoint.timeutil import fmt_local
 
 from ..base import WorkerErrors
 from ..safe import plain
-from ..widgets.office_card import plain_lines
-from .office import translate_office_bindings
+from .card import plain_lines
+from .screen import translate_office_bindings
 
 if TYPE_CHECKING:
-    from ..office_app import OfficeApp
+    from .app import OfficeApp
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}

@@ -31,10 +31,10 @@ from checkpoint.store import Entry, open_reader, verify_log
 from ..base import WorkerErrors
 from ..i18n import Translator
 from ..safe import plain
-from .audit import translate_audit_bindings
+from .screen import translate_audit_bindings
 
 if TYPE_CHECKING:
-    from ..audit_app import AuditApp
+    from .app import AuditApp
 
 
 def zoned_time(moment: datetime) -> str:

@@ -28,10 +28,10 @@ from checkpoint.stations import station_fingerprint
 from checkpoint.store import LogStore
 from checkpoint.timeutil import utcnow, zone
 
-from .base import CheckpointApp
+from ..base import CheckpointApp
+from .forms import HelpScreen, QuitScreen, translate_bindings
 from .office_link import OfficeSyncStatus, OfficeSyncWorker
-from .screens.station import StationScreen
-from .screens.station_forms import HelpScreen, QuitScreen, translate_bindings
+from .screen import StationScreen
 
 NO_CAMERA = ("", "none", "off", "manual")
 FILE_FPS = 30.0  # a video file or image folder is replayed at this rate (a webcam sets its own)

@@ -21,10 +21,10 @@ from checkpoint.timeutil import fmt_local
 
 from ..safe import cell
 from ..widgets.key_footer import MarkedFooter
-from .office import translate_office_bindings
+from .screen import translate_office_bindings
 
 if TYPE_CHECKING:
-    from ..office_app import OfficeApp
+    from .app import OfficeApp
 
 
 class StationsScreen(Screen[None]):

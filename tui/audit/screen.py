@@ -34,11 +34,11 @@ from checkpoint.timeutil import parse_when
 from ..base import WorkerErrors
 from ..i18n import Translator
 from ..safe import cell, plain
-from ..widgets.audit_chart import HourlyChart
 from ..widgets.key_footer import MarkedFooter
+from .chart import HourlyChart
 
 if TYPE_CHECKING:
-    from ..audit_app import AuditApp
+    from .app import AuditApp
 
 PAGE = audit.PAGE_SIZE
 NARROW = 100  # columns: below this the filter bar is compact
@@ -406,14 +406,14 @@ class AuditScreen(WorkerErrors, Screen[None]):
             self.load_chart()
 
     def action_verify(self) -> None:
-        from .audit_modals import VerifyScreen
+        from .modals import VerifyScreen
 
         self.app.push_screen(VerifyScreen(self.audit_app.log_path, self.t))
 
     def action_report(self) -> None:
         """The daily situation report of the day the chart shows (else the filter's first day, else
         today), saved in the exports folder."""
-        from .audit_modals import ReportScreen
+        from .modals import ReportScreen
 
         app = self.audit_app
         day = self.chart_day
@@ -542,7 +542,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
 
     @on(DataTable.RowSelected, "#entries")
     def _open_detail(self, event: DataTable.RowSelected) -> None:
-        from .audit_modals import DetailScreen
+        from .modals import DetailScreen
 
         if 0 <= event.cursor_row < len(self.entries):
             entry = self.entries[event.cursor_row]

@@ -56,11 +56,7 @@ from scanner.spec import camera_index
 from ..base import WorkerErrors
 from ..messages import ScannerCode, ScannerPreview, ScannerStatus
 from ..safe import plain
-from ..widgets.station_keys import KeyBar
-from ..widgets.station_recent import RecentEntries
-from ..widgets.verdict import Shown, VerdictPanel
-from ..widgets.viewfinder import Viewfinder
-from .station_forms import (
+from .forms import (
     ClockScreen,
     HandoverScreen,
     NoPass,
@@ -71,9 +67,13 @@ from .station_forms import (
     SignInScreen,
     translate_bindings,
 )
+from .keys import KeyBar
+from .recent import RecentEntries
+from .verdict import Shown, VerdictPanel
+from .viewfinder import Viewfinder
 
 if TYPE_CHECKING:
-    from ..station_app import StationApp
+    from .app import StationApp
 
 RECENT = 50
 

@@ -17,9 +17,9 @@ from checkpoint.settings import Settings
 from checkpoint.store import open_reader
 from checkpoint.timeutil import zone
 
-from .base import CheckpointApp
-from .screens.audit import AuditScreen, translate_audit_bindings
-from .screens.audit_modals import AuditHelpScreen
+from ..base import CheckpointApp
+from .modals import AuditHelpScreen
+from .screen import AuditScreen, translate_audit_bindings
 
 
 class AuditApp(CheckpointApp):

@@ -1,0 +1,1 @@
+"""The office application: the pass list, its forms, the stations screen, the card preview (`make_app` in `app.py`)."""

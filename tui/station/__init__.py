@@ -1,0 +1,1 @@
+"""The station application: the check-in screen, its forms and its widgets (`make_app` in `app.py`)."""
