@@ -20,7 +20,9 @@ from pathlib import Path
 from types import TracebackType
 
 from .batch import BatchInvalid, BatchResult, issue_rows, parse_rows, png_name, read_rows
+from .catalog import error
 from .errors import CheckpointError
+from .fsutil import write_error
 from .keys import Keyring, OfficeKey, SignedTrust, save_signed_trust, save_trust
 from .models import Category
 from .pass_request import Checked, RequestInvalid, check_reason, check_request, parse_window
@@ -324,11 +326,18 @@ class Desk:
         return self.keyring.fingerprint()
 
     def export_files(self, folder: Path) -> Exported:
-        """`trust.json` and `revocations.json` into `folder` (a USB stick), which is created if missing."""
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CheckpointError(f"Cannot create the folder {folder}: {exc.strerror}.") from exc
+        """`trust.json` and `revocations.json` into `folder` (a USB stick). Only the home's own exports
+        folder is created when missing; any other missing folder is refused, as the CLI's exports do
+        without `--mkdir`, so that a mistyped or unmounted USB stick never writes onto the laptop's disk."""
+        if folder.exists() and not folder.is_dir():
+            raise error("cli.file.not_a_folder", folder=folder)
+        if not folder.is_dir():
+            if folder.absolute() != self.home.exports.absolute():
+                raise error("office.export.no_folder", folder=folder)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise write_error(exc, folder) from exc
         trust_path, list_path = folder / "trust.json", folder / "revocations.json"
         self.export_trust(trust_path)
         return Exported(trust_path, list_path, self.export_revocations(list_path))

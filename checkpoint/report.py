@@ -170,7 +170,7 @@ def build_report(
             from_micros(first),
             from_micros(last),
             int(n),
-            open=(sid, op, lead) in open_shifts,
+            open=open_shifts.get((str(sid), str(op), str(lead)), last + 1) <= last,
         )
         for sid, op, lead, first, last, n in conn.execute(
             f"SELECT station_id, operator, leader, MIN(ts), MAX(ts), COUNT(*) FROM entries WHERE {all_where} "
@@ -205,14 +205,18 @@ def build_report(
     )
 
 
-def _open_shifts(conn: sqlite3.Connection) -> set[tuple[str, str, str]]:
-    """(station, operator, leader) of every shift signed in and not handed over (a merged log from
-    bundles has no shifts table rows of its stations: none is open there)."""
+def _open_shifts(conn: sqlite3.Connection) -> dict[tuple[str, str, str], int]:
+    """(station, operator, leader) of every shift signed in and not handed over, with when it started
+    (a merged log from bundles has no shifts table rows of its stations: none is open there). The
+    report's line of those names is open only if that shift started by its last entry: the same two
+    people handing over and signing in again start a new, empty shift, which leaves the old one closed."""
     try:
-        rows = conn.execute("SELECT station_id, operator, leader FROM shifts WHERE ended IS NULL").fetchall()
+        rows = conn.execute(
+            "SELECT station_id, operator, leader, MIN(started) FROM shifts WHERE ended IS NULL GROUP BY 1, 2, 3"
+        ).fetchall()
     except sqlite3.OperationalError:  # an older log without the table
-        return set()
-    return {(str(a), str(b), str(c)) for a, b, c in rows}
+        return {}
+    return {(str(a), str(b), str(c)): int(d) for a, b, c, d in rows}
 
 
 # ---------------------------------------------------------------------------------------------- rendering

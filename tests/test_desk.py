@@ -220,8 +220,25 @@ def test_the_list_number_changes_only_with_the_list(desk: Desk, tmp_path: Path) 
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
     issued = desk.issue(desk.request(GOOD)).issued
     assert desk.revoke(issued.data.pass_id, "lost").revocations.seq == 2
+    (tmp_path / "usb").mkdir()
     assert desk.export_files(tmp_path / "usb").revocation_list.seq == 2
     assert desk.export_files(tmp_path / "usb").revocation_list.seq == 2
+
+
+def test_export_refuses_a_missing_folder_but_makes_the_home_s_own(
+    desk: Desk, office_home: Home, tmp_path: Path
+) -> None:
+    """QA: the office screen's F6 wrote to a mistyped `/nosuchusb/stick`, creating it on the laptop's
+    disk, while the CLI refuses a missing folder. Only the home's own exports folder is made."""
+    with pytest.raises(CheckpointError) as refused:
+        desk.export_files(tmp_path / "nosuchusb" / "stick")
+    assert refused.value.key == "office.export.no_folder" and "does not exist" in refused.value.message
+    assert not (tmp_path / "nosuchusb").exists()
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(CheckpointError, match="is not a folder"):
+        desk.export_files(tmp_path / "a-file")
+    assert not office_home.exports.exists()
+    assert desk.export_files(office_home.exports).trust == office_home.exports / "trust.json"
 
 
 def test_renew_takes_the_default_window_or_the_dates_given(desk: Desk) -> None:
@@ -249,6 +266,7 @@ def test_rotate_key_keeps_the_home_trust_file_equal_to_the_keyring(
     rotated = desk.rotate_key()
     assert rotated.old.valid_until == NOW + timedelta(days=30)
     assert {k.key_id for k in load_trust(office_home.trust).keys} == {rotated.old.key_id, rotated.new.key_id}
+    (tmp_path / "usb").mkdir()
     trust = TrustList.from_json(read_json(desk.export_files(tmp_path / "usb").trust), "trust.json")
     assert trust.get(rotated.new.key_id) is not None
 

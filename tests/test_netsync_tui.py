@@ -52,7 +52,7 @@ async def test_station_syncs_in_the_background_and_takes_a_revocation(
             server.stop()  # the network drops: the station goes on, and says what waits
             await manual(pilot, "hello")
             await wait_for(pilot, lambda: len(entries(north)) == 3)
-            await wait_for(pilot, lambda: "(1 entries waiting)" in screen_text(app), seconds=60)
+            await wait_for(pilot, lambda: "(entries waiting: 1)" in screen_text(app), seconds=60)
             assert "office: unreachable since" in screen_text(app)
     finally:
         server.stop()

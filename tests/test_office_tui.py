@@ -153,6 +153,7 @@ async def test_issue_find_revoke_renew_export(office_home: Home, tmp_path: Path)
 
         # Export trust + revocations to a folder (a USB stick).
         usb = tmp_path / "usb"
+        usb.mkdir()
         await pilot.press("f6")
         app.screen.query_one("#folder", Input).value = str(usb)
         await pilot.press("ctrl+s")
@@ -803,6 +804,7 @@ async def test_pass_detail_status_lines_are_whole(office_home: Home, size: tuple
 async def export_from_screen(pilot, folder: Path) -> int:  # type: ignore[no-untyped-def]
     """F6, the folder, Ctrl+S; the number of the revocation list written there."""
     app = pilot.app
+    folder.mkdir(exist_ok=True)
     await pilot.press("f6")
     app.screen.query_one("#folder", Input).value = str(folder)
     await pilot.press("ctrl+s")
@@ -907,3 +909,21 @@ async def test_batch_dialog_quotes_the_bad_value(office_home: Home, tmp_path: Pa
     assert shown[0].startswith("line 3: 'XYZ' is not a plate number"), shown
     assert shown[1].startswith("line 3: 'bicycle' is not a category"), shown
     assert shown[2].startswith("line 3: occupants 'x' is not a whole number"), shown
+
+
+async def test_export_to_a_missing_folder_is_refused_in_the_screen_s_language(
+    office_home: Home, tmp_path: Path
+) -> None:
+    """QA: F6 to a mistyped `/nosuchusb/stick` created the folder on the laptop's disk; refused now, and
+    the sentence is Chinese on a Chinese screen (the screen showed the English `exc.message`)."""
+    usb = tmp_path / "nosuchusb" / "stick"
+    app = make_app(office_home, load_settings(office_home.config), clock=lambda: NOW, language="zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f6")
+        app.screen.query_one("#folder", Input).value = str(usb)
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = str(app.screen.query_one("#error", Static).render())
+        assert f"文件夹 {usb} 不存在" in shown, shown
+    assert not (tmp_path / "nosuchusb").exists()

@@ -310,3 +310,31 @@ def test_a_shift_still_open_says_so_and_one_entry_is_one(tmp_path: Path) -> None
     asyncio.run(write(end=True))
     text = run_cli(home, "report", "--date", "2026-02-03", "--no-verify").output
     assert "still open" not in text and f"| {last} |" in text
+
+
+def test_the_same_two_signing_in_again_leaves_the_handed_over_shift_closed(tmp_path: Path) -> None:
+    """QA: 李四/王五 handed over (F8) and then signed in again (a new, empty shift): the report showed
+    the handed-over shift as "still open" because the new one has the same names."""
+    import asyncio
+
+    from checkpoint.paths import Home
+    from checkpoint.store import Shift
+    from tests.test_audit_data import DAY_START, draft
+
+    home = Home(tmp_path / "station").ensure()
+    home.config.write_text('[station]\nid = "dafan-east"\n', encoding="utf-8")
+
+    async def write() -> None:
+        store = await LogStore.open(home.log_db, "dafan-east")
+        async with store:
+            await store.start_shift(Shift("李四", "王五"), now=DAY_START)
+            await store.append(draft(), now=DAY_START + timedelta(minutes=10))
+            opened = await store.open_shift()
+            assert opened is not None
+            await store.end_shift(opened[0], None, now=DAY_START + timedelta(minutes=20))
+            await store.start_shift(Shift("李四", "王五"), now=DAY_START + timedelta(minutes=30))
+
+    asyncio.run(write())
+    last = (DAY_START + timedelta(minutes=10)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+    text = run_cli(home, "report", "--date", "2026-02-03", "--no-verify").output
+    assert "still open" not in text and f"| {last} |" in text, text

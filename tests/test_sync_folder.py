@@ -297,6 +297,9 @@ def test_the_office_screen_lists_enrolled_stations(homes: tuple[Home, Home, Path
             row = [str(c) for c in table.get_row_at(0)]  # type: ignore[attr-defined]
             assert row[0] == "north-gate" and row[2] == fingerprint
             assert "retired" in row[4] and "[bold]stolen[/]" in row[4]  # shown as text, not markup
+            # QA: on screen every column showed only as much as its heading ("north-g", "activ").
+            shown = "\n".join(table.render_line(y).text for y in range(table.size.height))
+            assert "north-gate" in shown and fingerprint in shown and "[bold]stolen[/]" in shown, shown
             await pilot.press("escape")
             await wait_for(pilot, lambda: not isinstance(app.screen, StationsScreen))
 

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from checkpoint.batch import BatchInvalid
+from checkpoint.catalog import say_error
 from checkpoint.desk import BatchEmpty
 from checkpoint.errors import CheckpointError
 from checkpoint.pass_request import RequestInvalid
@@ -71,7 +72,7 @@ class OfficeModal(WorkerErrors, ModalScreen[object]):
         if isinstance(exc, RequestInvalid):
             self.error(" ".join(error.message(self.office.t) for error in exc.errors.values()))
         else:
-            self.error(exc.message)
+            self.error(say_error(exc, self.office.t.lang))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -191,7 +192,7 @@ class ExportScreen(OfficeModal):
         try:
             done = self.office.desk.export_files(folder)
         except CheckpointError as exc:
-            self.app.call_from_thread(self._failed, exc.message)
+            self.app.call_from_thread(self._failed, say_error(exc, self.office.t.lang))
             return
         if worker.is_cancelled:
             return
@@ -236,7 +237,7 @@ class RotateScreen(OfficeModal):
         try:
             rotated = self.office.desk.rotate_key()
         except CheckpointError as exc:
-            self.error(exc.message)
+            self.error(say_error(exc, self.office.t.lang))
             return
         old, new = rotated.old, rotated.new
         until = fmt_local(old.valid_until, self.office.tz) if old.valid_until else "-"
@@ -360,7 +361,7 @@ class BatchScreen(OfficeModal):
             call(self._failed, t("office.batch.empty"))
             return
         except CheckpointError as exc:
-            call(self._failed, exc.message)
+            call(self._failed, say_error(exc, t.lang))
             return
         call(self._done, result.issued, result.existing, str(out))
 

@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
+from checkpoint.catalog import say_error
 from checkpoint.errors import CheckpointError
 from checkpoint.stations import fingerprint
 from checkpoint.store import read_enrolments
@@ -43,28 +44,38 @@ class StationsScreen(Screen[None]):
     def on_mount(self) -> None:
         t = self.office.t
         table = self.query_one(DataTable)
-        for key in ("id", "name", "fingerprint", "enrolled", "state"):
-            table.add_column(t(f"office.stations.{key}"))
+        headings = [t(f"office.stations.{key}") for key in ("id", "name", "fingerprint", "enrolled", "state")]
         try:
             enrolments = read_enrolments(self.office.home.log_db)
         except CheckpointError as exc:
-            self.query_one("#stations-note", Static).update(Content(exc.message))
-            return
-        note = t("office.stations.none") if not enrolments else t("office.stations.hint")
-        self.query_one("#stations-note", Static).update(Content(note))
+            self.query_one("#stations-note", Static).update(Content(say_error(exc, t.lang)))
+            enrolments = []
+        else:
+            note = t("office.stations.none") if not enrolments else t("office.stations.hint")
+            self.query_one("#stations-note", Static).update(Content(note))
+        rows = []
         for item in enrolments:
             state = (
                 t("office.stations.active")
                 if item.retired_at is None
                 else t("office.stations.retired", at=fmt_local(item.retired_at, self.office.tz))
             )
-            table.add_row(
-                cell(item.station_id),
-                cell(item.name),
-                cell(fingerprint(item.public_key), limit=None),
-                cell(fmt_local(item.enrolled_at, self.office.tz)),
-                cell(state if item.retire_reason is None else f"{state}: {item.retire_reason}", limit=60),
+            rows.append(
+                [
+                    cell(item.station_id),
+                    cell(item.name),
+                    cell(fingerprint(item.public_key), limit=None),
+                    cell(fmt_local(item.enrolled_at, self.office.tz)),
+                    cell(state if item.retire_reason is None else f"{state}: {item.retire_reason}", limit=60),
+                ]
             )
+        # Each column as wide as its widest cell: left to itself the table kept the headings' widths
+        # ("dafan-e", "F32F EC11 D277", "activ").
+        for i, heading in enumerate(headings):
+            width = max([Content(heading).cell_length, *(row[i].cell_length for row in rows)])
+            table.add_column(heading, width=width)
+        for row in rows:
+            table.add_row(*row)
 
     def action_back(self) -> None:
         self.app.pop_screen()
