@@ -264,7 +264,7 @@ def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
     """
     data = read_capped(path, MAX_BYTES, "bundle")
     if not data.lstrip().startswith(b"{"):
-        raise error("cli.bundle.not_json", path=path)
+        raise error("errors.bundle.not_json", path=path)
     wrapper = load_json(data, f"The bundle {path.name}")
     del data
     if (
@@ -272,23 +272,23 @@ def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
         or wrapper.get("format") != FORMAT
         or not isinstance(wrapper.get("body"), str)
     ):
-        raise error("cli.bundle.not_bundle", path=path)
+        raise error("errors.bundle.not_bundle", path=path)
     body_bytes = wrapper.pop("body").encode()
     header = _HEADER.match(body_bytes)
     if header is None:
-        raise error("cli.bundle.unreadable", path=path)
+        raise error("errors.bundle.unreadable", path=path)
     try:
         station_id = json.loads(header["station"])
         public_key = public_from_raw(_unb64(header["key"].decode(), "the station key"))
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise error("cli.bundle.unreadable", path=path) from exc
+        raise error("errors.bundle.unreadable", path=path) from exc
     if not isinstance(station_id, str) or not CHECKPOINT_ID.fullmatch(station_id):
-        raise error("cli.bundle.no_station", path=path)
+        raise error("errors.bundle.no_station", path=path)
     if enrolled is not None:
         enrolled(station_id, public_key, f"The bundle {path.name} from {station_id}")
     signature = _unb64(wrapper.get("signature"), "the signature")
     if not verify_signature(public_key, signature, _message(body_bytes)):
-        raise error("cli.bundle.bad_signature", name=path.name, station=station_id)
+        raise error("errors.bundle.bad_signature", name=path.name, station=station_id)
     del wrapper
     try:
         body = load_json(body_bytes, f"The bundle {path.name}")
@@ -318,7 +318,7 @@ def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
 
 def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519PublicKey, name: str) -> Bundle:
     if list(body["columns"]) != list(COLUMNS):
-        raise error("cli.bundle.other_version", name=name)
+        raise error("errors.bundle.other_version", name=name)
     from_seq, to_seq, prev = int(body["from_seq"]), int(body["to_seq"]), str(body["prev_hash"])
     refuse = f"The bundle {name} from {station_id} is refused, nothing was imported:"
     raw_entries = body["entries"]
@@ -589,7 +589,7 @@ async def import_bundles(
     except sqlite3.Error as exc:
         # Each bundle merges in its own transaction and a second import is harmless: say so.
         if sqlite_trouble(exc) == "full":
-            raise error("cli.bundle.disk_full", log=log_db) from exc
+            raise error("errors.bundle.disk_full", log=log_db) from exc
         raise CheckpointError(
             f"The log {log_db} could not be written ({exc}); import again "
             "(what was merged stays, and importing a bundle twice adds nothing)."

@@ -2,7 +2,7 @@
 the screens, the reports, the cards and the command line.
 
 Catalog files are `checkpoint/locale/<area>.<lang>.json` (areas: common, station, office, audit, report,
-cli), merged at load. Keys are dotted names (`station.allow`); values are `str.format` templates. A key
+cli, and errors: the core's refusals), merged at load. Keys are dotted names (`station.allow`); values are `str.format` templates. A key
 missing from the Chinese catalog falls back to English; a key missing from both shows the key itself, so a
 gap is visible rather than a crash. Formatting untrusted values into a template is fine as long as the
 result is rendered as plain text (never as markup, see `tui.safe`).

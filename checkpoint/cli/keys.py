@@ -136,7 +136,7 @@ def _ask_fingerprint(ctx: Context, signed: SignedTrust, file: Path) -> str:
     signer_ids = {key_id for key_id, _ in signed.signatures}
     listed = [k for k in signed.trust.keys if k.key_id in signer_ids]
     if not listed or not sys.stdin.isatty():
-        raise error("cli.keys.confirm_first", file=file)
+        raise error("errors.trust.confirm_first", file=file)
     shown = fingerprint(listed[0].public_key)
     say(ctx.t("cli.keys.signed_by", file=file, key=listed[0].key_id, fingerprint=shown))
     if not click.confirm(ctx.t("cli.keys.ask_fingerprint")):
