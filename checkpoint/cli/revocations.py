@@ -77,6 +77,9 @@ def show(ctx: Context, as_json: bool) -> None:
         say(ctx.t("cli.revocations.none"))
         return
     age = humanise_age(utcnow() - rlist.issued_at)
+    number, _, unit = age.partition(" ")
+    if unit in ("s", "min", "h", "d"):  # "3 h" → "3 小时"
+        age = ctx.t(f"cli.age.{unit}", n=number)
     issued = fmt_local(rlist.issued_at, tz)
     say(ctx.t("cli.revocations.show", seq=rlist.seq, issued=issued, age=age, n=len(rlist.entries)))
     for entry in rlist.entries:
