@@ -533,16 +533,21 @@ class ImportResult:
 
     def sentence(self, t: Translator | None = None) -> str:
         """What happened to this bundle, in `t`'s language (English without one)."""
-        t = t if t is not None else Translator("en")
+        key, values = self.said()
+        return (t if t is not None else Translator("en"))(key, **values)
+
+    def said(self) -> tuple[str, dict[str, object]]:
+        """The catalog key and values of `sentence`."""
         name, station = self.path.name, self.station_id
         if self.held:
             assert self.missing is not None
             lo, hi = self.missing
-            return t("cli.bundle.held", name=name, first=lo, last=hi, station=station)
+            return "cli.bundle.held", dict(name=name, first=lo, last=hi, station=station)
         if self.added == 0:
-            return t("cli.bundle.already", name=name, station=station, first=self.from_seq, last=self.to_seq)
-        return t(
-            "cli.bundle.imported",
+            return "cli.bundle.already", dict(
+                name=name, station=station, first=self.from_seq, last=self.to_seq
+            )
+        return "cli.bundle.imported", dict(
             name=name,
             added=self.added,
             station=station,

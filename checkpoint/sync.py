@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from . import keys
 from .bundle import MAX_BYTES as MAX_BUNDLE_BYTES
 from .bundle import ImportResult, export_bundle, import_bundles
+from .catalog import Translator, error
 from .errors import CheckpointError
 from .fsutil import atomic_write
 from .keys import Keyring, TrustList, load_trust
@@ -61,6 +62,12 @@ class Step:
 
     text: str
     ok: bool = True
+    key: str | None = None  # the catalog's sentence, to say the step in the user's language
+    values: dict[str, object] = field(default_factory=dict)
+
+    def words(self, t: Translator) -> str:
+        """The step in `t`'s language (a step not made from the catalog: its English text)."""
+        return self.text if self.key is None else t(self.key, **self.values)
 
 
 @dataclass
@@ -73,13 +80,20 @@ class SyncReport:
     def ok(self) -> bool:
         return all(step.ok for step in self.steps)
 
-    def add(self, text: str, ok: bool = True) -> None:
+    def add(self, text: str | CheckpointError, ok: bool = True) -> None:
+        if isinstance(text, CheckpointError):  # a refusal: its sentence and its catalog key
+            self.steps.append(Step(text.message, ok, text.key, text.key_values))
+            return
         self.steps.append(Step(text, ok))
+
+    def say(self, key: str, /, **values: object) -> None:
+        """A step from the catalog (kept in English in `text`)."""
+        self.steps.append(Step(Translator("en")(key, **values), True, key, values))
 
 
 def _folder(folder: Path) -> Path:
     if not folder.is_dir():
-        raise CheckpointError(f"{folder} is not a folder; give the sync folder (the USB stick's folder).")
+        raise error("errors.sync.not_a_folder", folder=folder)
     return folder
 
 
@@ -155,31 +169,30 @@ async def sync_office(office: OfficeSync, folder: Path) -> SyncReport:
     bundles = sorted((folder / BUNDLES).glob("*.bundle")) if (folder / BUNDLES).is_dir() else []
     receipts: dict[str, Receipt] = {}
     if not bundles:
-        report.add(f"No bundles in {folder / BUNDLES}.")
+        report.say("cli.sync.no_bundles", folder=folder / BUNDLES)
     for path in bundles:
         try:
             results, receipt = await office.take_bundle(path)
         except CheckpointError as exc:
-            report.add(exc.message, ok=False)
+            report.add(exc, ok=False)
             continue
         for result in results:
-            report.add(result.sentence())
+            key, values = result.said()
+            report.say(key, **values)
         if receipt is not None:
             receipts[receipt.station_id] = receipt
     for station_id, receipt in sorted(receipts.items()):
         target = folder / RECEIPTS / f"{station_id}.receipt"
         atomic_write(target, receipt.to_bytes())
-        report.add(
-            f"Left the receipt for {station_id} up to entry {receipt.seq} in {target.relative_to(folder)}, "
-            f"signed by office key {receipt.key_id}."
+        where = target.relative_to(folder)
+        report.say(
+            "cli.sync.left_receipt", station=station_id, seq=receipt.seq, path=where, key=receipt.key_id
         )
     trust = office.write_trust_file(folder / TRUST)
-    report.add(f"Left the trust file with {len(trust.keys)} key(s) in {TRUST}.")
+    report.say("cli.sync.left_trust", n=len(trust.keys), path=TRUST)
     rlist = office.revocation_list()
     save_list(folder / REVOCATIONS, rlist)
-    report.add(
-        f"Left revocation list number {rlist.seq} ({len(rlist.entries)} revoked pass(es)) in {REVOCATIONS}."
-    )
+    report.say("cli.sync.left_revocations", seq=rlist.seq, n=len(rlist.entries), path=REVOCATIONS)
     return report
 
 
@@ -232,7 +245,7 @@ async def sync_station(station: StationSync, folder: Path, *, now: datetime | No
         try:
             report.add(take_trust_file(home, folder / TRUST))
         except CheckpointError as exc:
-            report.add(exc.message, ok=False)
+            report.add(exc, ok=False)
     trust = load_trust(home.trust)
     if (folder / REVOCATIONS).is_file():
         try:
@@ -249,13 +262,13 @@ async def sync_station(station: StationSync, folder: Path, *, now: datetime | No
                 else f"Took revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); it was number {old.seq}."
             )
         except CheckpointError as exc:
-            report.add(exc.message, ok=False)
+            report.add(exc, ok=False)
     own_receipt = folder / RECEIPTS / f"{station.station_id}.receipt"
     if own_receipt.is_file():
         try:
             report.add(take_receipt(station, own_receipt, trust))
         except CheckpointError as exc:
-            report.add(exc.message, ok=False)
+            report.add(exc, ok=False)
     covered = receipted_seq(home.root, station.station_id, trust)
     report.add(_send(station, folder, covered, await _export(station, folder, covered, now)))
     return report

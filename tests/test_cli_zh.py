@@ -121,3 +121,17 @@ def test_english_stays_english(office_home: Home, station_home: Home) -> None:
         "This home has no office keys, so it has no office fingerprint; run this in the office's home."
     )
     assert run_cli(office_home, "pass", "list").stdout == "No passes issued yet.\n"
+
+
+@pytest.mark.usefixtures("zh")
+def test_a_folder_sync_says_each_step_in_chinese(
+    office_home: Home, station_home: Home, tmp_path: Path
+) -> None:
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    office = said(run_cli(office_home, "sync", str(stick)))
+    assert "中没有数据包。" in office and "留下信任文件（1 个密钥）" in office and "号吊销名单" in office
+    assert "不是文件夹" in refused(run_cli(office_home, "sync", str(tmp_path / "stick" / "none")))
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (33 * 1024 * 1024))  # above the revocation list's cap: refused before reading
+    assert "超出此类文件的上限" in refused(run_cli(station_home, "revocations", "import", str(big)))

@@ -48,7 +48,8 @@ def sync(ctx: Context, folder: Path | None, seals: bool) -> None:
         )
         report = asyncio.run(sync_station(station, folder))
     for step in report.steps:
-        say(step.text if step.ok else ctx.t("cli.sync.refused_step", text=step.text))
+        words = step.words(ctx.t)
+        say(words if step.ok else ctx.t("cli.sync.refused_step", text=words))
     refused = sum(not step.ok for step in report.steps)
     if refused:
         raise error("cli.sync.refused", n=refused, folder=folder)
