@@ -88,6 +88,7 @@ def test_the_station_takes_lists_and_refuses_in_chinese(
     assert "不是带签名的信任文件" in refused(run_cli(station_home, "keys", "import-trust", str(out)))
     assert "不是吊销名单" in refused(run_cli(station_home, "revocations", "import", str(station_home.trust)))
     assert "备案申请文件" in refused(run_cli(office_home, "stations", "enrol", str(tmp_path / "none.req")))
+    assert "请用 --source 给出图像来源" in refused(run_cli(station_home, "scan", "--source", " "))
 
 
 @pytest.mark.usefixtures("zh")
