@@ -143,9 +143,9 @@ def read_request(path: Path) -> EnrolmentRequest:
         ValueError,
         binascii.Error,
     ) as exc:
-        raise CheckpointError(f"{bad} (it is damaged or of another kind); nothing was enrolled.") from exc
+        raise error("errors.enrol.damaged", path=path) from exc
     if not valid_station_id(station_id):
-        raise CheckpointError(f"{bad}: it names no valid station id; nothing was enrolled.")
+        raise error("errors.enrol.no_station", path=path)
     if not isinstance(name, str) or len(name) > MAX_NAME or clean(name) != name:
         raise CheckpointError(f"{bad}: its station name is too long or holds control characters.")
     if not isinstance(created, str) or _ISO.fullmatch(created) is None:

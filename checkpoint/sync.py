@@ -225,15 +225,11 @@ def take_receipt(station: StationSync, source: Path, trust: TrustList) -> str:
     """Verify the office's receipt for this station and keep it among the anchors."""
     receipt = parse_receipt(read_capped(source, "a receipt"), source.name)
     if receipt.station_id != station.station_id:
-        raise CheckpointError(f"{source.name} is a receipt for station {receipt.station_id}, not this one.")
+        raise error("errors.receipt.other_station", name=source.name, station=receipt.station_id)
     check_receipt(receipt, trust, source.name)
     kept = keep_receipt(station.home.root, receipt)
     if hash_at(station.home.log_db, station.station_id, receipt.seq) != receipt.head_hash:
-        raise CheckpointError(
-            f"The office holds entry {receipt.seq} of this station with a hash this log does not have: the log "
-            f"was cut or rolled back after it was sent (the receipt is kept as {kept.name}); run "
-            "`checkpoint log verify` and tell the office."
-        )
+        raise error("errors.receipt.rolled_back", seq=receipt.seq, name=kept.name)
     return f"Kept the office receipt for entries up to {receipt.seq} ({kept.name}), signed by office key {receipt.key_id}."
 
 

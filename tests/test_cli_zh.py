@@ -71,6 +71,9 @@ def test_the_office_issues_lists_shows_and_revokes_in_chinese(office_home: Home,
     assert "吊销名单" in refused(run_cli(office_home, "revocations", "import", str(tmp_path / "none.json")))
     assert "已有发证单位密钥" in refused(run_cli(office_home, "keys", "init"))
     assert "checkpoint serve" in refused(run_cli(office_home, "sync"))
+    assert "不是有效的备案申请" in refused(run_cli(office_home, "stations", "enrol", str(out)))
+    bad_plate = run_cli(office_home, "pass", "issue", "--plate", "XYZ", "--category", "medical")
+    assert "车牌号" in refused(bad_plate)
 
 
 @pytest.mark.usefixtures("zh")
