@@ -213,15 +213,22 @@ def take_trust_file(home: Home, source: Path) -> str:
     """Take a later trust file from the office: it must be signed by a key this station already trusts (the
     first one needs the office fingerprint confirmed by a person: `checkpoint keys import-trust FILE
     --fingerprint FP`). The rule is `keys import-trust`'s. Raises CheckpointError when refused."""
+    key, values = _take_trust_file(home, source)
+    return Translator("en")(key, **values)
+
+
+def _take_trust_file(home: Home, source: Path) -> tuple[str, dict[str, object]]:
+    """`take_trust_file`'s sentence as a catalog key and its values."""
     update = keys.take_trust_file(home.trust, source)
     if update is None:
-        return f"{TRUST}: this station already has this trust file."
-    return f"Took {TRUST}: this station trusts {len(update.signed.trust.keys)} office key(s)" + (
-        f"; added {', '.join(update.added)}." if update.added else "."
-    )
+        return "cli.sync.trust_unchanged", {"path": TRUST}
+    n = len(update.signed.trust.keys)
+    if update.added:
+        return "cli.sync.took_trust_added", {"path": TRUST, "n": n, "ids": ", ".join(update.added)}
+    return "cli.sync.took_trust", {"path": TRUST, "n": n}
 
 
-def take_receipt(station: StationSync, source: Path, trust: TrustList) -> str:
+def take_receipt(station: StationSync, source: Path, trust: TrustList) -> tuple[str, dict[str, object]]:
     """Verify the office's receipt for this station and keep it among the anchors."""
     receipt = parse_receipt(read_capped(source, "a receipt"), source.name)
     if receipt.station_id != station.station_id:
@@ -230,7 +237,7 @@ def take_receipt(station: StationSync, source: Path, trust: TrustList) -> str:
     kept = keep_receipt(station.home.root, receipt)
     if hash_at(station.home.log_db, station.station_id, receipt.seq) != receipt.head_hash:
         raise error("errors.receipt.rolled_back", seq=receipt.seq, name=kept.name)
-    return f"Kept the office receipt for entries up to {receipt.seq} ({kept.name}), signed by office key {receipt.key_id}."
+    return "cli.sync.kept_receipt", {"seq": receipt.seq, "name": kept.name, "key": receipt.key_id}
 
 
 async def sync_station(station: StationSync, folder: Path, *, now: datetime | None = None) -> SyncReport:
@@ -239,7 +246,8 @@ async def sync_station(station: StationSync, folder: Path, *, now: datetime | No
     home = station.home
     if (folder / TRUST).is_file():
         try:
-            report.add(take_trust_file(home, folder / TRUST))
+            key, values = _take_trust_file(home, folder / TRUST)
+            report.say(key, **values)
         except CheckpointError as exc:
             report.add(exc, ok=False)
     trust = load_trust(home.trust)
@@ -252,21 +260,24 @@ async def sync_station(station: StationSync, folder: Path, *, now: datetime | No
                 log_db=home.log_db,
                 station_id=station.station_id,
             )
-            report.add(
-                f"{REVOCATIONS}: this station already has revocation list number {new.seq}."
-                if old.seq == new.seq
-                else f"Took revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); it was number {old.seq}."
-            )
+            if old.seq == new.seq:
+                report.say("cli.sync.revocations_unchanged", path=REVOCATIONS, seq=new.seq)
+            elif old.seq == 0:  # this station had no list yet
+                report.say("cli.sync.took_first_revocations", seq=new.seq, n=len(new.entries), old=old.seq)
+            else:
+                report.say("cli.sync.took_revocations", seq=new.seq, n=len(new.entries), old=old.seq)
         except CheckpointError as exc:
             report.add(exc, ok=False)
     own_receipt = folder / RECEIPTS / f"{station.station_id}.receipt"
     if own_receipt.is_file():
         try:
-            report.add(take_receipt(station, own_receipt, trust))
+            key, values = take_receipt(station, own_receipt, trust)
+            report.say(key, **values)
         except CheckpointError as exc:
             report.add(exc, ok=False)
     covered = receipted_seq(home.root, station.station_id, trust)
-    report.add(_send(station, folder, covered, await _export(station, folder, covered, now)))
+    key, values = _send(station, folder, covered, await _export(station, folder, covered, now))
+    report.say(key, **values)
     return report
 
 
@@ -292,7 +303,9 @@ async def _export(station: StationSync, folder: Path, covered: int, now: datetim
     return final
 
 
-def _send(station: StationSync, folder: Path, covered: int, written: Path | None) -> str:
+def _send(
+    station: StationSync, folder: Path, covered: int, written: Path | None
+) -> tuple[str, dict[str, object]]:
     """Remove this station's older bundles (receipted, or inside the one just written); say what was sent."""
     removed = 0
     for path in sorted((folder / BUNDLES).glob(f"{station.station_id}-*.bundle")):
@@ -302,14 +315,17 @@ def _send(station: StationSync, folder: Path, covered: int, written: Path | None
         if int(match["hi"]) <= covered or written is not None:
             path.unlink()
             removed += 1
-    tail = f"; removed {removed} older bundle(s) of this station" if removed else ""
+    tail = "_removed" if removed else ""
     if written is None and covered == 0:
-        return f"Nothing to send: the traffic log has no entries yet{tail}."
+        return f"cli.sync.nothing_yet{tail}", {"removed": removed}
     if written is None:
-        return f"Nothing new to send: the office has receipted entries up to {covered}{tail}."
+        return f"cli.sync.nothing_new{tail}", {"covered": covered, "removed": removed}
     match = _BUNDLE_NAME.fullmatch(written.name)
     assert match is not None
-    return (
-        f"Wrote {BUNDLES}/{written.name}: entries {int(match['lo'])} to {int(match['hi'])}, signed by the "
-        f"station key{tail}."
-    )
+    sent = f"{BUNDLES}/{written.name}"
+    return f"cli.sync.wrote{tail}", {
+        "path": sent,
+        "first": int(match["lo"]),
+        "last": int(match["hi"]),
+        "removed": removed,
+    }

@@ -136,6 +136,13 @@ def test_a_folder_sync_says_each_step_in_chinese(
     office = said(run_cli(office_home, "sync", str(stick)))
     assert "中没有数据包。" in office and "留下信任文件（1 个密钥）" in office and "号吊销名单" in office
     assert "不是文件夹" in refused(run_cli(office_home, "sync", str(tmp_path / "stick" / "none")))
+    station = said(run_cli(station_home, "sync", str(stick)))
+    assert (
+        "信任 1 个发证单位密钥" in station
+        and "本卡口的第一份吊销名单" in station
+        and "吊销名单" in station
+        and "无需发送：通行记录中还没有记录。" in station
+    )
     big = tmp_path / "big.json"
     big.write_bytes(b" " * (33 * 1024 * 1024))  # above the revocation list's cap: refused before reading
     assert "超出此类文件的上限" in refused(run_cli(station_home, "revocations", "import", str(big)))
