@@ -37,6 +37,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from . import chain
+from .catalog import Translator, error
 from .errors import CheckpointError
 from .fsutil import atomic_write, describe_os_error, sqlite_trouble
 from .intake import BUNDLE_CAP, load_json, read_capped
@@ -263,7 +264,7 @@ def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
     """
     data = read_capped(path, MAX_BYTES, "bundle")
     if not data.lstrip().startswith(b"{"):
-        raise CheckpointError(f"{path} is not a checkpoint bundle (it is not a JSON object).")
+        raise error("errors.bundle.not_json", path=path)
     wrapper = load_json(data, f"The bundle {path.name}")
     del data
     if (
@@ -271,30 +272,23 @@ def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
         or wrapper.get("format") != FORMAT
         or not isinstance(wrapper.get("body"), str)
     ):
-        raise CheckpointError(f"{path} is not a checkpoint bundle.")
+        raise error("errors.bundle.not_bundle", path=path)
     body_bytes = wrapper.pop("body").encode()
     header = _HEADER.match(body_bytes)
     if header is None:
-        raise CheckpointError(
-            f"{path} is a damaged bundle: its contents cannot be read; nothing was imported."
-        )
+        raise error("errors.bundle.unreadable", path=path)
     try:
         station_id = json.loads(header["station"])
         public_key = public_from_raw(_unb64(header["key"].decode(), "the station key"))
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise CheckpointError(
-            f"{path} is a damaged bundle: its contents cannot be read; nothing was imported."
-        ) from exc
+        raise error("errors.bundle.unreadable", path=path) from exc
     if not isinstance(station_id, str) or not CHECKPOINT_ID.fullmatch(station_id):
-        raise CheckpointError(f"{path} is a damaged bundle: it names no valid station; nothing was imported.")
+        raise error("errors.bundle.no_station", path=path)
     if enrolled is not None:
         enrolled(station_id, public_key, f"The bundle {path.name} from {station_id}")
     signature = _unb64(wrapper.get("signature"), "the signature")
     if not verify_signature(public_key, signature, _message(body_bytes)):
-        raise CheckpointError(
-            f"The bundle {path.name} has a bad signature: it was altered or not written by station {station_id}; "
-            "nothing was imported."
-        )
+        raise error("errors.bundle.bad_signature", name=path.name, station=station_id)
     del wrapper
     try:
         body = load_json(body_bytes, f"The bundle {path.name}")
@@ -324,9 +318,7 @@ def read_bundle(path: Path, enrolled: EnrolmentCheck | None = None) -> Bundle:
 
 def _check_body(body: dict[str, Any], station_id: str, public_key: Ed25519PublicKey, name: str) -> Bundle:
     if list(body["columns"]) != list(COLUMNS):
-        raise CheckpointError(
-            f"The bundle {name} was written by another version of checkpoint; nothing was imported."
-        )
+        raise error("errors.bundle.other_version", name=name)
     from_seq, to_seq, prev = int(body["from_seq"]), int(body["to_seq"]), str(body["prev_hash"])
     refuse = f"The bundle {name} from {station_id} is refused, nothing was imported:"
     raw_entries = body["entries"]
@@ -539,19 +531,29 @@ class ImportResult:
     missing: tuple[int, int] | None = None
     purged: int = 0
 
-    def sentence(self) -> str:
+    def sentence(self, t: Translator | None = None) -> str:
+        """What happened to this bundle, in `t`'s language (English without one)."""
+        key, values = self.said()
+        return (t if t is not None else Translator("en"))(key, **values)
+
+    def said(self) -> tuple[str, dict[str, object]]:
+        """The catalog key and values of `sentence`."""
+        name, station = self.path.name, self.station_id
         if self.held:
             assert self.missing is not None
             lo, hi = self.missing
-            return (
-                f"{self.path.name}: held — entries {lo} to {hi} of {self.station_id} have not arrived yet; "
-                "it is merged as soon as the bundle with them is imported."
-            )
+            return "cli.bundle.held", dict(name=name, first=lo, last=hi, station=station)
         if self.added == 0:
-            return f"{self.path.name}: already imported ({self.station_id} entries {self.from_seq} to {self.to_seq})."
-        return (
-            f"{self.path.name}: imported {self.added} new entries of {self.station_id} "
-            f"(entries {self.from_seq} to {self.to_seq}; {self.already} were already here)."
+            return "cli.bundle.already", dict(
+                name=name, station=station, first=self.from_seq, last=self.to_seq
+            )
+        return "cli.bundle.imported", dict(
+            name=name,
+            added=self.added,
+            station=station,
+            first=self.from_seq,
+            last=self.to_seq,
+            already=self.already,
         )
 
 
@@ -592,10 +594,7 @@ async def import_bundles(
     except sqlite3.Error as exc:
         # Each bundle merges in its own transaction and a second import is harmless: say so.
         if sqlite_trouble(exc) == "full":
-            raise CheckpointError(
-                f"The disk is full: the log {log_db} cannot grow; free some space and import again "
-                "(what was merged stays, and importing a bundle twice adds nothing)."
-            ) from exc
+            raise error("errors.bundle.disk_full", log=log_db) from exc
         raise CheckpointError(
             f"The log {log_db} could not be written ({exc}); import again "
             "(what was merged stays, and importing a bundle twice adds nothing)."

@@ -1,8 +1,9 @@
 """The translation catalog: every user-facing string in English and Simplified Chinese, in one place for
 the screens, the reports, the cards and the command line.
 
-Catalog files are `checkpoint/locale/<area>.<lang>.json` (areas: common, station, office, request — the pass-request
-validator's fields and errors —, audit, report, cli), merged at load. Keys are dotted names (`station.allow`); values are `str.format` templates. A key
+Catalog files are `checkpoint/locale/<area>.<lang>.json` (areas: common, station, office, request — the
+pass-request validator's fields and errors —, audit, report, cli, and errors: the core's refusals), merged
+at load. Keys are dotted names (`station.allow`); values are `str.format` templates. A key
 missing from the Chinese catalog falls back to English; a key missing from both shows the key itself, so a
 gap is visible rather than a crash. Formatting untrusted values into a template is fine as long as the
 result is rendered as plain text (never as markup, see `tui.safe`).

@@ -22,6 +22,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .catalog import error
 from .errors import CheckpointError
 
 KiB = 1024
@@ -45,24 +46,21 @@ def read_capped(path: Path, cap: int, what: str) -> bytes:
         with path.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > cap:
-                raise CheckpointError(_too_large(path, size, cap, what))
+                raise _too_large(path, size, cap, what)
             data = handle.read(cap + 1)
     except FileNotFoundError as exc:
-        raise CheckpointError(f"There is no {what} {path}.") from exc
+        raise error("errors.file.none", what=what, path=path) from exc
     except IsADirectoryError as exc:
-        raise CheckpointError(f"{path} is a folder, not a {what}.") from exc
+        raise error("errors.file.is_folder", what=what, path=path) from exc
     except OSError as exc:
         raise CheckpointError(f"Cannot read the {what} {path}: {exc.strerror}.") from exc
     if len(data) > cap:
-        raise CheckpointError(_too_large(path, len(data), cap, what))
+        raise _too_large(path, len(data), cap, what)
     return data
 
 
-def _too_large(path: Path, size: int, cap: int, what: str) -> str:
-    return (
-        f"{path} is {_size(size)}, larger than any {what} can be ({_size(cap)}); it was not read — "
-        "check that it is the right file."
-    )
+def _too_large(path: Path, size: int, cap: int, what: str) -> CheckpointError:
+    return error("errors.file.too_large", path=path, size=_size(size), what=what, cap=_size(cap))
 
 
 def _size(count: int) -> str:
@@ -151,7 +149,7 @@ def load_json(data: bytes | str, what: str) -> object:
     except RecursionError as exc:
         raise CheckpointError(f"{what} is nested too deeply; it is not one of ours.") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{what} is damaged: it is not valid JSON.") from exc
+        raise error("errors.file.not_json", what=what) from exc
 
 
 def parse_time(value: object, what: str) -> datetime:

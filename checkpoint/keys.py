@@ -15,6 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .catalog import error
 from .errors import CheckpointError
 from .fsutil import atomic_write
 from .intake import REVOCATIONS_CAP, TRUST_CAP, load_json, parse_time, read_capped
@@ -254,10 +255,7 @@ class SignedTrust:
     @classmethod
     def from_json(cls, data: object, source: str) -> SignedTrust:
         if not isinstance(data, dict) or data.get("format") != SIGNED_TRUST_FORMAT:
-            raise CheckpointError(
-                f"{source} is not a signed checkpoint trust file; export it again at the office with "
-                "`checkpoint keys export-trust`."
-            )
+            raise error("errors.trust.not_signed", source=source)
         body = data.get("body")
         raw_signatures = data.get("signatures")
         if not isinstance(body, str) or not isinstance(raw_signatures, list):
@@ -339,43 +337,26 @@ def accept_trust(
     trusting a key (unless `replace`), is refused.
     """
     if not new.trust.keys:
-        raise CheckpointError(f"{source} lists no keys; nothing was changed.")
+        raise error("errors.trust.no_keys", source=source)
     if confirmed_fingerprint is not None:
         wanted = normalise_fingerprint(confirmed_fingerprint)
         listed = tuple(k for k in new.trust.keys if fingerprint(k.public_key) == wanted)
         signers = new.signed_by(listed, now)
         if not signers:
-            raise CheckpointError(
-                f"{source} is not signed by an office key with the fingerprint {wanted}: it is not the office's "
-                "file, or the fingerprint was mistyped; nothing was changed."
-            )
+            raise error("errors.trust.wrong_fingerprint", source=source, fingerprint=wanted)
     else:
         if not current.keys:
-            raise CheckpointError(
-                f"This home trusts no office key yet: confirm the office's fingerprint (`checkpoint keys "
-                f"fingerprint` at the office) with `checkpoint keys import-trust {source} --fingerprint FP`; "
-                "nothing was changed."
-            )
+            raise error("errors.trust.confirm_first", file=source)
         signers = new.signed_by(current.keys, now)
         if not signers:
-            raise CheckpointError(
-                f"{source} is not signed by any office key this home trusts now, so the keys it lists are not "
-                "vouched for; nothing was changed (if the office really has only new keys, confirm its "
-                "fingerprint with --fingerprint)."
-            )
+            raise error("errors.trust.not_vouched", source=source)
     if current_signed is not None and new.issued_at < current_signed.issued_at:
-        raise CheckpointError(
-            f"{source} was issued {new.issued_at.isoformat(timespec='minutes')}, before the trust file this "
-            "home has; nothing was changed."
-        )
+        raise error("errors.trust.older", source=source, issued=new.issued_at.isoformat(timespec="minutes"))
     old_ids = {k.key_id for k in current.keys}
     new_ids = {k.key_id for k in new.trust.keys}
     removed = tuple(sorted(old_ids - new_ids))
     if removed and not replace:
-        raise CheckpointError(
-            f"{source} would stop trusting key(s) {', '.join(removed)}: it is older than the trust file "
-            "this home has, or from another office; nothing was changed (use --replace if that is intended)."
-        )
+        raise error("errors.trust.drops_keys", source=source, ids=", ".join(removed))
     return TrustUpdate(
         signed=new,
         signers=tuple(k.key_id for k in signers),
@@ -457,9 +438,7 @@ class Keyring:
 
     def init(self, now: datetime | None = None) -> OfficeKey:
         if self.exists():
-            raise CheckpointError(
-                f"This home already has office keys in {self.folder}; use `checkpoint keys rotate` for a new one."
-            )
+            raise error("errors.keys.exist", folder=self.folder)
         key = self._new_key(now or utcnow())
         self._save([key])
         return key
@@ -469,10 +448,10 @@ class Keyring:
         moment = now or utcnow()
         keys = self.keys()
         if not keys:
-            raise CheckpointError("This home has no office keys yet; run `checkpoint keys init` first.")
+            raise error("errors.keys.none")
         active = [key for key in keys if key.active]
         if not active:
-            raise CheckpointError("This home has no active office key; run `checkpoint keys init` first.")
+            raise error("errors.keys.none_active")
         old = active[0]
         old.active = False
         old.valid_until = moment + grace
@@ -484,7 +463,7 @@ class Keyring:
         for key in self.keys():
             if key.active:
                 return key
-        raise CheckpointError("This home has no office signing key; run `checkpoint keys init` first.")
+        raise error("errors.keys.no_signing_key")
 
     def private_key(self, key_id: str) -> Ed25519PrivateKey:
         return read_private_key(self._key_path(key_id))
@@ -510,7 +489,7 @@ class Keyring:
         trust = self.trust_list()
         signers = [self.private_key(k.key_id) for k in trust.keys if k.covers(moment)]
         if not signers:
-            raise CheckpointError("No office key of this home is valid now; run `checkpoint keys rotate`.")
+            raise error("errors.keys.none_valid")
         return sign_trust(trust, self.office_name, signers, moment)
 
     def fingerprint(self) -> str:
@@ -551,10 +530,7 @@ def take_trust_file(
         return None
     if confirmed_fingerprint is None and not current.keys:
         if ask is None:
-            raise CheckpointError(
-                f"{source} was not taken: this home trusts no office key yet; import the first trust file with "
-                "`checkpoint keys import-trust FILE --fingerprint FP` after confirming the office fingerprint."
-            )
+            raise error("errors.trust.not_taken", source=source)
         confirmed_fingerprint = ask(signed)
     update = accept_trust(
         signed,

@@ -94,7 +94,7 @@ class HomeLock:
     def acquire(self) -> None:
         import fcntl
 
-        from .errors import CheckpointError
+        from .catalog import error
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -103,10 +103,7 @@ class HomeLock:
         except OSError:
             holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
-            raise CheckpointError(
-                f"A station is already running on {self.path.parent} (process {holder[:12]}); use that one, "
-                "or close it before starting another."
-            ) from None
+            raise error("errors.station.running", home=self.path.parent, process=holder[:12]) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd

@@ -21,6 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from . import chain
+from .catalog import error
 from .errors import CheckpointError
 from .fsutil import atomic_write
 from .keys import TrustList, key_id_of, verify_signature
@@ -146,9 +147,7 @@ def parse_receipt(data: bytes, source: str) -> Receipt:
         ValueError,
         binascii.Error,
     ) as exc:
-        raise CheckpointError(
-            f"{source} is not a valid office receipt (it is damaged or of another kind)."
-        ) from exc
+        raise error("errors.receipt.not_a_receipt", source=source) from exc
     return Receipt(station_id, seq, head_hash, from_micros(issued), office, key_id, signature)
 
 
@@ -156,16 +155,11 @@ def check_receipt(receipt: Receipt, trust: TrustList, source: str) -> None:
     """Raise CheckpointError unless an office key this home trusts, valid at the time, signed it."""
     key = trust.get(receipt.key_id)
     if key is None:
-        raise CheckpointError(
-            f"{source} is signed with key {receipt.key_id}, which this home does not trust; "
-            "import the office's trust file first."
-        )
+        raise error("errors.receipt.untrusted_key", source=source, key=receipt.key_id)
     if not key.covers(receipt.issued_at):
-        raise CheckpointError(
-            f"{source} is signed with key {receipt.key_id} outside that key's validity window."
-        )
+        raise error("errors.receipt.outside_window", source=source, key=receipt.key_id)
     if not verify_signature(key.public_key, receipt.signature, receipt.message()):
-        raise CheckpointError(f"{source} has a bad signature: it was altered or not made by the office.")
+        raise error("errors.revocations.bad_signature", source=source)
 
 
 def keep_receipt(root: Path, receipt: Receipt) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from .catalog import error
 from .errors import CheckpointError
 from .fsutil import atomic_write
 from .intake import REVOCATIONS_CAP, parse_time
@@ -103,7 +104,7 @@ def sign_list(
 def parse_list(data: object, source: str) -> RevocationList:
     """Parse a revocation list without checking its signature. Raises CheckpointError."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{source} is not a checkpoint revocation list.")
+        raise error("errors.revocations.not_a_list", source=source)
     seq = data.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
         raise CheckpointError(
@@ -160,10 +161,7 @@ def check_signature(rlist: RevocationList, trust: TrustList, source: str) -> Non
     """Raise CheckpointError unless the list is signed by a key in `trust` that was valid when it was issued."""
     key = trust.get(rlist.key_id)
     if key is None:
-        raise CheckpointError(
-            f"{source} is signed with key {rlist.key_id[:8]!r}, which this home does not trust; "
-            "import the office's trust file first."
-        )
+        raise error("errors.revocations.untrusted_key", source=source, key=rlist.key_id[:8])
     assert rlist.issued_at is not None  # parse_list requires it
     if not key.covers(rlist.issued_at):
         raise CheckpointError(
@@ -175,7 +173,7 @@ def check_signature(rlist: RevocationList, trust: TrustList, source: str) -> Non
     except ValueError:
         signature = b""
     if not verify_signature(key.public_key, signature, _canonical(rlist.body())):
-        raise CheckpointError(f"{source} has a bad signature: it was altered or not made by the office.")
+        raise error("errors.revocations.bad_signature", source=source)
 
 
 def load_list(path: Path, trust: TrustList) -> RevocationList:
@@ -217,16 +215,10 @@ def import_list(
     if anchored is not None and int(anchored.get("seq", 0)) > held_seq:
         held_seq, held_hash = int(anchored["seq"]), str(anchored.get("hash", ""))
     if new.seq < held_seq:
-        raise CheckpointError(
-            f"{source} is revocation list number {new.seq}, older than number {held_seq} this home has "
-            "accepted; nothing was changed."
-        )
+        raise error("errors.revocations.older", source=source, seq=new.seq, held=held_seq)
     if new.seq == held_seq:
         if list_hash(new) != held_hash:
-            raise CheckpointError(
-                f"{source} claims number {new.seq} like the list this home has accepted, but differs from it; "
-                "nothing was changed."
-            )
+            raise error("errors.revocations.same_number", source=source, seq=new.seq)
         if old.seq != new.seq:  # the file was lost; the same list comes back
             save_list(target, new)
         return old, new

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .catalog import error
 from .errors import CheckpointError
 from .fsutil import atomic_write
 from .keys import public_from_raw, raw_public, verify_signature
@@ -143,17 +144,15 @@ def read_request(path: Path) -> EnrolmentRequest:
         ValueError,
         binascii.Error,
     ) as exc:
-        raise CheckpointError(f"{bad} (it is damaged or of another kind); nothing was enrolled.") from exc
+        raise error("errors.enrol.damaged", path=path) from exc
     if not valid_station_id(station_id):
-        raise CheckpointError(f"{bad}: it names no valid station id; nothing was enrolled.")
+        raise error("errors.enrol.no_station", path=path)
     if not isinstance(name, str) or len(name) > MAX_NAME or clean(name) != name:
         raise CheckpointError(f"{bad}: its station name is too long or holds control characters.")
     if not isinstance(created, str) or _ISO.fullmatch(created) is None:
         raise CheckpointError(f"{bad}: its time is not a UTC date-time; nothing was enrolled.")
     if not verify_signature(public_key, signature, _message(body_text.encode())):
-        raise CheckpointError(
-            f"{path} has a bad signature: it was altered or not written by the key it names; nothing was enrolled."
-        )
+        raise error("errors.enrol.bad_signature", path=path)
     return EnrolmentRequest(station_id, name, public_key, datetime.fromisoformat(created))
 
 
@@ -162,16 +161,20 @@ def check_enrolled(
 ) -> None:
     """Refuse `what` (a bundle) unless `station_id` is enrolled here with exactly `public_key`."""
     if enrolment is None:
-        raise CheckpointError(
-            f"{what} is refused, nothing was imported: station {station_id} (key fingerprint "
-            f"{fingerprint(public_key)}) is not enrolled at this office; confirm the fingerprint with the "
-            f"station and run `{ENROL_HINT}` with its enrolment request."
+        raise error(
+            "errors.enrol.not_enrolled",
+            what=what,
+            station=station_id,
+            fingerprint=fingerprint(public_key),
+            hint=ENROL_HINT,
         )
     if raw_public(enrolment.public_key) != raw_public(public_key):
-        raise CheckpointError(
-            f"{what} is refused, nothing was imported: station {station_id} is enrolled here with key "
-            f"{fingerprint(enrolment.public_key)}, not {fingerprint(public_key)} — it was not written by the "
-            "enrolled station."
+        raise error(
+            "errors.enrol.other_key",
+            what=what,
+            station=station_id,
+            enrolled=fingerprint(enrolment.public_key),
+            given=fingerprint(public_key),
         )
 
 
@@ -183,10 +186,12 @@ def check_not_retired(
     if retired is None:
         return
     if written is None or written > retired or (newest_entry is not None and newest_entry > retired):
-        raise CheckpointError(
-            f"{what} is refused, nothing was imported: station {enrolment.station_id} was retired at "
-            f"{retired.isoformat(timespec='seconds')} ({enrolment.retire_reason or 'no reason given'}) and this "
-            "bundle was written after that."
+        raise error(
+            "errors.enrol.retired",
+            what=what,
+            station=enrolment.station_id,
+            when=retired.isoformat(timespec="seconds"),
+            reason=enrolment.retire_reason or "no reason given",
         )
 
 
@@ -218,9 +223,8 @@ async def enrol(
 ) -> Enrolment:
     """Enrol the station of `request` once `confirmed` (the fingerprint a person checked) matches its key."""
     if not same_fingerprint(confirmed, request.public_key):
-        raise CheckpointError(
-            f"The fingerprint given does not match the request of station {request.station_id} "
-            f"({request.fingerprint}); nothing was enrolled — ask the station to read its fingerprint again."
+        raise error(
+            "errors.enrol.wrong_fingerprint", station=request.station_id, fingerprint=request.fingerprint
         )
     return await store.enrol_station(
         request.station_id, request.public_key, request.name, now=now or utcnow()
@@ -233,9 +237,9 @@ async def retire(
     """Retire an enrolled station (a lost or stolen laptop): its later bundles are refused."""
     text = clean(reason, limit=MAX_REASON).strip()
     if not text:
-        raise CheckpointError("Say why the station is retired (--reason), for the record.")
+        raise error("errors.enrol.no_reason")
     if not valid_station_id(station_id):
-        raise CheckpointError(f"{station_id!r} is not a station id.")
+        raise error("errors.enrol.bad_id", station=station_id)
     return await store.retire_station(station_id, text, now=now or utcnow())
 
 

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from . import keys
 from .bundle import MAX_BYTES as MAX_BUNDLE_BYTES
 from .bundle import ImportResult, export_bundle, import_bundles
+from .catalog import Translator, error
 from .errors import CheckpointError
 from .fsutil import atomic_write
 from .keys import Keyring, TrustList, load_trust
@@ -66,6 +67,12 @@ class Step:
 
     text: str
     ok: bool = True
+    key: str | None = None  # the catalog's sentence, to say the step in the user's language
+    values: dict[str, object] = field(default_factory=dict)
+
+    def words(self, t: Translator) -> str:
+        """The step in `t`'s language (a step not made from the catalog: its English text)."""
+        return self.text if self.key is None else t(self.key, **self.values)
 
 
 @dataclass
@@ -78,13 +85,20 @@ class SyncReport:
     def ok(self) -> bool:
         return all(step.ok for step in self.steps)
 
-    def add(self, text: str, ok: bool = True) -> None:
+    def add(self, text: str | CheckpointError, ok: bool = True) -> None:
+        if isinstance(text, CheckpointError):  # a refusal: its sentence and its catalog key
+            self.steps.append(Step(text.message, ok, text.key, text.key_values))
+            return
         self.steps.append(Step(text, ok))
+
+    def say(self, key: str, /, **values: object) -> None:
+        """A step from the catalog (kept in English in `text`)."""
+        self.steps.append(Step(Translator("en")(key, **values), True, key, values))
 
 
 def _folder(folder: Path) -> Path:
     if not folder.is_dir():
-        raise CheckpointError(f"{folder} is not a folder; give the sync folder (the USB stick's folder).")
+        raise error("errors.sync.not_a_folder", folder=folder)
     return folder
 
 
@@ -216,31 +230,30 @@ async def sync_office(office: OfficeSync, folder: Path) -> SyncReport:
     bundles = sorted((folder / BUNDLES).glob("*.bundle")) if (folder / BUNDLES).is_dir() else []
     receipts: dict[str, Receipt] = {}
     if not bundles:
-        report.add(f"No bundles in {folder / BUNDLES}.")
+        report.say("cli.sync.no_bundles", folder=folder / BUNDLES)
     for path in bundles:
         try:
             results, receipt = await office.take_bundle(path)
         except CheckpointError as exc:
-            report.add(exc.message, ok=False)
+            report.add(exc, ok=False)
             continue
         for result in results:
-            report.add(result.sentence())
+            key, values = result.said()
+            report.say(key, **values)
         if receipt is not None:
             receipts[receipt.station_id] = receipt
     for station_id, receipt in sorted(receipts.items()):
         target = folder / RECEIPTS / f"{station_id}.receipt"
         atomic_write(target, receipt.to_bytes())
-        report.add(
-            f"Left the receipt for {station_id} up to entry {receipt.seq} in {target.relative_to(folder)}, "
-            f"signed by office key {receipt.key_id}."
+        where = target.relative_to(folder)
+        report.say(
+            "cli.sync.left_receipt", station=station_id, seq=receipt.seq, path=where, key=receipt.key_id
         )
     trust = office.write_trust_file(folder / TRUST)
-    report.add(f"Left the trust file with {len(trust.keys)} key(s) in {TRUST}.")
+    report.say("cli.sync.left_trust", n=len(trust.keys), path=TRUST)
     rlist = office.revocation_list()
     save_list(folder / REVOCATIONS, rlist)
-    report.add(
-        f"Left revocation list number {rlist.seq} ({len(rlist.entries)} revoked pass(es)) in {REVOCATIONS}."
-    )
+    report.say("cli.sync.left_revocations", seq=rlist.seq, n=len(rlist.entries), path=REVOCATIONS)
     return report
 
 
@@ -261,28 +274,31 @@ def take_trust_file(home: Home, source: Path) -> str:
     """Take a later trust file from the office: it must be signed by a key this station already trusts (the
     first one needs the office fingerprint confirmed by a person: `checkpoint keys import-trust FILE
     --fingerprint FP`). The rule is `keys import-trust`'s. Raises CheckpointError when refused."""
+    key, values = _take_trust_file(home, source)
+    return Translator("en")(key, **values)
+
+
+def _take_trust_file(home: Home, source: Path) -> tuple[str, dict[str, object]]:
+    """`take_trust_file`'s sentence as a catalog key and its values."""
     update = keys.take_trust_file(home.trust, source)
     if update is None:
-        return f"{TRUST}: this station already has this trust file."
-    return f"Took {TRUST}: this station trusts {len(update.signed.trust.keys)} office key(s)" + (
-        f"; added {', '.join(update.added)}." if update.added else "."
-    )
+        return "cli.sync.trust_unchanged", {"path": TRUST}
+    n = len(update.signed.trust.keys)
+    if update.added:
+        return "cli.sync.took_trust_added", {"path": TRUST, "n": n, "ids": ", ".join(update.added)}
+    return "cli.sync.took_trust", {"path": TRUST, "n": n}
 
 
-def take_receipt(station: StationSync, source: Path, trust: TrustList) -> str:
+def take_receipt(station: StationSync, source: Path, trust: TrustList) -> tuple[str, dict[str, object]]:
     """Verify the office's receipt for this station and keep it among the anchors."""
     receipt = parse_receipt(read_capped(source, "a receipt"), source.name)
     if receipt.station_id != station.station_id:
-        raise CheckpointError(f"{source.name} is a receipt for station {receipt.station_id}, not this one.")
+        raise error("errors.receipt.other_station", name=source.name, station=receipt.station_id)
     check_receipt(receipt, trust, source.name)
     kept = keep_receipt(station.home.root, receipt)
     if hash_at(station.home.log_db, station.station_id, receipt.seq) != receipt.head_hash:
-        raise CheckpointError(
-            f"The office holds entry {receipt.seq} of this station with a hash this log does not have: the log "
-            f"was cut or rolled back after it was sent (the receipt is kept as {kept.name}); run "
-            "`checkpoint log verify` and tell the office."
-        )
-    return f"Kept the office receipt for entries up to {receipt.seq} ({kept.name}), signed by office key {receipt.key_id}."
+        raise error("errors.receipt.rolled_back", seq=receipt.seq, name=kept.name)
+    return "cli.sync.kept_receipt", {"seq": receipt.seq, "name": kept.name, "key": receipt.key_id}
 
 
 async def sync_station(station: StationSync, folder: Path, *, now: datetime | None = None) -> SyncReport:
@@ -291,9 +307,10 @@ async def sync_station(station: StationSync, folder: Path, *, now: datetime | No
     home = station.home
     if (folder / TRUST).is_file():
         try:
-            report.add(take_trust_file(home, folder / TRUST))
+            key, values = _take_trust_file(home, folder / TRUST)
+            report.say(key, **values)
         except CheckpointError as exc:
-            report.add(exc.message, ok=False)
+            report.add(exc, ok=False)
     trust = load_trust(home.trust)
     if (folder / REVOCATIONS).is_file():
         try:
@@ -304,21 +321,24 @@ async def sync_station(station: StationSync, folder: Path, *, now: datetime | No
                 log_db=home.log_db,
                 station_id=station.station_id,
             )
-            report.add(
-                f"{REVOCATIONS}: this station already has revocation list number {new.seq}."
-                if old.seq == new.seq
-                else f"Took revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); it was number {old.seq}."
-            )
+            if old.seq == new.seq:
+                report.say("cli.sync.revocations_unchanged", path=REVOCATIONS, seq=new.seq)
+            elif old.seq == 0:  # this station had no list yet
+                report.say("cli.sync.took_first_revocations", seq=new.seq, n=len(new.entries), old=old.seq)
+            else:
+                report.say("cli.sync.took_revocations", seq=new.seq, n=len(new.entries), old=old.seq)
         except CheckpointError as exc:
-            report.add(exc.message, ok=False)
+            report.add(exc, ok=False)
     own_receipt = folder / RECEIPTS / f"{station.station_id}.receipt"
     if own_receipt.is_file():
         try:
-            report.add(take_receipt(station, own_receipt, trust))
+            key, values = take_receipt(station, own_receipt, trust)
+            report.say(key, **values)
         except CheckpointError as exc:
-            report.add(exc.message, ok=False)
+            report.add(exc, ok=False)
     covered = receipted_seq(home.root, station.station_id, trust)
-    report.add(_send(station, folder, covered, await _export(station, folder, covered, now)))
+    key, values = _send(station, folder, covered, await _export(station, folder, covered, now))
+    report.say(key, **values)
     return report
 
 
@@ -344,7 +364,9 @@ async def _export(station: StationSync, folder: Path, covered: int, now: datetim
     return final
 
 
-def _send(station: StationSync, folder: Path, covered: int, written: Path | None) -> str:
+def _send(
+    station: StationSync, folder: Path, covered: int, written: Path | None
+) -> tuple[str, dict[str, object]]:
     """Remove this station's older bundles (receipted, or inside the one just written); say what was sent."""
     removed = 0
     for path in sorted((folder / BUNDLES).glob(f"{station.station_id}-*.bundle")):
@@ -354,14 +376,17 @@ def _send(station: StationSync, folder: Path, covered: int, written: Path | None
         if int(match["hi"]) <= covered or written is not None:
             path.unlink()
             removed += 1
-    tail = f"; removed {removed} older bundle(s) of this station" if removed else ""
+    tail = "_removed" if removed else ""
     if written is None and covered == 0:
-        return f"Nothing to send: the traffic log has no entries yet{tail}."
+        return f"cli.sync.nothing_yet{tail}", {"removed": removed}
     if written is None:
-        return f"Nothing new to send: the office has receipted entries up to {covered}{tail}."
+        return f"cli.sync.nothing_new{tail}", {"covered": covered, "removed": removed}
     match = _BUNDLE_NAME.fullmatch(written.name)
     assert match is not None
-    return (
-        f"Wrote {BUNDLES}/{written.name}: entries {int(match['lo'])} to {int(match['hi'])}, signed by the "
-        f"station key{tail}."
-    )
+    sent = f"{BUNDLES}/{written.name}"
+    return f"cli.sync.wrote{tail}", {
+        "path": sent,
+        "first": int(match["lo"]),
+        "last": int(match["hi"]),
+        "removed": removed,
+    }

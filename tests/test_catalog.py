@@ -4,6 +4,7 @@ category, read by the screens, the reports, the cards and the command line alike
 from __future__ import annotations
 
 import json
+import re
 import string
 from pathlib import Path
 
@@ -115,3 +116,27 @@ def test_log_verify_counts_one_entry_as_one(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert ": OK — 1 entry, 1 seal, sealed up to entry 1." in result.stdout, result.stdout
     assert "1 entries" not in result.stdout
+
+
+_USED_KEY = re.compile(r"""(?:\berror|\bt|ctx\.t|t\.count|ctx\.t\.count)\(\s*"((?:cli|errors)\.[a-z_.]+)\"""")
+
+
+def test_every_key_the_command_line_and_the_core_name_is_there_in_both_languages() -> None:
+    """A key written in the code (`error("errors.trust.no_keys", …)`, `ctx.t("cli.keys.none")`) that one
+    catalog lacks would show the key itself to the user: every one is in English and in Chinese."""
+    root = Path(core.__file__).parent
+    used = {key for path in root.rglob("*.py") for key in _USED_KEY.findall(path.read_text(encoding="utf-8"))}
+    assert len(used) > 100  # the pattern finds them (the CLI's and the core's refusals)
+    for lang in ("en", "zh"):
+        have = core.catalog(lang)
+        counted = {key for key in used if f"{key}.one" in have and f"{key}.many" in have}
+        assert used - counted <= set(have), (lang, sorted(used - counted - set(have)))
+
+
+@pytest.mark.parametrize(("area", "lang"), [(area, "zh") for area in ("cli", "errors")])
+def test_the_chinese_command_line_writes_chinese_punctuation(area: str, lang: str) -> None:
+    """Township staff read full-width punctuation: no ASCII `;` or `:` between Chinese words, and a
+    Chinese sentence ends with `。` (or a full-width bracket or colon), not a `.`."""
+    for key, text in json.loads((LOCALE / f"{area}.{lang}.json").read_text(encoding="utf-8")).items():
+        assert not re.search(r"[\u4e00-\u9fff][;:,]|[;:,][\u4e00-\u9fff]", text), (key, text)
+        assert not re.search(r"[\u4e00-\u9fff]\.$", text), (key, text)

@@ -38,11 +38,18 @@ def export(ctx: Context, out: Path, everything: bool, from_seq: int | None) -> N
         )
     )
     if result is None:
-        say("Nothing new to export since the last bundle; use --all to send the whole log again.")
+        say(ctx.t("cli.bundle.nothing_new"))
         return
     say(
-        f"Wrote {out}: {result.entries} entries of {result.station_id} "
-        f"({result.from_seq} to {result.to_seq}), {result.seals} seal(s), signed by the station key."
+        ctx.t(
+            "cli.bundle.wrote",
+            out=out,
+            entries=result.entries,
+            station=result.station_id,
+            first=result.from_seq,
+            last=result.to_seq,
+            seals=result.seals,
+        )
     )
 
 
@@ -72,12 +79,10 @@ def import_(ctx: Context, files: tuple[Path, ...], no_purge: bool) -> None:
         )
     )
     for result in results:
-        say(result.sentence())
+        say(result.sentence(ctx.t))
     purged = sum(r.purged for r in results)
     if purged:
-        say(
-            f"Purged names and temperatures from {purged} entries older than {ctx.settings.log.retention_days} days."
-        )
+        say(ctx.t("cli.bundle.purged", n=purged, days=ctx.settings.log.retention_days))
 
 
 def register(cli: click.Group) -> None:

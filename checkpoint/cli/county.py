@@ -107,9 +107,9 @@ def import_into_county(ctx: Context, files: list[Path], no_purge: bool) -> None:
         _required(ctx), files, root=ctx.home.ensure().root, retention_days=None if no_purge else retention
     )
     for result in results:
-        say(result.sentence())
+        say(result.sentence(ctx.t))
     if purged := sum(r.purged for r in results):
-        say(f"Purged names and temperatures from {purged} entries older than {retention} days.")
+        say(ctx.t("cli.bundle.purged", n=purged, days=retention))
 
 
 def verify_county(url: str) -> VerifyResult:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..catalog import Translator
 from ..demo import FEED_FPS, Demo, build_demo, demo_exists, feed_pacing
-from .context import say
+from .context import language_of, say
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,19 +56,18 @@ def write_demo(root: Path) -> Demo:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def demo_command(folder: Path) -> None:
     """Build a demo in FOLDER: office keys, ~20 sample passes, a station that trusts them, a camera feed."""
+    t = Translator(language_of(click.get_current_context(silent=True)))
     folder = folder.expanduser().resolve()
     if demo_exists(folder):
-        say(f"There is already a demo in {folder}; nothing was changed.")
-        say(f"Run it: checkpoint --home {folder / 'station'}")
+        say(t("cli.demo.exists", folder=folder))
+        say(t("cli.demo.run_it", home=folder / "station"))
         return
     demo = write_demo(folder)
-    say(f"Demo built in {folder}:")
-    say(
-        f"  office   {demo.office.root}  ({len(demo.passes)} passes, cards in office/cards, list in passes.txt)"
-    )
-    say(f"  station  {demo.station.root}")
-    say(f"  camera   {demo.feed}")
-    say(f"Run the station: checkpoint --home {demo.station.root}")
+    say(t("cli.demo.built", folder=folder))
+    say(t("cli.demo.office", root=demo.office.root, n=len(demo.passes)))
+    say(t("cli.demo.station", root=demo.station.root))
+    say(t("cli.demo.camera", feed=demo.feed))
+    say(t("cli.demo.run_station", home=demo.station.root))
 
 
 def register(cli: click.Group) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import CheckpointError
+from ..catalog import error
 from ..keys import (
     Keyring,
     SignedTrust,
@@ -45,8 +45,8 @@ def init(ctx: Context) -> None:
     ctx.home.ensure()
     key = keyring.init()
     refresh_own_trust(ctx, keyring)
-    say(f"Created office signing key {key.key_id} in {keyring.folder} (private, mode 0600).")
-    say("Give stations the trust file: checkpoint keys export-trust trust.json")
+    say(ctx.t("cli.keys.created", key=key.key_id, folder=keyring.folder))
+    say(ctx.t("cli.keys.give_trust"))
 
 
 @keys_group.command("rotate")
@@ -61,8 +61,8 @@ def rotate(ctx: Context, grace_days: int | None) -> None:
     old, new = rotated.old, rotated.new
     tz = zone(ctx.settings.ui.timezone)
     until = fmt_local(old.valid_until, tz) if old.valid_until else "-"
-    say(f"New signing key {new.key_id}; old key {old.key_id} stays trusted until {until}.")
-    say("Export the trust file again and give it to every station before the old key's window ends.")
+    say(ctx.t("cli.keys.rotated", new=new.key_id, old=old.key_id, until=until))
+    say(ctx.t("cli.keys.export_again"))
 
 
 @keys_group.command("export-trust")
@@ -76,11 +76,9 @@ def export_trust(ctx: Context, file: Path) -> None:
     with open_desk(ctx) as desk:
         signed = desk.export_trust(file)
         fingerprint = desk.fingerprint()
-    say(
-        f"Wrote the trust file with {len(signed.trust.keys)} key(s), signed by "
-        f"{', '.join(k for k, _ in signed.signatures)}, to {file}."
-    )
-    say(f"A new station confirms the office fingerprint: {fingerprint}")
+    signers = ", ".join(k for k, _ in signed.signatures)
+    say(ctx.t("cli.keys.wrote_trust", n=len(signed.trust.keys), signers=signers, file=file))
+    say(ctx.t("cli.keys.confirm_fingerprint", fingerprint=fingerprint))
 
 
 @keys_group.command("fingerprint")
@@ -89,11 +87,9 @@ def fingerprint_(ctx: Context) -> None:
     """Print the office fingerprint that a new station confirms when it first imports the trust file."""
     keyring = office_keyring(ctx)
     if not keyring.exists():
-        raise CheckpointError(
-            "This home has no office keys, so it has no office fingerprint; run this in the office's home."
-        )
+        raise error("cli.keys.no_office_keys")
     active = keyring.active()
-    say(f"Office fingerprint (key {active.key_id}): {keyring.fingerprint()}")
+    say(ctx.t("cli.keys.fingerprint", key=active.key_id, fingerprint=keyring.fingerprint()))
 
 
 @keys_group.command("import-trust")
@@ -123,33 +119,28 @@ def import_trust(ctx: Context, file: Path, confirmed: str | None, replace: bool)
         file,
         confirmed_fingerprint=confirmed,
         replace=replace,
-        ask=lambda signed: _ask_fingerprint(signed, file),
+        ask=lambda signed: _ask_fingerprint(ctx, signed, file),
     )
+    t = ctx.t
     if update is None:
-        say("This home already has this trust file; nothing was changed.")
+        say(t("cli.keys.trust_unchanged"))
         return
-    say(
-        f"This home now trusts {len(update.signed.trust.keys)} office key(s), signed by {', '.join(update.signers)}"
-        + (f"; added {', '.join(update.added)}" if update.added else "")
-        + (f"; removed {', '.join(update.removed)}" if update.removed else "")
-        + "."
-    )
+    added = t("cli.keys.added", ids=", ".join(update.added)) if update.added else ""
+    removed = t("cli.keys.removed", ids=", ".join(update.removed)) if update.removed else ""
+    n = len(update.signed.trust.keys)
+    say(t("cli.keys.trusts_now", n=n, signers=", ".join(update.signers), added=added, removed=removed))
 
 
-def _ask_fingerprint(signed: SignedTrust, file: Path) -> str:
+def _ask_fingerprint(ctx: Context, signed: SignedTrust, file: Path) -> str:
     """At a terminal: show the fingerprint of the file's signing key and ask a person to confirm it."""
     signer_ids = {key_id for key_id, _ in signed.signatures}
     listed = [k for k in signed.trust.keys if k.key_id in signer_ids]
     if not listed or not sys.stdin.isatty():
-        raise CheckpointError(
-            "This home trusts no office key yet: confirm the office's fingerprint (`checkpoint keys "
-            f"fingerprint` at the office) with `checkpoint keys import-trust {file} --fingerprint FP`; "
-            "nothing was changed."
-        )
+        raise error("errors.trust.confirm_first", file=file)
     shown = fingerprint(listed[0].public_key)
-    say(f"{file} is signed by key {listed[0].key_id}, fingerprint {shown}.")
-    if not click.confirm("Is this the fingerprint the office read out (`checkpoint keys fingerprint`)?"):
-        raise CheckpointError("The fingerprint was not confirmed; nothing was changed.")
+    say(ctx.t("cli.keys.signed_by", file=file, key=listed[0].key_id, fingerprint=shown))
+    if not click.confirm(ctx.t("cli.keys.ask_fingerprint")):
+        raise error("cli.keys.not_confirmed")
     return shown
 
 
@@ -175,10 +166,18 @@ def list_keys(ctx: Context, as_json: bool) -> None:
         echo_json(view)
         return
     if not trust.keys:
-        say("This home trusts no office key yet.")
+        say(ctx.t("cli.keys.none"))
     for key in trust.keys:
-        until = fmt_local(key.valid_until, tz) if key.valid_until else "open"
-        say(f"{key.key_id}  from {fmt_local(key.valid_from, tz)}  until {until}  {key.office}")
+        until = fmt_local(key.valid_until, tz) if key.valid_until else ctx.t("cli.keys.open")
+        say(
+            ctx.t(
+                "cli.keys.row",
+                key=key.key_id,
+                start=fmt_local(key.valid_from, tz),
+                until=until,
+                office=key.office,
+            )
+        )
 
 
 def register(cli: click.Group) -> None:

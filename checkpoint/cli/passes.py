@@ -51,14 +51,27 @@ def requests_worded(ctx: Context) -> Iterator[None]:
 def describe(issued: IssuedPass, ctx: Context) -> list[str]:
     tz = zone(ctx.settings.ui.timezone)
     d = issued.data
+    t = ctx.t
+    status = t(f"cli.pass.status.{issued.status(utcnow())}")
+    category = t(f"cli.pass.category.{d.category.value}")
     lines = [
-        f"Pass {d.pass_id}  {display_plate(d.plate)}  {d.category.value}  ({issued.status_word(utcnow())})",
-        f"  holder: {clean(d.holder)}   organisation: {clean(d.org)}",
-        f"  valid: {fmt_local(d.valid_from, tz)} → {fmt_local(d.valid_until, tz)}   occupants ≤ {d.max_occupants}",
-        f"  checkpoints: {', '.join(d.checkpoints) if d.checkpoints else 'all'}   key: {d.key_id}",
+        t("cli.pass.head", id=d.pass_id, plate=display_plate(d.plate), category=category, status=status),
+        t("cli.pass.holder", holder=clean(d.holder), org=clean(d.org)),
+        t(
+            "cli.pass.valid",
+            start=fmt_local(d.valid_from, tz),
+            until=fmt_local(d.valid_until, tz),
+            occupants=d.max_occupants,
+        ),
+        t(
+            "cli.pass.checkpoints",
+            checkpoints=", ".join(d.checkpoints) if d.checkpoints else t("cli.pass.all"),
+            key=d.key_id,
+        ),
     ]
     if issued.revoked_at is not None:
-        lines.append(f"  revoked {fmt_local(issued.revoked_at, tz)}: {clean(issued.revoke_reason or '')}")
+        when = fmt_local(issued.revoked_at, tz)
+        lines.append(t("cli.pass.revoked_line", when=when, reason=clean(issued.revoke_reason or "")))
     return lines
 
 
@@ -136,32 +149,23 @@ def issue(
         desk.close()
     issued = done.issued
     shown = display_plate(request.plate)
+    t = ctx.t
     if done.differs:
-        say(
-            f"Note: pass {issued.data.pass_id} differs from this request in "
-            f"{', '.join(FIELD_WORDS[name] for name in done.differs)}; "
-            "revoke it and issue again, or use --new for a second pass.",
-            err=True,
-        )
+        fields = ", ".join(t(f"cli.pass.field.{FIELD_WORDS[name]}") for name in done.differs)
+        say(t("cli.pass.differs", id=issued.data.pass_id, fields=fields), err=True)
     elif done.live:
-        say(
-            f"Note: {shown} already has live pass(es) "
-            f"{', '.join(p.data.pass_id for p in done.live)}; revoke them if this one replaces them.",
-            err=True,
-        )
+        ids = ", ".join(p.data.pass_id for p in done.live)
+        say(t("cli.pass.live", plate=shown, ids=ids), err=True)
     if as_json:
         echo_json({**issued.to_json(utcnow(), zone(ctx.settings.ui.timezone)), "existing": done.existing})
         return
     if done.existing:
-        say(
-            f"{shown} already has pass {issued.data.pass_id} for the same category and dates; "
-            "not issued again (--new issues another)."
-        )
+        say(t("cli.pass.existing", plate=shown, id=issued.data.pass_id))
     for line in describe(issued, ctx):
         say(line)
-    for label, path in (("QR image", png), ("SVG", svg), ("card", pdf)):
+    for label, path in (("qr", png), ("svg", svg), ("card", pdf)):
         if path is not None:
-            say(f"  {label}: {path}")
+            say(t(f"cli.pass.file.{label}", path=path))
 
 
 @pass_group.command("list")
@@ -182,16 +186,18 @@ def list_passes(ctx: Context, search: str, limit: int | None, as_json: bool) -> 
             d = issued.data
             # A pass not valid yet is shown with its start ("not yet valid until …" read as its start).
             when = (
-                f"from  {fmt_local(d.valid_from, tz)}"
+                ctx.t("cli.pass.list_from", when=fmt_local(d.valid_from, tz))
                 if issued.status(now) == "not_yet_valid"
-                else f"until {fmt_local(d.valid_until, tz)}"
+                else ctx.t("cli.pass.list_until", when=fmt_local(d.valid_until, tz))
             )
+            category = ctx.t(f"cli.pass.category.{d.category.value}")
+            status = ctx.t(f"cli.pass.status.{issued.status(now)}")
             say(
-                f"{d.pass_id}  {display_plate(d.plate):<11} {d.category.value:<9} {issued.status_word(now):<13} "
+                f"{d.pass_id}  {display_plate(d.plate):<11} {category:<9} {status:<13} "
                 f"{when}  {clean(d.holder, limit=20)}"
             )
     if not passes and not as_json:
-        say("No passes match." if search else "No passes issued yet.")
+        say(ctx.t("cli.pass.none_match" if search else "cli.pass.none_yet"))
 
 
 @pass_group.command("show")
@@ -214,7 +220,7 @@ def show(
         return
     for line in describe(issued, ctx):
         say(line)
-    say(f"  payload: {issued.payload}")
+    say(ctx.t("cli.pass.payload", payload=issued.payload))
 
 
 @pass_group.command("revoke")
@@ -226,11 +232,8 @@ def revoke(ctx: Context, pass_id: str, reason: str) -> None:
     with open_desk(ctx) as desk, requests_worded(ctx):
         done = desk.revoke(pass_id, reason)
     issued = done.issued
-    say(f"Revoked pass {issued.data.pass_id} ({display_plate(issued.data.plate)}).")
-    say(
-        f"Stations deny it after importing revocation list number {done.revocations.seq}: "
-        "checkpoint revocations export FILE."
-    )
+    say(ctx.t("cli.pass.revoked", id=issued.data.pass_id, plate=display_plate(issued.data.plate)))
+    say(ctx.t("cli.pass.revoked_next", seq=done.revocations.seq))
 
 
 def register(cli: click.Group) -> None:

@@ -52,7 +52,7 @@ def batch(ctx: Context, file: Path, out: Path, sheet: Path | None, as_json: bool
             else:
                 for error in invalid.errors:  # each bad field on its own line
                     for reason in error.reasons(t):
-                        say(f"{file}: line {error.line}: {reason}", err=True)
+                        say(ctx.t("cli.batch.bad_line", file=file, line=error.line, reason=reason), err=True)
             raise
     if as_json:
         echo_json(
@@ -77,14 +77,10 @@ def batch(ctx: Context, file: Path, out: Path, sheet: Path | None, as_json: bool
         return
     for line, p, is_new in zip(result.lines, result.passes, result.new, strict=True):
         if not is_new:
-            say(
-                f"line {line}: {display_plate(p.data.plate)} already has pass {p.data.pass_id}; not issued again."
-            )
-    say(
-        f"Issued {result.issued} new pass(es); {result.existing} already existed. PNGs and passes.csv in {out}."
-    )
+            say(ctx.t("cli.batch.existing", line=line, plate=display_plate(p.data.plate), id=p.data.pass_id))
+    say(ctx.t("cli.batch.issued", issued=result.issued, existing=result.existing, out=out))
     if sheet is not None:
-        say(f"Cards: {sheet} ({(len(result.passes) + 3) // 4} A4 page(s), four cards each).")
+        say(ctx.t("cli.batch.cards", sheet=sheet, pages=(len(result.passes) + 3) // 4))
 
 
 @click.command("renew")
@@ -115,11 +111,8 @@ def renew(
         return
     for line in describe(new, ctx):
         say(line)
-    say(f"Revoked the old pass {old.data.pass_id} (renewed as {new.data.pass_id}).")
-    say(
-        f"Stations deny the old pass after importing revocation list number {rlist.seq}: "
-        "checkpoint revocations export FILE."
-    )
+    say(ctx.t("cli.renew.revoked", old=old.data.pass_id, new=new.data.pass_id))
+    say(ctx.t("cli.renew.next", seq=rlist.seq))
 
 
 def register(cli: click.Group) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import CheckpointError
+from ..catalog import error
 from ..revocations import import_list
 from ..timeutil import fmt_local, humanise_age, iso_local, utcnow, zone
 from .context import Context, echo_json, output_files, pass_ctx, say
@@ -26,7 +26,7 @@ def export(ctx: Context, file: Path) -> None:
     """Write the signed revocation list to FILE (a new number only when the list changed since the last)."""
     with open_desk(ctx) as desk:
         rlist = desk.export_revocations(file)
-    say(f"Wrote revocation list number {rlist.seq} with {len(rlist.entries)} pass(es) to {file}.")
+    say(ctx.t("cli.revocations.wrote", seq=rlist.seq, n=len(rlist.entries), file=file))
 
 
 @revocations_group.command("import")
@@ -35,24 +35,19 @@ def export(ctx: Context, file: Path) -> None:
 def import_(ctx: Context, file: Path) -> None:
     """Verify FILE with this home's trust file and make it the current list (refuses an older one)."""
     if not file.exists():
-        raise CheckpointError(f"There is no revocation list {file}.")
+        raise error("cli.revocations.no_file", file=file)
     trust = ctx.trust()
     if not trust.keys:
-        raise CheckpointError("This home trusts no office key; import the trust file first.")
+        raise error("cli.revocations.no_trust")
     old, new = import_list(
         file, ctx.home.revocations, trust, log_db=ctx.home.log_db, station_id=ctx.settings.station.id
     )
     if old.seq == new.seq:
-        say(f"This home already has revocation list number {new.seq}; nothing changed.")
+        say(ctx.t("cli.revocations.unchanged", seq=new.seq))
     elif old.seq == 0:  # this home had no list: load_list gives an empty one numbered 0
-        say(
-            f"Imported revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); "
-            "it is the first revocation list this home has."
-        )
+        say(ctx.t("cli.revocations.first", seq=new.seq, n=len(new.entries)))
     else:
-        say(
-            f"Imported revocation list number {new.seq} ({len(new.entries)} revoked pass(es)); it was number {old.seq}."
-        )
+        say(ctx.t("cli.revocations.imported", seq=new.seq, n=len(new.entries), old=old.seq))
 
 
 @revocations_group.command("show")
@@ -79,14 +74,17 @@ def show(ctx: Context, as_json: bool) -> None:
         )
         return
     if rlist.issued_at is None:
-        say("This home has no revocation list yet.")
+        say(ctx.t("cli.revocations.none"))
         return
-    say(
-        f"Revocation list number {rlist.seq}, issued {fmt_local(rlist.issued_at, tz)} "
-        f"({humanise_age(utcnow() - rlist.issued_at)} ago), {len(rlist.entries)} revoked pass(es)."
-    )
+    age = humanise_age(utcnow() - rlist.issued_at)
+    number, _, unit = age.partition(" ")
+    if unit in ("s", "min", "h", "d"):  # "3 h" → "3 小时"
+        age = ctx.t(f"cli.age.{unit}", n=number)
+    issued = fmt_local(rlist.issued_at, tz)
+    say(ctx.t("cli.revocations.show", seq=rlist.seq, issued=issued, age=age, n=len(rlist.entries)))
     for entry in rlist.entries:
-        say(f"  {entry.pass_id}  revoked {fmt_local(entry.revoked_at, tz)}  {entry.reason}")
+        when = fmt_local(entry.revoked_at, tz)
+        say(ctx.t("cli.revocations.entry", id=entry.pass_id, when=when, reason=entry.reason))
 
 
 def register(cli: click.Group) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from ..catalog import Translator, error, reason_word
 from ..errors import CheckpointError
 from ..plates import display_plate
 from ..text import clean
@@ -85,9 +86,7 @@ def scan(
     station = ctx.settings.station
     spec = spec if spec is not None else station.camera
     if not spec.strip():
-        raise CheckpointError(
-            "Give a source with --source: a webcam index (0), a video file or an image folder."
-        )
+        raise error("cli.scan.no_source")
     at = parse_when(at_text, zone(ctx.settings.ui.timezone)) if at_text else None
     trust = ctx.trust()
     revocations = ctx.revocations(trust)
@@ -180,10 +179,7 @@ async def _scan(
             on_duty = Shift(shift[0] or current.shift.operator, shift[1] or current.shift.leader)
         if checkin.clock_behind():
             await store.close()
-            raise CheckpointError(
-                "The clock is earlier than the newest entry of the traffic log; set the clock right "
-                "(or give --at a later time) before scanning into the log."
-            )
+            raise error("cli.scan.clock_behind")
     checkin.work_as(on_duty)
     worker = threading.Thread(target=work, name="scan", daemon=True)
     worker.start()
@@ -201,7 +197,10 @@ async def _scan(
                 elif state == "no_camera" and detail and not live:
                     raise CheckpointError(clean(detail, limit=300))
                 elif live or state == "lost":
-                    say(clean(f"camera: {state} {detail}".rstrip(), limit=300), err=True)
+                    say(
+                        clean(ctx.t("cli.scan.camera", state=state, detail=detail).rstrip(), limit=300),
+                        err=True,
+                    )
                 continue
             text, raw, frame_index, ts = str(event[1]), bytes(event[2]), int(event[3]), float(event[4])
             frames += 1
@@ -212,20 +211,22 @@ async def _scan(
             if isinstance(outcome, Checking):  # no thermometer here: the pass as it is
                 outcome = await checkin.check(Check(None, ()))
             if isinstance(outcome, NotRecorded):
-                raise CheckpointError(outcome.error.message)
+                raise CheckpointError(
+                    outcome.error.message, key=outcome.error.key, values=outcome.error.key_values
+                )
             if not isinstance(outcome, Recorded):
                 continue  # the same code again: the same vehicle
-            _print(outcome, frame_index, as_json, local)
+            _print(outcome, frame_index, as_json, local, ctx.t)
     finally:
         stop.set()
         await asyncio.to_thread(worker.join, 5)
         if store is not None:
             await store.close()
     if frames == 0:
-        raise CheckpointError(f"No picture could be read from {spec}.")
+        raise error("cli.scan.no_picture", spec=spec)
 
 
-def _print(recorded: Any, frame_index: int, as_json: bool, local: Any) -> None:
+def _print(recorded: Any, frame_index: int, as_json: bool, local: Any, t: Translator) -> None:
     decision, vehicle, entry = recorded.decision, recorded.vehicle, recorded.entry
     data = decision.pass_data
     if as_json:
@@ -238,7 +239,11 @@ def _print(recorded: Any, frame_index: int, as_json: bool, local: Any) -> None:
     else:
         plate = "-" if data is None else clean(display_plate(data.plate), limit=12)
         pass_id = "-" if data is None else data.pass_id
+        # English keeps the codes (scripts read them); another language says the staff's words.
+        english = t.lang == "en"
+        verdict = decision.verdict.value.upper() if english else t(f"verdict.{decision.verdict.value}")
+        reason = decision.reason.value if english else reason_word(decision.reason, t.lang)
         say(
-            f"frame {frame_index:<6} {decision.verdict.value.upper():<5} "
-            f"{decision.reason.value:<18} {pass_id:<8} {plate:<12} {clean(decision.detail, limit=60)}"
+            f"{t('cli.scan.frame')} {frame_index:<6} {verdict:<5} "
+            f"{reason:<18} {pass_id:<8} {plate:<12} {clean(decision.detail, limit=60)}"
         )

@@ -41,7 +41,7 @@ def station(ctx: Context, camera: str | None, language: str | None, demo_dir: Pa
 
         demo_dir = demo_dir.expanduser().resolve()
         if not demo_exists(demo_dir):
-            click.echo(f"Building the demo in {demo_dir} (first run only)…", err=True)
+            click.echo(ctx.t("cli.station.building_demo", folder=demo_dir), err=True)
             from .demo import write_demo
 
             write_demo(demo_dir)

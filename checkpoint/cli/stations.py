@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from ..errors import CheckpointError
+from ..catalog import error
 from ..store import Enrolment, LogStore
 from ..timeutil import fmt_local, zone
 from .context import Context, echo_json, pass_ctx, say
@@ -63,9 +63,9 @@ def request(ctx: Context, out: Path) -> None:
     home = ctx.home.ensure()
     station = ctx.settings.station
     made = write_request(out, station.id, station.name, load_or_create_station_key(home.station_key))
-    say(f"Wrote the enrolment request of station {made.station_id} to {out}.")
-    say(f"Fingerprint: {made.fingerprint}")
-    say("Take the file to the office and read the fingerprint to them by another way (phone, in person).")
+    say(ctx.t("cli.stations.wrote_request", station=made.station_id, out=out))
+    say(ctx.t("cli.stations.fingerprint", fingerprint=made.fingerprint))
+    say(ctx.t("cli.stations.take_to_office"))
 
 
 @stations_group.command("enrol")
@@ -80,33 +80,35 @@ def enrol(ctx: Context, file: Path, given: str | None) -> None:
     from ..stations import read_request
 
     if not file.exists():
-        raise CheckpointError(f"There is no enrolment request {file}.")
+        raise error("cli.stations.no_request", file=file)
     made = read_request(file)
-    say(f"Station {made.station_id} ({made.name or 'no name'}), key fingerprint: {made.fingerprint}")
+    name = made.name or ctx.t("cli.stations.no_name")
+    say(ctx.t("cli.stations.request", station=made.station_id, name=name, fingerprint=made.fingerprint))
     if given is None:
         if not sys.stdin.isatty():
-            raise CheckpointError(
-                f"Nothing was enrolled: confirm the fingerprint of station {made.station_id} at a terminal, "
-                "or give the one the station read out with --fingerprint."
-            )
-        if not click.confirm("Is this the fingerprint the station reads out?", default=False):
-            raise CheckpointError(f"Station {made.station_id} was not enrolled.")
+            raise error("cli.stations.confirm_at_terminal", station=made.station_id)
+        if not click.confirm(ctx.t("cli.stations.ask_fingerprint"), default=False):
+            raise error("cli.stations.not_enrolled", station=made.station_id)
         given = made.fingerprint
     confirmed = given
     enrolled = with_office_store(ctx, lambda store: enrol_station(store, made, confirmed))
-    say(f"Enrolled station {enrolled.station_id}: this office now accepts its bundles.")
+    say(ctx.t("cli.stations.enrolled", station=enrolled.station_id))
 
 
 def _line(item: Enrolment, ctx: Context) -> str:
     from ..stations import fingerprint
 
     tz = zone(ctx.settings.ui.timezone)
+    t = ctx.t
     state = (
-        "active"
+        t("cli.stations.active")
         if item.retired_at is None
-        else f"retired {fmt_local(item.retired_at, tz)} ({item.retire_reason or ''})"
+        else t(
+            "cli.stations.retired_on", when=fmt_local(item.retired_at, tz), reason=item.retire_reason or ""
+        )
     )
-    return f"{item.station_id:<24} {fingerprint(item.public_key)}  enrolled {fmt_local(item.enrolled_at, tz)}  {state}"
+    enrolled = t("cli.stations.enrolled_on", when=fmt_local(item.enrolled_at, tz))
+    return f"{item.station_id:<24} {fingerprint(item.public_key)}  {enrolled}  {state}"
 
 
 @stations_group.command("list")
@@ -122,7 +124,7 @@ def list_stations(ctx: Context, as_json: bool) -> None:
         echo_json({"stations": [enrolment_json(e, tz) for e in enrolments.values()]})
         return
     if not enrolments:
-        say("No station is enrolled here yet; `checkpoint stations enrol REQUEST-FILE` enrols one.")
+        say(ctx.t("cli.stations.none"))
     for item in enrolments.values():
         say(_line(item, ctx))
 
@@ -136,7 +138,7 @@ def retire(ctx: Context, station_id: str, reason: str) -> None:
     from ..stations import retire as retire_station
 
     item = with_office_store(ctx, lambda store: retire_station(store, station_id, reason))
-    say(f"Retired station {item.station_id}: bundles written after now are refused; what was imported stays.")
+    say(ctx.t("cli.stations.retired", station=item.station_id))
 
 
 def register(cli: click.Group) -> None:

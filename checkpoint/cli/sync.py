@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import CheckpointError
+from ..catalog import error
 from .context import Context, pass_ctx, say
 
 
@@ -49,12 +49,11 @@ def sync(ctx: Context, folder: Path | None, seals: bool) -> None:
         )
         report = asyncio.run(sync_station(station, folder))
     for step in report.steps:
-        say(step.text if step.ok else f"Refused: {step.text}")
+        words = step.words(ctx.t)
+        say(words if step.ok else ctx.t("cli.sync.refused_step", text=words))
     refused = sum(not step.ok for step in report.steps)
     if refused:
-        raise CheckpointError(
-            f"{refused} thing(s) in {folder} were refused (see above); the rest of the sync was done."
-        )
+        raise error("cli.sync.refused", n=refused, folder=folder)
 
 
 def network(ctx: Context, seals: bool) -> None:
@@ -62,10 +61,7 @@ def network(ctx: Context, seals: bool) -> None:
 
     home = ctx.home.ensure()
     if home.is_office():
-        raise CheckpointError(
-            "This is the office's home: it serves stations with `checkpoint serve`; give a folder to sync "
-            "through one (checkpoint sync DIR)."
-        )
+        raise error("cli.sync.office_home")
     for line in sync_once(home, ctx.settings, seals=seals).lines():
         say(line)
 
