@@ -78,7 +78,7 @@ def test_two_stations_imported_twice_give_every_entry_once_and_verify(
     assert not office.log_db.exists()  # the county keeps nothing in log.db
     verified = run_cli(office, "log", "verify")
     assert verified.exit_code == 0, verified.output
-    assert "north-gate: OK — 6 entries, 1 seal(s), sealed up to entry 6." in verified.output
+    assert "north-gate: OK — 6 entries, 1 seal, sealed up to entry 6." in verified.output
     assert "east-gate: OK — 4 entries" in verified.output
     listed = run_cli(office, "log", "list", "--json", "--limit", "100")
     assert listed.exit_code == 0, listed.output

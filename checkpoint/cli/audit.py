@@ -21,7 +21,7 @@ from .context import Context, pass_ctx
 )
 @pass_ctx
 def audit(ctx: Context, log_path: Path | None, language: str | None) -> None:
-    """Browse, filter, verify and export the traffic log."""
+    """Browse, filter, verify and export the traffic log (log.db, or the county server of log.database)."""
     from tui.audit_app import make_app
 
     app = make_app(ctx.home, ctx.settings, log_path=log_path, language=language)

@@ -100,7 +100,7 @@ def _run(url: str, work: Path, stations: int, entries: int, size: int, queries: 
     from ..models import Verdict
     from ..report import build_report
     from ..store import LogStore, open_reader, verify_log
-    from ..timeutil import from_micros
+    from ..timeutil import from_micros, utcnow
 
     tz = ZoneInfo("Asia/Shanghai")
     township = work / "township.db"
@@ -144,6 +144,12 @@ def _run(url: str, work: Path, stations: int, entries: int, size: int, queries: 
 
         store = await LogStore.open(work / "office.db", "office")
         async with store:
+            for bundle in {
+                b.station_id: b for b in bundles
+            }.values():  # the office takes enrolled stations only
+                await store.enrol_station(
+                    bundle.station_id, bundle.public_key, bundle.station_name, now=utcnow()
+                )
             started = time.perf_counter()
             for bundle in bundles:
                 await _merge(store, bundle, path)
