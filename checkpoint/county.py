@@ -547,10 +547,21 @@ SELECT station_id, count(*), max(seq),
   min(seq) FILTER (WHERE NOT columns_ok)
 FROM e GROUP BY station_id ORDER BY station_id
 """
-# Do the named columns still say what the body says? The fast form fails on a body that is not JSON at all
-# (only a superuser with the triggers off can store one); then the careful form asks `body_says` row by row.
-_COLUMNS_FAST = f"{_NAMED} = body::jsonb"
-_COLUMNS_CAREFUL = f"body_says(body, {_NAMED})"
+# Do the named columns still say what the body says? First as text: the canonical body rebuilt from the
+# columns (a compact JSON array of text, integers and nulls, escaped as `chain.canonical` escapes — PostgreSQL's
+# to_json escapes the same characters the same way) equals the stored body exactly, with no JSON parsed;
+# a body equal to the rebuilt text gives back those very columns when parsed, so that proves them. Only a row
+# whose text differs (a tampered one, or a body stored in another spelling of the same JSON) is compared as
+# jsonb. That form fails on a body that is not JSON at all (only a superuser with the triggers off can store
+# one); then the careful form asks `body_says` row by row.
+_REBUILT = " || ',' || ".join(
+    f"coalesce({name}::text, 'null')"
+    if name in chain.INTEGER_FIELDS
+    else f"coalesce(to_json({name})::text, 'null')"
+    for name in chain.CHAINED
+)
+_COLUMNS_FAST = f"(body = '[' || {_REBUILT} || ']' OR {_NAMED} = body::jsonb)"
+_COLUMNS_CAREFUL = f"(body = '[' || {_REBUILT} || ']' OR body_says(body, {_NAMED}))"
 
 
 # Every station with entries or seals (as the SQLite store reports them), one index probe per station for
@@ -571,8 +582,9 @@ def verify(
 ) -> chain.VerifyResult:
     """Verify every station's chain in SQL and its seals against the stored station keys.
 
-    Station by station (each along its primary key, no sort), on up to four connections at once."""
-    import os
+    Station by station (each along its primary key, no sort), on up to four connections at once: more
+    than this machine's two cores, so that while one thread checks a station's seals in Python or waits
+    for its rows the server works on the others' stations."""
     from concurrent.futures import ThreadPoolExecutor
 
     with session(url) as conn:
@@ -581,7 +593,7 @@ def verify(
     total = int(total_row[0]) if total_row and station is None else 0
     result = chain.VerifyResult()
     done = 0
-    workers = max(1, min(4, os.cpu_count() or 1, len(stations)))
+    workers = max(1, min(4, len(stations)))
     local = threading.local()
     opened: list[psycopg.Connection[Any]] = []
 
