@@ -79,7 +79,8 @@ def reading(url: str, *, stream: bool = False) -> Iterator[Reader]:
 
 
 def rollup_totals(reader: Reader, day: date, station: str | None) -> Totals:
-    """The day's traffic and denials from the rollup (the county's zone's local day)."""
+    """The day's traffic, denials, shifts and hourly chart from the rollups (the county's zone's local
+    day); the report reads only the few entries it lists (fevers, overrides, clone alerts)."""
     conn = reader.conn
     traffic = [
         (category or None, str(verdict), str(direction), int(n))
@@ -99,7 +100,23 @@ def rollup_totals(reader: Reader, day: date, station: str | None) -> Totals:
             {"day": day, "station": station},
         )
     ]
-    return Totals(traffic, denials)
+    shifts = [
+        (str(sid), str(op), str(lead), int(first), int(last), int(n))
+        for sid, op, lead, first, last, n in conn.execute(
+            "SELECT station_id, operator, leader, min(first_ts), max(last_ts), sum(entries) FROM rollup_shifts "
+            "WHERE day = %(day)s AND (%(station)s::text IS NULL OR station_id = %(station)s::text) "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 4",
+            {"day": day, "station": station},
+        )
+    ]
+    hours = [audit.HourCount(h) for h in range(24)]
+    for hour, verdict, direction, n in conn.execute(
+        "SELECT hour, verdict, direction, sum(entries) FROM rollup_hours WHERE day = %(day)s "
+        "AND (%(station)s::text IS NULL OR station_id = %(station)s::text) GROUP BY 1, 2, 3",
+        {"day": day, "station": station},
+    ):
+        hours[int(hour)].add(str(verdict), str(direction), int(n))
+    return Totals(traffic, denials, shifts, hours)
 
 
 def county_report(

@@ -178,3 +178,58 @@ def test_a_county_and_a_township_of_the_same_bundles_answer_the_audit_alike(
     lite_report = lite.report(today, tz)
     assert pg_report.totals == lite_report.totals
     assert [e.id for e in pg_report.fevers] == [e.id for e in lite_report.fevers]
+
+
+def test_the_report_from_the_rollups_equals_the_report_counted_from_the_entries(
+    tmp_path: Path, county_url: str
+) -> None:
+    """Totals, denials, shifts and the hourly chart from the rollups are what counting the raw entries
+    gives, an overridden denial (counted once, by its override) and several days included."""
+    import asyncio
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from checkpoint.county_reader import county_report, reading
+    from checkpoint.models import Reason
+    from checkpoint.report import build_report
+    from checkpoint.store import LogStore
+    from checkpoint.timeutil import utcnow, zone
+    from tests.test_audit_data import draft
+
+    north = _station(tmp_path, "north-gate")
+
+    async def log() -> None:
+        store = await LogStore.open(north.log_db, "north-gate")
+        async with store:
+            now = utcnow()
+            for i in range(12):
+                await store.append(draft("in" if i % 3 else "out"), now=now - timedelta(hours=30 - i))
+            denied = await store.append(draft(reason=Reason.EXPIRED), now=now - timedelta(hours=2))
+            await store.append(
+                replace(
+                    draft(reason=Reason.OVERRIDE, override_by="赵六", override_reason="救护"),
+                    refers_to=denied.id,
+                ),
+                now=now - timedelta(hours=1),
+            )
+            await store.append(draft(reason=Reason.NO_PASS, category=None, pass_id=None), now=now)
+
+    asyncio.run(log())
+    _export(north, tmp_path / "n.bundle")
+    county = Home(tmp_path / "county").ensure()
+    county.config.write_text(f'[log]\ndatabase = "{county_url}"\n', encoding="utf-8")
+    assert run_cli(county, "bundle", "import", str(tmp_path / "n.bundle")).exit_code == 0
+    tz = zone("Asia/Shanghai")
+    today = utcnow().astimezone(tz).date()
+    days = [today - timedelta(days=n) for n in (2, 1, 0)]  # 30 hours back reach two days before today's
+    for day in days:
+        for station in (None, "north-gate"):
+            rolled = county_report(county_url, day, tz, station=station)
+            with reading(county_url) as reader:
+                raw = build_report(reader.sqlite, day, tz, station=station)
+            assert rolled.categories == raw.categories and rolled.denials == raw.denials
+            assert rolled.shifts == raw.shifts and rolled.hours == raw.hours
+            assert [e.id for e in rolled.fevers] == [e.id for e in raw.fevers]
+            assert [e.id for e in rolled.overrides] == [e.id for e in raw.overrides]
+    counted = sum(r.total for day in days for r in county_report(county_url, day, tz).categories)
+    assert counted == 14  # 15 entries, the overridden denial counted once, by its override
