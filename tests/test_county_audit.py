@@ -233,3 +233,35 @@ def test_the_report_from_the_rollups_equals_the_report_counted_from_the_entries(
             assert [e.id for e in rolled.overrides] == [e.id for e in raw.overrides]
     counted = sum(r.total for day in days for r in county_report(county_url, day, tz).categories)
     assert counted == 14  # 15 entries, the overridden denial counted once, by its override
+
+
+def test_verification_reads_hostile_text_columns_on_its_fast_path(tmp_path: Path, county_url: str) -> None:
+    """The columns check compares the body with the text rebuilt from the columns before any JSON is parsed:
+    PostgreSQL must escape quotes, backslashes, control and bidi characters, Chinese and emoji exactly as
+    the station's canonical body does, or every such row would take the slow path (still correct)."""
+    import asyncio
+
+    from checkpoint import county
+    from checkpoint.store import LogStore
+    from tests.test_audit_data import HOSTILE, draft
+
+    north = _station(tmp_path, "north-gate")
+    notes = [*HOSTILE, 'a"b\\c\n\t\x01\x7f', "鄂A·12345 🚑 \u2028", ""]
+
+    async def log() -> None:
+        store = await LogStore.open(north.log_db, "north-gate")
+        async with store:
+            for note in notes:
+                await store.append(draft(note=note, operator=note or "李四"))
+
+    asyncio.run(log())
+    _export(north, tmp_path / "n.bundle")
+    county_home = Home(tmp_path / "county").ensure()
+    county_home.config.write_text(f'[log]\ndatabase = "{county_url}"\n', encoding="utf-8")
+    assert run_cli(county_home, "bundle", "import", str(tmp_path / "n.bundle")).exit_code == 0
+    with psycopg.connect(county_url) as conn:
+        rebuilt = conn.execute(
+            f"SELECT seq, body = '[' || {county._REBUILT} || ']' FROM entries ORDER BY seq"
+        )
+        assert [row[1] for row in rebuilt] == [True] * len(notes)
+    assert county.verify(county_url).ok
