@@ -1,5 +1,6 @@
 """Reading the traffic log for audit: filters, keyset pages, one entry's chain link, hourly traffic,
-the clone alert. Everything here reads through `store.open_reader` connections and never writes.
+the clone alert. Everything here reads (a `store.open_reader` connection, or the county's `county_reader.Reader`)
+and never writes; `AuditLog` is what the audit screen asks, whichever store keeps the log.
 
 Pages are keyset-paginated on (ts, station_id, seq), so the millionth row costs what the first does.
 """
@@ -11,9 +12,12 @@ import sqlite3
 import threading
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from . import chain
@@ -21,6 +25,9 @@ from .keys import public_from_raw, verify_signature
 from .models import Category, Direction, Reason, Verdict
 from .store import CURRENT_ONLY, ENTRY_COLUMNS, Entry, entry_from_row
 from .timeutil import from_micros, to_micros
+
+if TYPE_CHECKING:
+    from .report import DailyReport
 
 CLONE_WINDOW = timedelta(minutes=10)
 """The same pass entering at two different stations within this interval is implausible: a cloned pass."""
@@ -429,3 +436,168 @@ def clone_alerts(
         recent.append((station_id, seq, ts, plate))
         last_seen[pass_id] = recent
     return result
+
+
+def override_links(
+    conn: sqlite3.Connection, entry: Entry
+) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+    """Both ends of an override: (station, seq) of the entry `entry` refers to, and of the first entry that
+    refers to `entry` (the override that let this denial through), each None when there is none."""
+    earlier = conn.execute("SELECT station_id, seq FROM entries WHERE id = ?", (entry.refers_to,)).fetchone()
+    later = conn.execute(
+        "SELECT station_id, seq FROM entries WHERE refers_to = ? ORDER BY seq LIMIT 1", (entry.id,)
+    ).fetchone()
+    return (
+        None if earlier is None else (str(earlier[0]), int(earlier[1])),
+        None if later is None else (str(later[0]), int(later[1])),
+    )
+
+
+@dataclass(frozen=True)
+class EntryDetail:
+    """One entry's chain link and the two ends of its override, for the detail view."""
+
+    check: EntryCheck | None
+    refers_to: tuple[str, int] | None
+    superseded_by: tuple[str, int] | None
+
+
+Progress = chain.Progress
+
+
+class AuditLog:
+    """What the audit screen asks of a traffic log, whichever store keeps it: a township's or station's
+    SQLite `log.db` (`SQLiteLog`) or the county's PostgreSQL server (`county_reader.CountyLog`).
+
+    Both answer with the same queries of this module, through a connection that `reading()` opens (a
+    SQLite reader, or a `county_reader.Reader` in one read-only snapshot); only verification, export and
+    the daily report are each store's own. Every method opens its own connection, so the screen's
+    thread workers may call them side by side."""
+
+    label: str
+    """What the screen's title shows: the file's name, or the county database and its host."""
+
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def resolve(self, conn: sqlite3.Connection, flt: Filter) -> Filter:
+        """`flt` made fast for this store (SQLite: partial plates and operators as exact IN lists)."""
+        return flt
+
+    def page(
+        self, flt: Filter, after: Key | None = None, *, limit: int = PAGE_SIZE
+    ) -> tuple[list[Entry], set[str]]:
+        """A keyset page (newest first) and which of its entries a later entry supersedes."""
+        with self.reading() as conn:
+            rows = page(conn, self.resolve(conn, flt), after, limit=limit)
+            return rows, superseded(conn, [e.id for e in rows])
+
+    def count(self, flt: Filter, *, cap: int | None = None) -> int:
+        with self.reading() as conn:
+            return count(conn, self.resolve(conn, flt), cap=cap)
+
+    def clone_alerts(self, flt: Filter) -> CloneAlerts:
+        with self.reading() as conn:
+            return clone_alerts(conn, flt.start, flt.end, station=flt.station)
+
+    def hourly(self, flt: Filter, day: date, tz: ZoneInfo) -> list[HourCount]:
+        with self.reading() as conn:
+            return hourly(conn, self.resolve(conn, replace(flt, start=None, end=None)), day, tz)
+
+    def stations(self) -> list[str]:
+        with self.reading() as conn:
+            return stations(conn)
+
+    def detail(self, entry: Entry) -> EntryDetail:
+        with self.reading() as conn:
+            check = check_entry(conn, entry.station_id, entry.seq)
+            return EntryDetail(check, *override_links(conn, entry))
+
+    def verify(self, progress: Progress | None = None) -> chain.VerifyResult:
+        raise NotImplementedError
+
+    def export_csv(self, flt: Filter, out: Path, tz: ZoneInfo) -> int:
+        raise NotImplementedError
+
+    def report(
+        self,
+        day: date,
+        tz: ZoneInfo,
+        *,
+        progress: Progress | None = None,
+        fever_threshold: float = 37.3,
+        names: dict[str, str] | None = None,
+    ) -> DailyReport:
+        """The daily situation report of `day`, as `checkpoint report` makes it: the log verified first
+        (`progress` as it goes), then the day counted (`count_day`)."""
+        verification = self.verify(progress)
+        return self.count_day(day, tz, verification, fever_threshold=fever_threshold, names=names)
+
+    def count_day(
+        self, day: date, tz: ZoneInfo, verification: chain.VerifyResult, **options: Any
+    ) -> DailyReport:
+        """`report.build_report` of `day` over this store (`options`: its fever_threshold and names)."""
+        from .report import build_report
+
+        with self.reading() as conn:
+            return build_report(conn, day, tz, verification=verification, **options)
+
+
+class SQLiteLog(AuditLog):
+    """A `log.db`: read through `store.open_reader`, partial matches resolved by a `Vocabulary`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.label = path.name
+        self.vocab = Vocabulary()
+
+    @contextmanager
+    def _open(self) -> Iterator[sqlite3.Connection]:
+        from .store import open_reader
+
+        conn = open_reader(self.path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._open()
+
+    def resolve(self, conn: sqlite3.Connection, flt: Filter) -> Filter:
+        return self.vocab.resolve(conn, flt)
+
+    def stations(self) -> list[str]:
+        with self.reading() as conn:
+            self.vocab.refresh(conn)
+            return stations(conn)
+
+    def verify(self, progress: Progress | None = None) -> chain.VerifyResult:
+        from .store import verify_log
+
+        return verify_log(self.path, None, progress)
+
+    def export_csv(self, flt: Filter, out: Path, tz: ZoneInfo) -> int:
+        from .export import export_log
+
+        with self.reading() as conn:
+            return export_log(conn, self.resolve(conn, flt), out, "csv", tz)
+
+
+def open_log(database: str, path: Path) -> AuditLog:
+    """The log the audit screen reads: the county server when `database` (the `log.database` setting) is
+    a PostgreSQL URL, else the SQLite file at `path`. Raises CheckpointError (one sentence) when there is
+    none to read."""
+    from .county import is_county
+
+    if is_county(database):
+        from .county_reader import CountyLog
+
+        return CountyLog.open(database)
+    from .errors import CheckpointError
+    from .store import open_reader
+
+    open_reader(path).close()  # one sentence now rather than an empty screen: no log, or not a log
+    if not path.exists():
+        raise CheckpointError(f"There is no traffic log at {path}.")
+    return SQLiteLog(path)

@@ -46,7 +46,7 @@ from .keys import key_id_of, public_from_raw, raw_public
 from .store import ENTRY_COLUMNS, INSERT_COLUMNS, SHIFT_COLUMNS, Enrolment
 from .timeutil import from_micros, to_micros, utcnow
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ROLES = ("importer", "auditor", "retention")
 STATION_LOCK = 0x434B  # the advisory lock class of "one station's merge" ("CK")
 
@@ -294,15 +294,88 @@ _MIGRATIONS: list[str] = [
     CREATE TRIGGER enrolled_stations_no_delete BEFORE DELETE OR TRUNCATE ON enrolled_stations
       FOR EACH STATEMENT EXECUTE FUNCTION append_only();
     """,
+    # version 3: the daily report's shifts and hourly chart from rollups too (no scan of the day's entries)
+    """
+    -- Every entry of a (station, local day, operator, leader), superseded ones included (the report's
+    -- shifts table counts log entries): added to, never taken from.
+    CREATE TABLE rollup_shifts (
+      day date NOT NULL,
+      station_id text COLLATE "C" NOT NULL,
+      operator text COLLATE "C" NOT NULL,
+      leader text COLLATE "C" NOT NULL,
+      first_ts bigint NOT NULL,
+      last_ts bigint NOT NULL,
+      entries bigint NOT NULL,
+      PRIMARY KEY (day, station_id, operator, leader)
+    );
+    -- Vehicles per (station, local day, local clock hour, verdict, direction), each counted once by its
+    -- latest entry, as the rollup counts them.
+    CREATE TABLE rollup_hours (
+      day date NOT NULL,
+      station_id text COLLATE "C" NOT NULL,
+      hour smallint NOT NULL,
+      verdict text COLLATE "C" NOT NULL,
+      direction text COLLATE "C" NOT NULL,
+      entries bigint NOT NULL,
+      PRIMARY KEY (day, station_id, hour, verdict, direction)
+    );
+    CREATE FUNCTION rollup_add_more() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public, pg_catalog AS $fn$
+    DECLARE zone text := (SELECT timezone FROM county);
+    BEGIN
+      INSERT INTO rollup_shifts AS r
+      SELECT (to_timestamp(n.ts / 1000000.0) AT TIME ZONE zone)::date, n.station_id, n.operator, n.leader,
+             min(n.ts), max(n.ts), count(*)
+      FROM new_rows n GROUP BY 1, 2, 3, 4
+      ON CONFLICT (day, station_id, operator, leader) DO UPDATE SET first_ts = least(r.first_ts, excluded.first_ts),
+        last_ts = greatest(r.last_ts, excluded.last_ts), entries = r.entries + excluded.entries;
+      INSERT INTO rollup_hours AS r
+      SELECT (to_timestamp(n.ts / 1000000.0) AT TIME ZONE zone)::date, n.station_id,
+             extract(hour FROM to_timestamp(n.ts / 1000000.0) AT TIME ZONE zone), n.verdict, n.direction, count(*)
+      FROM new_rows n
+      WHERE NOT EXISTS (SELECT 1 FROM entries x WHERE x.refers_to = n.id)
+      GROUP BY 1, 2, 3, 4, 5
+      ON CONFLICT (day, station_id, hour, verdict, direction) DO UPDATE SET entries = r.entries + excluded.entries;
+      WITH gone AS (
+        SELECT (to_timestamp(o.ts / 1000000.0) AT TIME ZONE zone)::date AS day, o.station_id,
+               extract(hour FROM to_timestamp(o.ts / 1000000.0) AT TIME ZONE zone) AS hour, o.verdict,
+               o.direction, count(*) AS n
+        FROM entries o
+        WHERE o.id IN (SELECT refers_to FROM new_rows WHERE refers_to IS NOT NULL)
+          AND o.id NOT IN (SELECT id FROM new_rows)
+          AND NOT EXISTS (SELECT 1 FROM entries x WHERE x.refers_to = o.id
+                          AND x.id NOT IN (SELECT id FROM new_rows))
+        GROUP BY 1, 2, 3, 4, 5
+      )
+      UPDATE rollup_hours r SET entries = r.entries - g.n FROM gone g
+      WHERE (r.day, r.station_id, r.hour, r.verdict, r.direction)
+          = (g.day, g.station_id, g.hour, g.verdict, g.direction);
+      RETURN NULL;
+    END $fn$;
+    CREATE TRIGGER entries_rollup_more AFTER INSERT ON entries REFERENCING NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION rollup_add_more();
+    -- What the log already holds.
+    INSERT INTO rollup_shifts
+    SELECT (to_timestamp(ts / 1000000.0) AT TIME ZONE (SELECT timezone FROM county))::date, station_id,
+           operator, leader, min(ts), max(ts), count(*)
+    FROM entries GROUP BY 1, 2, 3, 4;
+    INSERT INTO rollup_hours
+    SELECT (to_timestamp(ts / 1000000.0) AT TIME ZONE (SELECT timezone FROM county))::date, station_id,
+           extract(hour FROM to_timestamp(ts / 1000000.0) AT TIME ZONE (SELECT timezone FROM county)),
+           verdict, direction, count(*)
+    FROM entries e WHERE NOT EXISTS (SELECT 1 FROM entries x WHERE x.refers_to = e.id)
+    GROUP BY 1, 2, 3, 4, 5;
+    """,
 ]
 
 
 def _grants(prefix: str) -> sql.Composed:
     importer, auditor, retention = (sql.Identifier(f"{prefix}_{r}") for r in ROLES)
     statements = [
-        sql.SQL("GRANT SELECT ON county, stations, entries, seals, shifts, alerts, rollup TO {}, {}").format(
-            importer, auditor
-        ),
+        sql.SQL(
+            "GRANT SELECT ON county, stations, entries, seals, shifts, alerts, rollup, rollup_shifts, rollup_hours "
+            "TO {}, {}"
+        ).format(importer, auditor),
         sql.SQL("GRANT INSERT ON stations, entries, seals, shifts, alerts TO {}").format(importer),
         sql.SQL("GRANT UPDATE (ended, sealed_seq) ON shifts TO {}").format(importer),
         # Enrolling and retiring stations is the office's work, as at a township (the trigger keeps it to that).
@@ -744,10 +817,21 @@ SELECT station_id, count(*), max(seq),
   min(seq) FILTER (WHERE NOT columns_ok)
 FROM e GROUP BY station_id ORDER BY station_id
 """
-# Do the named columns still say what the body says? The fast form fails on a body that is not JSON at all
-# (only a superuser with the triggers off can store one); then the careful form asks `body_says` row by row.
-_COLUMNS_FAST = f"{_NAMED} = body::jsonb"
-_COLUMNS_CAREFUL = f"body_says(body, {_NAMED})"
+# Do the named columns still say what the body says? First as text: the canonical body rebuilt from the
+# columns (a compact JSON array of text, integers and nulls, escaped as `chain.canonical` escapes — PostgreSQL's
+# to_json escapes the same characters the same way) equals the stored body exactly, with no JSON parsed;
+# a body equal to the rebuilt text gives back those very columns when parsed, so that proves them. Only a row
+# whose text differs (a tampered one, or a body stored in another spelling of the same JSON) is compared as
+# jsonb. That form fails on a body that is not JSON at all (only a superuser with the triggers off can store
+# one); then the careful form asks `body_says` row by row.
+_REBUILT = " || ',' || ".join(
+    f"coalesce({name}::text, 'null')"
+    if name in chain.INTEGER_FIELDS
+    else f"coalesce(to_json({name})::text, 'null')"
+    for name in chain.CHAINED
+)
+_COLUMNS_FAST = f"(body = '[' || {_REBUILT} || ']' OR {_NAMED} = body::jsonb)"
+_COLUMNS_CAREFUL = f"(body = '[' || {_REBUILT} || ']' OR body_says(body, {_NAMED}))"
 
 
 # Every station with entries or seals (as the SQLite store reports them), one index probe per station for
@@ -768,8 +852,9 @@ def verify(
 ) -> chain.VerifyResult:
     """Verify every station's chain in SQL and its seals against the stored station keys.
 
-    Station by station (each along its primary key, no sort), on up to four connections at once."""
-    import os
+    Station by station (each along its primary key, no sort), on up to four connections at once: more
+    than this machine's two cores, so that while one thread checks a station's seals in Python or waits
+    for its rows the server works on the others' stations."""
     from concurrent.futures import ThreadPoolExecutor
 
     with session(url) as conn:
@@ -778,7 +863,7 @@ def verify(
     total = int(total_row[0]) if total_row and station is None else 0
     result = chain.VerifyResult()
     done = 0
-    workers = max(1, min(4, os.cpu_count() or 1, len(stations)))
+    workers = max(1, min(4, len(stations)))
     local = threading.local()
     opened: list[psycopg.Connection[Any]] = []
 

@@ -5,6 +5,9 @@
 `stations`, `operators`, `check_entry`, `hourly`). `Reader` answers those calls on PostgreSQL (one
 read-only snapshot; server-side cursors for exports), so what a report or an export contains is decided
 in one place for both stores. The daily counts come from the county's rollup (`report.Totals`), not from the entries.
+
+`CountyLog` is the county's `audit.AuditLog`: the audit screen reads the server through it exactly as it
+reads a `log.db` through `audit.SQLiteLog`, and never knows which store it has.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import csv
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from itertools import count
 from pathlib import Path
@@ -23,9 +26,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from . import audit
-from .audit import Filter
+from .audit import AuditLog, Filter, Progress
 from .chain import VerifyResult
-from .county import session
+from .county import session, where
 from .errors import CheckpointError
 from .export import _SQL_COLUMNS, _TEXT_INDEXES, COLUMNS, Format, _Rows, export_log, neutralise
 from .fsutil import describe_os_error
@@ -76,7 +79,8 @@ def reading(url: str, *, stream: bool = False) -> Iterator[Reader]:
 
 
 def rollup_totals(reader: Reader, day: date, station: str | None) -> Totals:
-    """The day's traffic and denials from the rollup (the county's zone's local day)."""
+    """The day's traffic, denials, shifts and hourly chart from the rollups (the county's zone's local
+    day); the report reads only the few entries it lists (fevers, overrides, clone alerts)."""
     conn = reader.conn
     traffic = [
         (category or None, str(verdict), str(direction), int(n))
@@ -96,7 +100,23 @@ def rollup_totals(reader: Reader, day: date, station: str | None) -> Totals:
             {"day": day, "station": station},
         )
     ]
-    return Totals(traffic, denials)
+    shifts = [
+        (str(sid), str(op), str(lead), int(first), int(last), int(n))
+        for sid, op, lead, first, last, n in conn.execute(
+            "SELECT station_id, operator, leader, min(first_ts), max(last_ts), sum(entries) FROM rollup_shifts "
+            "WHERE day = %(day)s AND (%(station)s::text IS NULL OR station_id = %(station)s::text) "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 4",
+            {"day": day, "station": station},
+        )
+    ]
+    hours = [audit.HourCount(h) for h in range(24)]
+    for hour, verdict, direction, n in conn.execute(
+        "SELECT hour, verdict, direction, sum(entries) FROM rollup_hours WHERE day = %(day)s "
+        "AND (%(station)s::text IS NULL OR station_id = %(station)s::text) GROUP BY 1, 2, 3",
+        {"day": day, "station": station},
+    ):
+        hours[int(hour)].add(str(verdict), str(direction), int(n))
+    return Totals(traffic, denials, shifts, hours)
 
 
 def county_report(
@@ -108,6 +128,7 @@ def county_report(
     verification: VerifyResult | None = None,
     fever_threshold: float = 37.3,
     now: datetime | None = None,
+    names: dict[str, str] | None = None,
 ) -> DailyReport:
     """The daily situation report of the county (or one station), counted from the rollup."""
     from .county import county_zone
@@ -126,6 +147,7 @@ def county_report(
             verification=verification,
             fever_threshold=fever_threshold,
             now=now,
+            names=names,
             totals=rollup_totals(reader, day, station),
         )
 
@@ -183,3 +205,39 @@ def _export_csv(reader: Reader, flt: Filter, out: Path, tz: ZoneInfo, progress: 
         partial.unlink(missing_ok=True)
         raise
     return n
+
+
+class CountyLog(AuditLog):
+    """The county store as the audit screen reads it: every query in one read-only snapshot of the server
+    (a `Reader`; connect as an auditor login), verification in SQL (`county.verify`), the CSV export of
+    `county_export`, the daily report from the rollup (`county_report`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.label = where(url)
+
+    @classmethod
+    def open(cls, url: str) -> CountyLog:
+        """The county log at `url`, or one sentence: no server there, or no county store in it."""
+        with reading(url) as reader:
+            reader.execute("SELECT version FROM county").fetchone()
+        return cls(url)
+
+    @contextmanager
+    def _open(self) -> Iterator[sqlite3.Connection]:
+        with reading(self.url) as reader:
+            yield reader.sqlite
+
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._open()
+
+    def verify(self, progress: Progress | None = None) -> VerifyResult:
+        from .county import verify
+
+        return verify(self.url, progress=progress)
+
+    def export_csv(self, flt: Filter, out: Path, tz: ZoneInfo) -> int:
+        return county_export(self.url, flt, out, "csv", tz)
+
+    def count_day(self, day: date, tz: ZoneInfo, verification: VerifyResult, **options: Any) -> DailyReport:
+        return county_report(self.url, day, tz, verification=verification, **options)

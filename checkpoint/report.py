@@ -74,6 +74,11 @@ class Totals:
 
     traffic: list[tuple[str | None, str, str, int]]
     denials: list[tuple[str, int]]
+    shifts: list[tuple[str, str, str, int, int, int]] | None = None
+    """(station, operator, leader, first ts, last ts, entries) ordered by station and first ts; None:
+    count them from the entries."""
+    hours: list[HourCount] | None = None
+    """The day's 24 local hours; None: count them from the entries."""
 
 
 @dataclass
@@ -172,10 +177,14 @@ def build_report(
             int(n),
             open=open_shifts.get((str(sid), str(op), str(lead)), last + 1) <= last,
         )
-        for sid, op, lead, first, last, n in conn.execute(
-            f"SELECT station_id, operator, leader, MIN(ts), MAX(ts), COUNT(*) FROM entries WHERE {all_where} "
-            "GROUP BY 1, 2, 3 ORDER BY 1, 4",
-            all_params,
+        for sid, op, lead, first, last, n in (
+            totals.shifts
+            if totals is not None and totals.shifts is not None
+            else conn.execute(
+                f"SELECT station_id, operator, leader, MIN(ts), MAX(ts), COUNT(*) FROM entries WHERE {all_where} "
+                "GROUP BY 1, 2, 3 ORDER BY 1, 4",
+                all_params,
+            )
         )
     ]
     station_names = dict(names or {})
@@ -197,7 +206,9 @@ def build_report(
         fevers=fevers,
         overrides=overrides,
         shifts=shifts,
-        hours=audit.hourly(conn, Filter(station=station), day, tz),
+        hours=totals.hours
+        if totals is not None and totals.hours is not None
+        else audit.hourly(conn, Filter(station=station), day, tz),
         clones=audit.clone_alerts(conn, start, end, station=station),
         verification=verification,
         stations=sorted(set(stations)),

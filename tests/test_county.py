@@ -55,7 +55,7 @@ def _imported(tmp_path: Path, office: Home, entries: int) -> Home:
 def test_init_is_versioned_and_runs_twice(url: str, office: Home) -> None:
     again = run_cli(office, "county", "init")
     assert again.exit_code == 0, again.output
-    assert "up to date (schema 2)" in again.output
+    assert "up to date (schema 3)" in again.output
     assert "_importer" in again.output and "_auditor" in again.output and "_retention" in again.output
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT version FROM county").fetchone() == (county.SCHEMA_VERSION,)

@@ -21,7 +21,8 @@ from .context import Context, pass_ctx
 )
 @pass_ctx
 def audit(ctx: Context, log_path: Path | None, language: str | None) -> None:
-    """Browse, filter, verify and export the traffic log, and save the daily report (F8)."""
+    """Browse, filter, verify and export the traffic log (log.db, or the county server of log.database), and
+    save the daily report (F8)."""
     from tui.audit.app import make_app
 
     app = make_app(ctx.home, ctx.settings, log_path=log_path, language=language)

@@ -100,7 +100,7 @@ def _run(url: str, work: Path, stations: int, entries: int, size: int, queries: 
     from ..models import Verdict
     from ..report import build_report
     from ..store import LogStore, open_reader, verify_log
-    from ..timeutil import from_micros
+    from ..timeutil import from_micros, utcnow
 
     tz = ZoneInfo("Asia/Shanghai")
     township = work / "township.db"
@@ -133,7 +133,6 @@ def _run(url: str, work: Path, stations: int, entries: int, size: int, queries: 
     county_init(url, timezone=tz.key, retention_days=28)
     from ..county import enrol_station
     from ..keys import public_from_raw
-    from ..timeutil import utcnow
 
     for sid, (raw, name) in keys.items():  # both offices enrol the stations first (no trust on first use)
         enrol_station(url, sid, public_from_raw(raw), name, now=utcnow())

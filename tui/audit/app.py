@@ -1,5 +1,5 @@
-"""The audit application: browse, filter, verify, export the traffic log (a station's or the office's
-merged one). `make_app(home, settings, ...)` builds it for the CLI and the tests alike."""
+"""The audit application: browse, filter, verify, export the traffic log (a station's, the office's
+merged one, or the county's on its PostgreSQL server). `make_app(home, settings, ...)` builds it for the CLI and the tests alike."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from checkpoint.errors import CheckpointError
+from checkpoint.audit import AuditLog, open_log
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
-from checkpoint.store import open_reader
 
 from .context import AuditContext, translate_audit_bindings
 from .modals import AuditHelpScreen
@@ -30,10 +29,8 @@ class AuditApp(AuditContext):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(
-        self, home: Home, settings: Settings, *, log_path: Path, language: str | None = None
-    ) -> None:
-        super().__init__(home, settings, log_path=log_path, language=language)
+    def __init__(self, home: Home, settings: Settings, *, log: AuditLog, language: str | None = None) -> None:
+        super().__init__(home, settings, log=log, language=language)
         translate_audit_bindings(self, self.t)
 
     def on_mount(self) -> None:
@@ -59,9 +56,8 @@ class AuditApp(AuditContext):
 def make_app(
     home: Home, settings: Settings, *, log_path: Path | None = None, language: str | None = None
 ) -> AuditApp:
-    """The audit app for this home's log (or `log_path`). Raises CheckpointError when there is no log."""
-    path = log_path or home.log_db
-    open_reader(path).close()  # one sentence now rather than an empty screen: no log, or not a log
-    if not path.exists():
-        raise CheckpointError(f"There is no traffic log at {path}.")
-    return AuditApp(home, settings, log_path=path, language=language)
+    """The audit app for this home's log: its log.db (or `log_path`), or the county server its
+    `log.database` names. Raises CheckpointError when there is no log."""
+    database = "" if log_path is not None else settings.log.database
+    log = open_log(database, log_path or home.log_db)
+    return AuditApp(home, settings, log=log, language=language)

@@ -7,10 +7,9 @@ app (which imports the screens): no import cycle, and no import hidden inside a 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual.dom import DOMNode
 
+from checkpoint.audit import AuditLog
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from checkpoint.timeutil import zone
@@ -22,11 +21,9 @@ from ..i18n import Translator, translate_bindings
 class AuditContext(CheckpointApp):
     """The audit app's state, typed for its screens (`AuditApp` adds the screens and the keys)."""
 
-    def __init__(
-        self, home: Home, settings: Settings, *, log_path: Path, language: str | None = None
-    ) -> None:
+    def __init__(self, home: Home, settings: Settings, *, log: AuditLog, language: str | None = None) -> None:
         super().__init__(home, settings, language=language)
-        self.log_path = log_path
+        self.audit_log = log  # a log.db or the county server: the screens ask it, never a store
         self.tz = zone(settings.ui.timezone)
 
 

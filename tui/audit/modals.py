@@ -19,14 +19,13 @@ from textual.widgets import Footer, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from checkpoint import audit
-from checkpoint.audit import CloneAlert, EntryCheck
+from checkpoint.audit import AuditLog, CloneAlert, EntryCheck
 from checkpoint.catalog import say_error
 from checkpoint.chain import VerifyResult
 from checkpoint.errors import CheckpointError
 from checkpoint.plates import display_plate
-from checkpoint.report import ReportFormat, daily_report, report_file_name, write_report
-from checkpoint.store import Entry, open_reader, verify_log
+from checkpoint.report import ReportFormat, report_file_name, write_report
+from checkpoint.store import Entry
 
 from ..base import WorkerErrors
 from ..i18n import Translator
@@ -123,20 +122,10 @@ class DetailScreen(WorkerErrors, ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_check(self) -> None:
-        conn = open_reader(self.audit_app.log_path)
-        try:
-            check = audit.check_entry(conn, self.entry.station_id, self.entry.seq)
-            # Both ends of an override: the denial it lets through, or the entry that let this one through.
-            earlier = conn.execute(
-                "SELECT station_id, seq FROM entries WHERE id = ?", (self.entry.refers_to,)
-            ).fetchone()
-            later = conn.execute(
-                "SELECT station_id, seq FROM entries WHERE refers_to = ? ORDER BY seq LIMIT 1",
-                (self.entry.id,),
-            ).fetchone()
-        finally:
-            conn.close()
-        self.app.call_from_thread(self.show_check, check, earlier, later)
+        # The entry's chain link, and both ends of an override (the denial it lets through, or the entry
+        # that let this one through).
+        found = self.audit_app.audit_log.detail(self.entry)
+        self.app.call_from_thread(self.show_check, found.check, found.refers_to, found.superseded_by)
 
     def show_check(
         self,
@@ -189,9 +178,9 @@ class VerifyScreen(WorkerErrors, ModalScreen[VerifyResult | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
 
-    def __init__(self, log_path: Path, t: Translator) -> None:
+    def __init__(self, log: AuditLog, t: Translator) -> None:
         super().__init__()
-        self.log_path = log_path
+        self.audit_log = log
         self.t = t
         self.result: VerifyResult | None = None
 
@@ -219,7 +208,7 @@ class VerifyScreen(WorkerErrors, ModalScreen[VerifyResult | None]):
                 self.app.call_from_thread(self.show_progress, done, total)
 
         try:
-            result = verify_log(self.log_path, None, progress)
+            result = self.audit_log.verify(progress)
         except _Cancelled:
             return
         except Exception as exc:  # a damaged or missing file: say so in the dialog, never hang at "--%"
@@ -308,13 +297,13 @@ REPORT_FORMATS: tuple[ReportFormat, ...] = ("pdf", "html", "md")
 class ReportScreen(WorkerErrors, ModalScreen[Path | None]):
     """The daily situation report of one day, saved as PDF, HTML or Markdown in the exports folder:
     pick the format (Enter), then the log is verified with a progress bar and the report is written by
-    `checkpoint.report.daily_report` — the same report `checkpoint report` writes."""
+    the log's own `report` (`audit.AuditLog`) — the same report `checkpoint report` writes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
 
     def __init__(
         self,
-        log_path: Path,
+        log: AuditLog,
         day: date,
         tz: ZoneInfo,
         t: Translator,
@@ -324,7 +313,7 @@ class ReportScreen(WorkerErrors, ModalScreen[Path | None]):
         fever_threshold: float = 37.3,
     ) -> None:
         super().__init__()
-        self.log_path = log_path
+        self.audit_log = log
         self.day = day
         self.tz = tz
         self.t = t
@@ -377,8 +366,7 @@ class ReportScreen(WorkerErrors, ModalScreen[Path | None]):
 
         out = self.out_dir / report_file_name(self.day, fmt)
         try:
-            report = daily_report(
-                self.log_path,
+            report = self.audit_log.report(
                 self.day,
                 self.tz,
                 progress=progress,

@@ -7,7 +7,6 @@ value from the log reaches a widget through `tui.safe`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import ClassVar, NamedTuple, cast
 
@@ -22,11 +21,11 @@ from textual.widgets import Checkbox, DataTable, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from checkpoint import audit
-from checkpoint.audit import CloneAlerts, Filter, Vocabulary
+from checkpoint.audit import CloneAlerts, Filter
 from checkpoint.errors import CheckpointError
 from checkpoint.models import Category, Direction, Reason, Verdict
 from checkpoint.plates import display_plate
-from checkpoint.store import Entry, open_reader
+from checkpoint.store import Entry
 from checkpoint.text import clean
 from checkpoint.timeutil import parse_when
 
@@ -146,7 +145,6 @@ class AuditScreen(WorkerErrors, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.filter = Filter()
-        self.vocab = Vocabulary()
         self.entries: list[Entry] = []
         self.exhausted = False
         self.loading = False
@@ -208,7 +206,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         translate_audit_bindings(self, self.t)
         self.title = self.t("audit.title")
-        self.sub_title = self.audit_app.log_path.name
+        self.sub_title = self.audit_app.audit_log.label
         self._fit_columns(self.app.size.width)
         self._fit_filters(self.app.size.width)
         self._fit_chart(self.app.size.height)
@@ -395,7 +393,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
             self.load_chart()
 
     def action_verify(self) -> None:
-        self.app.push_screen(VerifyScreen(self.audit_app.log_path, self.t))
+        self.app.push_screen(VerifyScreen(self.audit_app.audit_log, self.t))
 
     def action_report(self) -> None:
         """The daily situation report of the day the chart shows (else the filter's first day, else
@@ -408,7 +406,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
         names = {app.settings.station.id: app.settings.station.name} if own else None
         self.app.push_screen(
             ReportScreen(
-                app.log_path,
+                app.audit_log,
                 day,
                 app.tz,
                 self.t,
@@ -438,12 +436,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def load_page(self, flt: Filter, after: audit.Key | None, generation: int) -> None:
-        conn = open_reader(self.audit_app.log_path)
-        try:
-            rows = audit.page(conn, self.vocab.resolve(conn, flt), after, limit=PAGE)
-            later = audit.superseded(conn, [e.id for e in rows])
-        finally:
-            conn.close()
+        rows, later = self.audit_app.audit_log.page(flt, after, limit=PAGE)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._add_rows, rows, generation, later)
 
@@ -539,11 +532,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="count", exit_on_error=False)
     def load_count(self, flt: Filter, generation: int) -> None:
-        conn = open_reader(self.audit_app.log_path)
-        try:
-            n = audit.count(conn, self.vocab.resolve(conn, flt), cap=COUNT_CAP + 1)
-        finally:
-            conn.close()
+        n = self.audit_app.audit_log.count(flt, cap=COUNT_CAP + 1)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._set_count, n, generation)
 
@@ -580,11 +569,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="clones", exit_on_error=False)
     def load_clones(self, flt: Filter, generation: int) -> None:
-        conn = open_reader(self.audit_app.log_path)
-        try:
-            alerts = audit.clone_alerts(conn, flt.start, flt.end, station=flt.station)
-        finally:
-            conn.close()
+        alerts = self.audit_app.audit_log.clone_alerts(flt)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._set_clones, alerts, generation)
 
@@ -609,13 +594,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
     def _load_chart(self, flt: Filter, day: date) -> None:
-        conn = open_reader(self.audit_app.log_path)
-        try:
-            hours = audit.hourly(
-                conn, self.vocab.resolve(conn, replace(flt, start=None, end=None)), day, self.audit_app.tz
-            )
-        finally:
-            conn.close()
+        hours = self.audit_app.audit_log.hourly(flt, day, self.audit_app.tz)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show_chart, day, hours)
 
@@ -630,12 +609,7 @@ class AuditScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="stations", exit_on_error=False)
     def load_stations(self) -> None:
-        conn = open_reader(self.audit_app.log_path)
-        try:
-            stations = audit.stations(conn)
-            self.vocab.refresh(conn)
-        finally:
-            conn.close()
+        stations = self.audit_app.audit_log.stations()
         self.app.call_from_thread(self._set_stations, stations)
 
     def _set_stations(self, stations: list[str]) -> None:
@@ -647,16 +621,10 @@ class AuditScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export_current(self, flt: Filter) -> None:
-        from checkpoint.export import export_log
-
         app = self.audit_app
         stamp = datetime.now(app.tz).strftime("%Y%m%d-%H%M%S")
         out = app.home.exports / f"audit-{stamp}.csv"
-        conn = open_reader(app.log_path)
-        try:
-            n = export_log(conn, self.vocab.resolve(conn, flt), out, "csv", app.tz)
-        finally:
-            conn.close()
+        n = app.audit_log.export_csv(flt, out, app.tz)
         self.app.call_from_thread(self._exported, n, str(out))
 
     def _exported(self, n: int, path: str) -> None:
