@@ -9,9 +9,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from textual.widgets import DataTable, Select, Static
-from tui.audit_app import AuditApp, make_app
-from tui.screens.audit import AuditScreen
-from tui.screens.audit_modals import DetailScreen, ReportScreen, VerifyScreen
 
 from checkpoint.audit import Filter, SQLiteLog, key_of, open_log
 from checkpoint.county_reader import CountyLog
@@ -21,6 +18,9 @@ from tests.conftest import run_cli
 from tests.test_audit_tui import _screen, _settle, _text
 from tests.test_bundle import _append, _export, _station, enrol
 from tests.tui_helpers import wait_for
+from tui.audit.app import AuditApp, make_app
+from tui.audit.modals import DetailScreen, ReportScreen, VerifyScreen
+from tui.audit.screen import AuditScreen
 
 SIZE = (130, 42)
 
