@@ -207,8 +207,8 @@ def staff_text(value: str, field_name: str, limit: int) -> str:
     return text
 
 
-def read_check(occupants_text: str, temperatures_text: str) -> Check | CheckProblem:
-    """What staff typed in the check step as a Check, or the problem with it."""
+def read_check(temperatures_text: str) -> Check | CheckProblem:
+    """What staff typed in the check step (one temperature per occupant) as a Check, or the problem with it."""
     try:
         readings = parse_readings(temperatures_text)
     except TemperatureError as error:
@@ -216,17 +216,7 @@ def read_check(occupants_text: str, temperatures_text: str) -> Check | CheckProb
         return CheckProblem(f"temp.{error.kind}", {**error.values, "typed": typed})
     if not readings:
         return CheckProblem("check.no_readings")
-    occupants = len(readings)
-    if occupants_text.strip():
-        try:
-            occupants = int(occupants_text.strip())
-        except ValueError:
-            occupants = -1
-        if not 1 <= occupants <= MAX_OCCUPANTS:
-            return CheckProblem("check.bad_occupants")
-        if occupants != len(readings):
-            return CheckProblem("check.count", {"count": str(len(readings)), "occupants": str(occupants)})
-    return Check(occupants, readings)
+    return Check(len(readings), readings)
 
 
 def code_digest(text: str) -> str:
@@ -454,11 +444,11 @@ class CheckIn:
 
     # ------------------------------------------------------------------------------- the check
 
-    async def check_typed(self, text: str, occupants_text: str = "") -> Outcome:
+    async def check_typed(self, text: str) -> Outcome:
         """The temperatures line of the vehicle being checked (Enter: the plate matches)."""
         if self.pending is None:
             return Ignored("not_checking", tell=True)
-        result = read_check(occupants_text, text)
+        result = read_check(text)
         if isinstance(result, CheckProblem):
             return result
         return await self.check(result)

@@ -36,6 +36,7 @@ def county(tmp_path: Path, county_url: str) -> Home:
         station = _station(tmp_path, station_id)
         _append(station, station_id, n)
         _export(station, tmp_path / f"{station_id}.bundle")
+        enrol(station, home)  # the county takes bundles only from enrolled stations
         imported = run_cli(home, "bundle", "import", str(tmp_path / f"{station_id}.bundle"))
         assert imported.exit_code == 0, imported.output
     return home
@@ -151,8 +152,8 @@ def test_a_county_and_a_township_of_the_same_bundles_answer_the_audit_alike(
         station = _station(tmp_path, station_id)
         _append(station, station_id, n)
         _export(station, tmp_path / f"{station_id}.bundle")
-        enrol(station, township)
         for home in (county, township):
+            enrol(station, home)
             done = run_cli(home, "bundle", "import", str(tmp_path / f"{station_id}.bundle"))
             assert done.exit_code == 0, done.output
     pg, lite = open_log(county_url, county.log_db), open_log("", township.log_db)
@@ -218,6 +219,7 @@ def test_the_report_from_the_rollups_equals_the_report_counted_from_the_entries(
     _export(north, tmp_path / "n.bundle")
     county = Home(tmp_path / "county").ensure()
     county.config.write_text(f'[log]\ndatabase = "{county_url}"\n', encoding="utf-8")
+    enrol(north, county)
     assert run_cli(county, "bundle", "import", str(tmp_path / "n.bundle")).exit_code == 0
     tz = zone("Asia/Shanghai")
     today = utcnow().astimezone(tz).date()
@@ -258,6 +260,7 @@ def test_verification_reads_hostile_text_columns_on_its_fast_path(tmp_path: Path
     _export(north, tmp_path / "n.bundle")
     county_home = Home(tmp_path / "county").ensure()
     county_home.config.write_text(f'[log]\ndatabase = "{county_url}"\n', encoding="utf-8")
+    enrol(north, county_home)
     assert run_cli(county_home, "bundle", "import", str(tmp_path / "n.bundle")).exit_code == 0
     with psycopg.connect(county_url) as conn:
         rebuilt = conn.execute(

@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from checkpoint.checkin import MAX_NAME, MAX_TEXT, VEHICLE_KINDS, CheckProblem, Denial, read_check
+from checkpoint.checkin import MAX_NAME, MAX_TEXT, VEHICLE_KINDS, Denial
 from checkpoint.errors import CheckpointError
 from checkpoint.plates import display_plate, normalise_plate
 from checkpoint.text import clean
@@ -279,12 +279,6 @@ class ClockScreen(StationForm):
 
     def action_decide_anyway(self) -> None:
         self.dismiss(True)
-
-
-def check_problem(t: Translator, occupants_text: str, temperatures_text: str) -> str | None:
-    """The catalog's sentence for what is wrong with a typed check (None: nothing)."""
-    result = read_check(occupants_text, temperatures_text)
-    return t(result.key, **result.values) if isinstance(result, CheckProblem) else None
 
 
 class HandoverScreen(StationForm):
