@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -49,6 +50,11 @@ def write_error(exc: OSError, path: Path) -> CheckpointError:
 def describe_os_error(exc: OSError, path: Path) -> str:
     """`write_error`'s sentence in English (for callers that build their own message)."""
     return write_error(exc, path).message
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite's own error about a database file (for front ends that import no SQLite)."""
+    return isinstance(exc, sqlite3.DatabaseError)
 
 
 def sqlite_trouble(exc: Exception) -> str | None:

@@ -3,7 +3,6 @@ notifications instead of crashes (harlequin's pattern)."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable
 from typing import ClassVar
@@ -18,6 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from checkpoint.catalog import say_error
 from checkpoint.errors import CheckpointError
+from checkpoint.fsutil import is_database_error
 from checkpoint.paths import Home
 from checkpoint.settings import Settings
 from checkpoint.sharing import prepare as prepare_helpers
@@ -71,7 +71,7 @@ class CheckpointApp(App[None]):
         sentence again within a few seconds (several workers hitting one damaged file) is said once."""
         if isinstance(error, CheckpointError):
             message = say_error(error, self.t.lang)  # a catalog error in the screen's language
-        elif isinstance(error, sqlite3.DatabaseError):
+        elif is_database_error(error):
             message = self.t("error.damaged", detail=str(error))
         else:
             message = f"{type(error).__name__}: {error}"
