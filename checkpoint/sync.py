@@ -158,6 +158,16 @@ def office_store(home: Home, settings: Settings) -> OfficeStore:
     return SqliteOfficeStore(home, settings.station.id)
 
 
+async def enrolled_stations(home: Home, settings: Settings) -> list[Enrolment]:
+    """The stations enrolled at this office home, from whichever store it merges into (the office screen's
+    list; `checkpoint stations list` asks the same stores)."""
+    from .county import CountyStore, is_county
+
+    if is_county(settings.log.database):
+        return list((await CountyStore(settings.log.database, home.root).enrolments()).values())
+    return await asyncio.to_thread(read_enrolments, home.log_db)
+
+
 @dataclass
 class OfficeSync:
     """The office's side of a sync, whatever carries it (a folder, or `checkpoint serve`), over whichever

@@ -151,3 +151,29 @@ def test_import_log_refuses_a_township_that_enrols_a_county_station_under_anothe
     refused = run_cli(office, "county", "import-log", str(township.log_db))
     assert refused.exit_code == 2 and "enrolled at the county with another key" in refused.output
     assert _entries(county_url) == []
+
+
+def test_the_office_screen_lists_the_countys_enrolled_stations(tmp_path: Path, office: Home) -> None:
+    """F9 on a county home reads the enrolments on the server, not an empty log.db."""
+    import asyncio
+
+    from checkpoint.settings import load_settings
+    from tests.station_helpers import wait_for
+    from tui.office.app import make_app
+    from tui.office.stations import StationsScreen
+
+    assert run_cli(office, "keys", "init").exit_code == 0
+    fingerprint = enrol(_station(tmp_path, "north-gate"), office)
+    assert not office.log_db.exists()
+
+    async def scenario() -> None:
+        app = make_app(office, load_settings(office.config))
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("f9")
+            await wait_for(pilot, lambda: isinstance(app.screen, StationsScreen))
+            table = app.screen.query_one("#stations")
+            await wait_for(pilot, lambda: table.row_count == 1)  # type: ignore[attr-defined]
+            row = [str(c) for c in table.get_row_at(0)]  # type: ignore[attr-defined]
+            assert row[0] == "north-gate" and row[2] == fingerprint
+
+    asyncio.run(scenario())

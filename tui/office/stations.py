@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Header, Static
 from checkpoint.catalog import say_error
 from checkpoint.errors import CheckpointError
 from checkpoint.stations import fingerprint
-from checkpoint.store import read_enrolments
+from checkpoint.sync import enrolled_stations
 from checkpoint.timeutil import fmt_local
 
 from ..safe import cell
@@ -41,12 +41,12 @@ class StationsScreen(Screen[None]):
         yield DataTable(id="stations", cursor_type="row", zebra_stripes=True)
         yield MarkedFooter()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         t = self.office.t
         table = self.query_one(DataTable)
         headings = [t(f"office.stations.{key}") for key in ("id", "name", "fingerprint", "enrolled", "state")]
         try:
-            enrolments = read_enrolments(self.office.home.log_db)
+            enrolments = await enrolled_stations(self.office.home, self.office.settings)
         except CheckpointError as exc:
             self.query_one("#stations-note", Static).update(Content(say_error(exc, t.lang)))
             enrolments = []
