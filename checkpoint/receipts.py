@@ -24,6 +24,7 @@ from . import chain
 from .catalog import error
 from .errors import CheckpointError
 from .fsutil import atomic_write
+from .intake import read_capped
 from .keys import TrustList, key_id_of, verify_signature
 from .stations import valid_station_id
 from .text import clean
@@ -97,18 +98,6 @@ def sign_receipt(
         unsigned.key_id,
         key.sign(unsigned.message()),
     )
-
-
-def read_capped(path: Path, what: str) -> bytes:
-    """A small file's bytes, refused before reading when it is larger than MAX_BYTES."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise CheckpointError(f"Cannot read {path}: {exc.strerror}.") from exc
-    if len(data) > MAX_BYTES:
-        raise CheckpointError(f"{path} is too large to be {what}.")
-    return data
 
 
 def _int(value: object, low: int, high: int) -> int:
@@ -195,7 +184,7 @@ def keep_seal(
 def _seal_anchor(path: Path, station_id: str, station_key: Ed25519PublicKey | None) -> chain.Anchor | None:
     source = f"the seal copy {path.name}"
     try:
-        item = json.loads(read_capped(path, "a seal copy").decode("utf-8"))
+        item = json.loads(read_capped(path, MAX_BYTES, "seal copy").decode("utf-8"))
         if (
             not isinstance(item, dict)
             or item.get("format") != SEAL_FORMAT
@@ -243,7 +232,7 @@ def load_anchors(
     for path in sorted((folder / "receipts").glob(f"{station_id}-*.receipt")):
         source = f"the office receipt {path.name}"
         try:
-            receipt = parse_receipt(read_capped(path, "a receipt"), source)
+            receipt = parse_receipt(read_capped(path, MAX_BYTES, "receipt"), source)
         except CheckpointError:
             anchors.append(chain.Anchor("damaged", 1, "", source, problem=f"{source} in anchors/ is damaged"))
             continue

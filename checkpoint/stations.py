@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from .catalog import error
 from .errors import CheckpointError
 from .fsutil import atomic_write
-from .keys import public_from_raw, raw_public, verify_signature
+from .keys import fingerprint, public_from_raw, raw_public, verify_signature
 from .text import clean
 from .timeutil import iso_local, utcnow
 
@@ -40,17 +39,8 @@ MAX_NAME = 80
 MAX_REASON = 200
 # The same shape as a station id in settings and in passes, matched whole (no trailing newline).
 STATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,23}")
-_FINGERPRINT_HEX = 32  # 128 bits, 8 groups of 4
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(\+00:00|Z)")
 ENROL_HINT = "checkpoint stations enrol REQUEST-FILE"
-
-
-def fingerprint(public_key: Ed25519PublicKey) -> str:
-    """The key's fingerprint for people: 128 bits of SHA-256 of the raw key, 8 groups of 4 hex digits
-    (the same rule as the office key's fingerprint)."""
-    digest = hashlib.sha256(b"checkpoint-fingerprint/1\n" + raw_public(public_key)).hexdigest()
-    digest = digest[:_FINGERPRINT_HEX].upper()
-    return " ".join(digest[i : i + 4] for i in range(0, _FINGERPRINT_HEX, 4))
 
 
 def station_fingerprint(key_file: Path) -> str | None:

@@ -35,14 +35,15 @@ from .bundle import ImportResult, export_bundle, import_bundles
 from .catalog import Translator, error
 from .errors import CheckpointError
 from .fsutil import atomic_write
+from .intake import read_capped
 from .keys import Keyring, TrustList, load_trust
 from .paths import Home
+from .receipts import MAX_BYTES as RECEIPT_BYTES
 from .receipts import (
     Receipt,
     check_receipt,
     keep_receipt,
     parse_receipt,
-    read_capped,
     receipted_seq,
     sign_receipt,
 )
@@ -301,7 +302,7 @@ def _take_trust_file(home: Home, source: Path) -> tuple[str, dict[str, object]]:
 
 def take_receipt(station: StationSync, source: Path, trust: TrustList) -> tuple[str, dict[str, object]]:
     """Verify the office's receipt for this station and keep it among the anchors."""
-    receipt = parse_receipt(read_capped(source, "a receipt"), source.name)
+    receipt = parse_receipt(read_capped(source, RECEIPT_BYTES, "receipt"), source.name)
     if receipt.station_id != station.station_id:
         raise error("errors.receipt.other_station", name=source.name, station=receipt.station_id)
     check_receipt(receipt, trust, source.name)

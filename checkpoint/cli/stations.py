@@ -96,7 +96,7 @@ def enrol(ctx: Context, file: Path, given: str | None) -> None:
 
 
 def _line(item: Enrolment, ctx: Context) -> str:
-    from ..stations import fingerprint
+    from ..keys import fingerprint
 
     tz = zone(ctx.settings.ui.timezone)
     t = ctx.t

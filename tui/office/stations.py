@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Static
 
 from checkpoint.catalog import say_error
 from checkpoint.errors import CheckpointError
-from checkpoint.stations import fingerprint
+from checkpoint.keys import fingerprint
 from checkpoint.sync import enrolled_stations
 from checkpoint.timeutil import fmt_local
 
